@@ -1,0 +1,40 @@
+# pedbone — quick start: `make run` and `make test` on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Until the clinic application exists, `make run` demonstrates the Z-score engine
+# on the bundled example file (see README).
+run: setup
+	mkdir -p out
+	$(BIN)/pedbone zscore examples/zscore_example.csv -o out/zscore_example_scored.csv
+	$(BIN)/python -c "import polars as pl; pl.Config.set_tbl_cols(12); print(pl.read_csv('out/zscore_example_scored.csv'))"
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q -n auto
+
+test: lint typecheck unit
+
+bench: setup
+	$(BIN)/python benchmarks/bench_zscore.py
+
+clean:
+	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache

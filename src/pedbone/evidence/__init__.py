@@ -1,0 +1,1 @@
+"""pedbone.evidence (under construction)."""

@@ -1,0 +1,1 @@
+"""pedbone.io (under construction)."""

@@ -1,0 +1,1 @@
+"""pedbone.treatment (under construction)."""
