@@ -47,9 +47,18 @@ def _root(
 
 def _register() -> None:
     # One module per area; each exposes register(app). Order = order in --help.
-    from pedbone.cli import _assess, _meta, _refs, _sources, _treatment, _zscore
+    from pedbone.cli import (
+        _assess,
+        _meta,
+        _refs,
+        _sources,
+        _store,
+        _treatment,
+        _web,
+        _zscore,
+    )
 
-    for module in (_zscore, _refs, _assess, _meta, _treatment, _sources):
+    for module in (_web, _store, _zscore, _refs, _assess, _treatment, _meta, _sources):
         module.register(app)
 
 

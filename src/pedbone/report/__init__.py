@@ -1,0 +1,1 @@
+"""pedbone.report (under construction)."""

@@ -1,0 +1,1 @@
+"""pedbone.store (under construction)."""

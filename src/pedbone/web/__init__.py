@@ -1,0 +1,1 @@
+"""pedbone.web (under construction)."""
