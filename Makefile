@@ -4,15 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck unit bench clean
+.PHONY: setup system-deps run test lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[web,dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Debian packages the tests need (browser, database server, PDF tools); see the script.
+system-deps:
+	bash tools/system-deps.sh
 
 # Until the clinic application exists, `make run` demonstrates the Z-score engine
 # on the bundled example file (see README).
@@ -28,7 +32,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+unit: setup system-deps
 	$(BIN)/pytest -q -n auto
 
 test: lint typecheck unit
