@@ -5,6 +5,11 @@ set -euo pipefail
 
 packages=(
     # (areas add their system packages here)
+    chromium            # web: headless browser for the Playwright browser tests (never downloaded)
+    poppler-utils       # web/report: pdftotext reads the generated PDF report in tests
+    libpango-1.0-0      # report: WeasyPrint text layout
+    libpangoft2-1.0-0   # report: WeasyPrint font handling
+    fonts-dejavu-core   # report: a font with the glyphs the report needs (², µ, ≤)
 )
 
 missing=()
