@@ -1,1 +1,128 @@
-"""pedbone.store (under construction)."""
+"""pedbone.store — the clinic database: models, migrations, users, audit log, integrity.
+
+>>> from pedbone.store import Database, Patient, create_user
+>>> db = Database("sqlite:///clinic.sqlite3")  # doctest: +SKIP  (upgrades the schema)
+>>> with db.unit_of_work(actor=None) as s:  # doctest: +SKIP  (one transaction)
+...     admin = create_user(s, "admin", "a long passphrase", "admin")
+
+Every change made through a :class:`StoreSession` is written to the audit log in the same
+transaction; concurrent edits raise :class:`ConflictError`; researchers may change nothing.
+See ``docs/store.md``.
+"""
+
+from __future__ import annotations
+
+from pedbone.store import _audit  # registers the flush hooks
+from pedbone.store._audit import Actor, actor_of, row_snapshot
+from pedbone.store._engine import (
+    ENV_DATA_DIR,
+    ENV_DATABASE_URL,
+    Database,
+    StoreSession,
+    data_dir,
+    default_database_url,
+    make_engine,
+    resolve_database_url,
+)
+from pedbone.store._errors import (
+    ConflictError,
+    PermissionDeniedError,
+    StoreError,
+    ValidationError,
+)
+from pedbone.store._migrate import current_revision, head_revision, schema_diff
+from pedbone.store._models import (
+    AdverseEvent,
+    AdverseEventCategory,
+    Anthropometry,
+    AuditEntry,
+    Base,
+    Diagnosis,
+    Diet,
+    DxaMeasurement,
+    DxaScan,
+    Fracture,
+    FractureSite,
+    Infusion,
+    LabResult,
+    Medication,
+    MedicationClass,
+    MobilityAssessment,
+    Note,
+    Patient,
+    PubertyAssessment,
+    Role,
+    Setting,
+    TraumaLevel,
+    Treatment,
+    User,
+    VertebralAssessment,
+    VertebralGrade,
+)
+from pedbone.store._security import (
+    Permission,
+    authenticate,
+    create_user,
+    has_permission,
+    hash_password,
+    require,
+    set_password,
+    verify_password,
+)
+
+del _audit
+
+__all__ = [
+    "ENV_DATABASE_URL",
+    "ENV_DATA_DIR",
+    "Actor",
+    "AdverseEvent",
+    "AdverseEventCategory",
+    "Anthropometry",
+    "AuditEntry",
+    "Base",
+    "ConflictError",
+    "Database",
+    "Diagnosis",
+    "Diet",
+    "DxaMeasurement",
+    "DxaScan",
+    "Fracture",
+    "FractureSite",
+    "Infusion",
+    "LabResult",
+    "Medication",
+    "MedicationClass",
+    "MobilityAssessment",
+    "Note",
+    "Patient",
+    "Permission",
+    "PermissionDeniedError",
+    "PubertyAssessment",
+    "Role",
+    "Setting",
+    "StoreError",
+    "StoreSession",
+    "TraumaLevel",
+    "Treatment",
+    "User",
+    "ValidationError",
+    "VertebralAssessment",
+    "VertebralGrade",
+    "actor_of",
+    "authenticate",
+    "create_user",
+    "current_revision",
+    "data_dir",
+    "default_database_url",
+    "has_permission",
+    "hash_password",
+    "head_revision",
+    "make_engine",
+    "require",
+    "resolve_database_url",
+    "row_snapshot",
+    "schema_diff",
+    "set_password",
+    "verify_password",
+]

@@ -1,0 +1,162 @@
+"""Audit log and role guard, hooked into every flush of a :class:`StoreSession`.
+
+For each inserted, updated or deleted audited row, one :class:`AuditEntry` (who, when, table,
+row, before, after — as JSON) is inserted on the session's own connection, so it commits or
+rolls back together with the change. Password hashes are never copied into the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session, UOWTransaction
+
+from pedbone.store._engine import StoreSession
+from pedbone.store._errors import PermissionDeniedError
+from pedbone.store._models import AuditEntry, Role, User, utcnow
+
+__all__ = ["Actor", "actor_of", "row_snapshot"]
+
+REDACTED = "<redacted>"
+_REDACT = frozenset({"password_hash"})
+_BEFORE = "pedbone.audit.before"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts in a session: a signed-in user, or the system (CLI, migrations, demo)."""
+
+    user_id: int | None
+    username: str
+    role: str | None  # None = system, may do everything
+
+    @property
+    def is_system(self) -> bool:
+        """True for the system actor (no signed-in user)."""
+        return self.role is None
+
+
+SYSTEM = Actor(None, "system", None)
+
+
+def actor_of(actor: Any) -> Actor:
+    """Normalise ``None`` / username / :class:`User` / :class:`Actor` to an :class:`Actor`."""
+    if actor is None:
+        return SYSTEM
+    if isinstance(actor, Actor):
+        return actor
+    if isinstance(actor, User):
+        return Actor(actor.id, actor.username, str(actor.role))
+    if isinstance(actor, str):
+        return Actor(None, actor, None)
+    raise TypeError(f"actor must be a User, a username or None, not {type(actor).__name__}")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def row_snapshot(obj: Any) -> dict[str, Any]:
+    """Column values of a mapped object as a JSON-ready dict (secrets redacted)."""
+    mapper = inspect(obj).mapper
+    out: dict[str, Any] = {}
+    for attr in mapper.column_attrs:
+        key = attr.key
+        out[key] = REDACTED if key in _REDACT else _jsonable(getattr(obj, key))
+    return out
+
+
+def _before_snapshot(obj: Any) -> dict[str, Any]:
+    """Values as they were in the database before this flush."""
+    state = inspect(obj)
+    out = row_snapshot(obj)
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if history.deleted and attr.key not in _REDACT:
+            out[attr.key] = _jsonable(history.deleted[0])
+    return out
+
+
+def _audited(obj: Any) -> bool:
+    return bool(getattr(type(obj), "__audited__", False))
+
+
+def _guard(session: Session, actor: Actor) -> None:
+    if actor.is_system:
+        return
+    changed = [
+        *session.new,
+        *session.deleted,
+        *(o for o in session.dirty if session.is_modified(o, include_collections=False)),
+    ]
+    if not changed:
+        return
+    if actor.role == Role.RESEARCHER:
+        raise PermissionDeniedError(
+            f"user {actor.username!r} has the researcher role, which reads pseudonymised "
+            "data only and may not change records"
+        )
+    if actor.role == Role.CLINICIAN:
+        for obj in changed:
+            if isinstance(obj, User) and obj.id != actor.user_id:
+                raise PermissionDeniedError(
+                    f"user {actor.username!r} has the clinician role; only an admin "
+                    "manages user accounts"
+                )
+
+
+@event.listens_for(StoreSession, "before_flush")
+def _before_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
+    actor = actor_of(session.info.get("actor"))
+    _guard(session, actor)
+    before: dict[int, dict[str, Any]] = {}
+    for obj in session.deleted:
+        if _audited(obj):
+            before[id(obj)] = _before_snapshot(obj)
+    for obj in session.dirty:
+        if _audited(obj) and session.is_modified(obj, include_collections=False):
+            before[id(obj)] = _before_snapshot(obj)
+    session.info[_BEFORE] = before
+
+
+@event.listens_for(StoreSession, "after_flush")
+def _after_flush(session: Session, _flush: UOWTransaction) -> None:
+    actor = actor_of(session.info.get("actor"))
+    before: dict[int, dict[str, Any]] = session.info.pop(_BEFORE, {})
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+
+    def entry(obj: Any, action: str, old: Any, new: Any) -> None:
+        identity = inspect(obj).identity or (getattr(obj, "id", None),)
+        rows.append(
+            {
+                "at": now,
+                "user_id": actor.user_id,
+                "username": actor.username,
+                "action": action,
+                "table_name": obj.__tablename__,
+                "row_id": ",".join(str(part) for part in identity),
+                "before": old,
+                "after": new,
+            }
+        )
+
+    for obj in session.new:
+        if _audited(obj):
+            entry(obj, "insert", None, row_snapshot(obj))
+    for obj in session.dirty:
+        if _audited(obj) and id(obj) in before:
+            entry(obj, "update", before[id(obj)], row_snapshot(obj))
+    for obj in session.deleted:
+        if _audited(obj):
+            entry(obj, "delete", before.get(id(obj)), None)
+    if rows:
+        session.connection().execute(insert(AuditEntry), rows)

@@ -1,0 +1,172 @@
+"""Engine, session and unit-of-work setup for the clinic database.
+
+The database is chosen, in this order, by an explicit URL (``--database-url``), the
+``PEDBONE_DATABASE_URL`` environment variable, or an embedded SQLite file in the per-user data
+folder (``platformdirs``; ``PEDBONE_DATA_DIR`` overrides the folder, e.g. for tests).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from pedbone.store._errors import ConflictError, StoreError
+
+__all__ = [
+    "ENV_DATABASE_URL",
+    "ENV_DATA_DIR",
+    "Database",
+    "StoreSession",
+    "data_dir",
+    "default_database_url",
+    "make_engine",
+    "resolve_database_url",
+]
+
+ENV_DATABASE_URL = "PEDBONE_DATABASE_URL"
+ENV_DATA_DIR = "PEDBONE_DATA_DIR"
+SQLITE_FILE = "pedbone.sqlite3"
+
+
+class StoreSession(Session):
+    """Session class of the store; the audit log and role guard listen on this class only.
+
+    ``session.info["actor"]`` holds the acting user as an :class:`Actor` (see ``_audit``).
+    """
+
+
+def data_dir() -> Path:
+    """Return the per-user data folder (``PEDBONE_DATA_DIR`` or the platformdirs default)."""
+    override = os.environ.get(ENV_DATA_DIR)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("pedbone", appauthor=False))
+
+
+def default_database_url() -> str:
+    """URL of the embedded SQLite database in :func:`data_dir`."""
+    return URL.create("sqlite", database=str(data_dir() / SQLITE_FILE)).render_as_string()
+
+
+def resolve_database_url(url: str | None = None) -> str:
+    """Pick the database URL: explicit argument, then ``PEDBONE_DATABASE_URL``, then SQLite.
+
+    ``postgres://`` and ``postgresql://`` URLs are given the psycopg 3 driver.
+    """
+    chosen = url or os.environ.get(ENV_DATABASE_URL) or default_database_url()
+    return _normalise(chosen)
+
+
+def _normalise(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError; keep the message short
+        raise StoreError(f"not a database URL: {url!r} ({exc})") from exc
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreError(
+            f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (resolved by :func:`resolve_database_url`).
+
+    SQLite gets foreign keys switched on and a busy timeout; its folder is created.
+    """
+    resolved = resolve_database_url(url)
+    parsed = make_url(resolved)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(resolved, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(resolved, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    """One clinic database: an engine, a session factory and units of work.
+
+    >>> db = Database("sqlite:///:memory:")  # doctest: +SKIP
+    >>> with db.unit_of_work(actor=user) as session:  # doctest: +SKIP
+    ...     session.add(Patient(...))
+
+    ``upgrade=True`` (the default) brings the schema to the newest migration on open.
+    """
+
+    def __init__(self, url: str | None = None, *, upgrade: bool = True) -> None:
+        self.url = resolve_database_url(url)
+        self.engine = make_engine(self.url)
+        self._sessions = sessionmaker(bind=self.engine, class_=StoreSession, expire_on_commit=False)
+        if upgrade:
+            self.upgrade()
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the packaged Alembic migrations up to ``revision``."""
+        from pedbone.store._migrate import upgrade
+
+        upgrade(self.engine, revision)
+
+    def session(self, actor: Any = None) -> StoreSession:
+        """A plain session (caller commits). Prefer :meth:`unit_of_work`."""
+        from pedbone.store._audit import actor_of
+
+        session = self._sessions()
+        session.info["actor"] = actor_of(actor)
+        return session
+
+    @contextmanager
+    def unit_of_work(self, actor: Any = None) -> Iterator[StoreSession]:
+        """One transaction: commit when the block ends, roll everything back on any error.
+
+        ``actor`` is the acting :class:`~pedbone.store.User` (or a username, or ``None`` for
+        the system); it is written to the audit log and its role is enforced on flush.
+        A concurrent edit of the same row raises :class:`ConflictError`.
+        """
+        session = self.session(actor)
+        try:
+            yield session
+            session.commit()
+        except StaleDataError as exc:
+            session.rollback()
+            raise ConflictError(
+                "the record was changed by someone else since you opened it; "
+                "nothing was saved — reload it and apply your change again"
+            ) from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        """Close all pooled connections."""
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"

@@ -1,0 +1,63 @@
+"""Alembic migrations shipped inside the package (``pedbone/store/migrations``)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+__all__ = ["alembic_config", "current_revision", "head_revision", "schema_diff", "upgrade"]
+
+
+def alembic_config(connection: Connection | None = None) -> Any:
+    """An Alembic ``Config`` pointing at the packaged migration scripts."""
+    from alembic.config import Config
+
+    config = Config()
+    location = resources.files("pedbone.store") / "migrations"
+    config.set_main_option("script_location", str(location))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database schema to ``revision`` (default: the newest)."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def head_revision() -> str:
+    """Identifier of the newest migration shipped with this version of pedbone."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (``None`` for an empty database)."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        rev = MigrationContext.configure(connection).get_current_revision()
+    return rev
+
+
+def schema_diff(engine: Engine) -> list[Any]:
+    """Differences between the database schema and the models (empty = in sync)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from pedbone.store._models import Base
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(context, Base.metadata))

@@ -1,0 +1,157 @@
+"""Passwords (argon2id via argon2-cffi), roles and permissions, user accounts."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pedbone.store._errors import PermissionDeniedError, ValidationError
+from pedbone.store._models import Role, User, utcnow
+
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "Permission",
+    "authenticate",
+    "create_user",
+    "has_permission",
+    "hash_password",
+    "require",
+    "set_password",
+    "verify_password",
+]
+
+#: Shortest accepted password (NIST SP 800-63B asks for at least 8 characters).
+MIN_PASSWORD_LENGTH = 8
+
+
+class Permission(StrEnum):
+    """What a role may do."""
+
+    READ_IDENTIFIED = "read_identified"  # names, birth dates, notes
+    READ_PSEUDONYMISED = "read_pseudonymised"
+    EDIT = "edit"  # create / change / delete clinical records
+    EXPORT = "export"  # export pseudonymised data sets
+    MANAGE_USERS = "manage_users"
+    BACKUP = "backup"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.CLINICIAN: frozenset(
+        {
+            Permission.READ_IDENTIFIED,
+            Permission.READ_PSEUDONYMISED,
+            Permission.EDIT,
+            Permission.EXPORT,
+        }
+    ),
+    Role.RESEARCHER: frozenset({Permission.READ_PSEUDONYMISED, Permission.EXPORT}),
+}
+
+
+def _hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()  # argon2id with the library's RFC 9106 low-memory defaults
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with argon2id; rejects passwords shorter than 8 characters."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"password: must have at least {MIN_PASSWORD_LENGTH} characters")
+    return str(_hasher().hash(password))
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True if ``password`` matches ``password_hash`` (never raises on a mismatch)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return bool(_hasher().verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def has_permission(user: User | Role | str, permission: Permission) -> bool:
+    """Whether the user (or role) has ``permission``. Inactive users have none."""
+    if isinstance(user, User):
+        if not user.active:
+            return False
+        role = Role(user.role)
+    else:
+        role = Role(user)
+    return permission in ROLE_PERMISSIONS[role]
+
+
+def require(user: User, permission: Permission) -> None:
+    """Raise :class:`PermissionDeniedError` unless ``user`` has ``permission``."""
+    if not has_permission(user, permission):
+        raise PermissionDeniedError(
+            f"user {user.username!r} (role {user.role}) may not "
+            f"{permission.value.replace('_', ' ')}"
+        )
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: Role | str,
+    *,
+    full_name: str = "",
+) -> User:
+    """Add a user with an argon2 password hash; the username must be new."""
+    role = Role(role) if str(role) in {r.value for r in Role} else role
+    if not isinstance(role, Role):
+        raise ValidationError(f"role: {role!r} is not one of {', '.join(r.value for r in Role)}")
+    exists = session.scalar(
+        select(func.count()).select_from(User).where(User.username == username.strip())
+    )
+    if exists:
+        raise ValidationError(f"username: {username!r} already exists")
+    user = User(
+        username=username,
+        full_name=full_name,
+        role=role.value,
+        password_hash=hash_password(password),
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Replace the user's password hash."""
+    user.password_hash = hash_password(password)
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this username and password, or ``None``.
+
+    Re-hashes the password when argon2's parameters have been raised since it was stored,
+    and records the sign-in time.
+    """
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        _hasher().hash("constant-time-dummy")  # same work whether or not the user exists
+        return None
+    if not user.active or not verify_password(user.password_hash, password):
+        return None
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def ensure_permission(actor: Any, permission: Permission) -> None:
+    """Like :func:`require` but accepts ``None`` (system: always allowed)."""
+    if actor is None:
+        return
+    if isinstance(actor, User):
+        require(actor, permission)
+        return
+    raise PermissionDeniedError(f"unknown actor {actor!r}")
