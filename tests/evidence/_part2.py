@@ -1,0 +1,50 @@
+"""Shared helpers for META2's tests: load the metafor fixtures written by
+``fixtures/make_fixtures_part2.R`` and compare numbers to metafor."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures" / "part2_fixtures.json"
+RTOL = 1e-6
+ATOL = 1e-9
+
+
+@cache
+def fixtures() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(FIXTURES.read_text(encoding="utf-8"))
+    return data
+
+
+def close(actual: float | None, expected: float | None, *, rtol: float = RTOL) -> bool:
+    """Relative tolerance ``rtol`` (absolute 1e-9 near zero); R's NA equals nan/None."""
+    a_missing = actual is None or (isinstance(actual, float) and math.isnan(actual))
+    e_missing = expected is None or (isinstance(expected, float) and math.isnan(expected))
+    if a_missing or e_missing:
+        return a_missing and e_missing
+    assert actual is not None
+    assert expected is not None
+    return math.isclose(float(actual), float(expected), rel_tol=rtol, abs_tol=ATOL)
+
+
+def assert_close(actual: Any, expected: Any, what: str, *, rtol: float = RTOL) -> None:
+    if isinstance(expected, list):
+        assert len(actual) == len(expected), f"{what}: length {len(actual)} != {len(expected)}"
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert close(_f(a), e, rtol=rtol), f"{what}[{i}]: {a} != metafor {e}"
+    else:
+        assert close(_f(actual), expected, rtol=rtol), f"{what}: {actual} != metafor {expected}"
+
+
+def _f(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
+def args_of(case: dict[str, Any]) -> dict[str, Any]:
+    """R's empty list arrives as ``[]``; R vectors of length 2 as lists → tuples."""
+    raw = case["args"] or {}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
