@@ -32,8 +32,9 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# tools/test-postgres.sh starts a throwaway PostgreSQL so the store tests run on it too.
 unit: setup system-deps
-	$(BIN)/pytest -q -n auto
+	bash tools/test-postgres.sh $(BIN)/pytest -q -n auto
 
 test: lint typecheck unit
 

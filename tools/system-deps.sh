@@ -10,6 +10,7 @@ packages=(
     libpango-1.0-0      # report: WeasyPrint text layout
     libpangoft2-1.0-0   # report: WeasyPrint font handling
     fonts-dejavu-core   # report: a font with the glyphs the report needs (², µ, ≤)
+    postgresql          # store: tools/test-postgres.sh runs the store tests on a throwaway server
 )
 
 missing=()
