@@ -49,6 +49,7 @@ __all__ = [
     "Anthropometry",
     "AuditEntry",
     "Base",
+    "CalciumIntake",
     "Diagnosis",
     "Diet",
     "DxaMeasurement",
@@ -65,12 +66,14 @@ __all__ = [
     "PubertyAssessment",
     "Role",
     "Setting",
+    "SunExposure",
+    "Symptom",
     "TraumaLevel",
     "Treatment",
     "User",
     "Versioned",
+    "Vertebra",
     "VertebralAssessment",
-    "VertebralGrade",
 ]
 
 NAMING = {
@@ -125,6 +128,11 @@ class MedicationClass(StrEnum):
     GLUCOCORTICOID = "glucocorticoid"
     ANTIEPILEPTIC = "antiepileptic"
     CHEMOTHERAPY = "chemotherapy"
+    BISPHOSPHONATE = "bisphosphonate"
+    SEX_STEROID = "sex_steroid"
+    GROWTH_HORMONE = "growth_hormone"
+    VITAMIN_D = "vitamin_d"
+    CALCIUM = "calcium"
     OTHER = "other"
 
 
@@ -139,6 +147,29 @@ class AdverseEventCategory(StrEnum):
     OTHER = "other"
 
 
+#: Coded vocabularies shared with the patient record of ``pedbone.clinical`` (same values).
+DIET_KINDS = ("protein_restricted", "lactose_free", "galactose_restricted", "other_restriction")
+MOBILITY_STATUSES = ("ambulatory", "limited", "non_ambulatory", "bedridden")
+LAB_ANALYTES = (
+    "25ohd",
+    "calcium",
+    "phosphate",
+    "magnesium",
+    "alp",
+    "bone_alp",
+    "p1np",
+    "ctx",
+    "ntx",
+    "osteocalcin",
+    "pth",
+    "creatinine",
+    "igf1",
+    "oestradiol",
+    "testosterone",
+    "other",
+)
+SYMPTOM_KINDS = ("diffuse_long_bone_pain", "back_pain", "kyphosis", "other")
+SUN_EXPOSURE_LEVELS = ("adequate", "limited", "minimal")
 #: Genant semi-quantitative grades 0-3, with 0.5 for borderline deformity [S16].
 GENANT_GRADES = (0.0, 0.5, 1.0, 2.0, 3.0)
 #: Vertebral levels assessed on lateral spine images.
@@ -148,12 +179,11 @@ DXA_SITES = (
     "spine",  # lumbar spine, region in DxaMeasurement.region (default L1-L4)
     "tblh",  # total body less head
     "total_body",
-    "total_hip",
     "femoral_neck",
+    "total_hip",
     "forearm",
-    "ldf",  # lateral distal femur
+    "lateral_distal_femur",
     "leg",
-    "arm",
 )
 
 
@@ -242,6 +272,7 @@ class Patient(Versioned, Base):
     given_name: Mapped[str] = mapped_column(String(200), nullable=False)
     birth_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     sex: Mapped[str] = mapped_column(String(1), nullable=False)
+    gestational_age_weeks: Mapped[float | None] = mapped_column(Float)
     demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     diagnoses: Mapped[list[Diagnosis]] = relationship(
@@ -286,6 +317,15 @@ class Patient(Versioned, Base):
     adverse_events: Mapped[list[AdverseEvent]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", order_by="AdverseEvent.occurred_on"
     )
+    calcium_intakes: Mapped[list[CalciumIntake]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan", order_by="CalciumIntake.assessed_on"
+    )
+    sun_exposures: Mapped[list[SunExposure]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan", order_by="SunExposure.assessed_on"
+    )
+    symptoms: Mapped[list[Symptom]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan", order_by="Symptom.noted_on"
+    )
     notes: Mapped[list[Note]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", order_by="Note.written_at"
     )
@@ -329,13 +369,14 @@ class _PatientChild(Versioned):
 
 
 class Diagnosis(_PatientChild, Base):
-    """An underlying condition (e.g. phenylketonuria, Duchenne muscular dystrophy)."""
+    """An underlying condition: pedbone's condition code (``pedbone.clinical.DiagnosisCode``
+    values such as ``phenylketonuria``) plus the local wording and an optional ICD-10 code."""
 
     __tablename__ = "diagnoses"
 
-    name: Mapped[str] = mapped_column(String(200), nullable=False)
-    code: Mapped[str | None] = mapped_column(String(32))  # e.g. ICD-10 / ORPHA code
-    code_system: Mapped[str | None] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(64), nullable=False, default="other")
+    text: Mapped[str | None] = mapped_column(String(500))
+    icd10: Mapped[str | None] = mapped_column(String(16))
     onset_date: Mapped[dt.date | None] = mapped_column(Date)
     resolved_date: Mapped[dt.date | None] = mapped_column(Date)
     primary: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
@@ -368,6 +409,7 @@ class PubertyAssessment(_PatientChild, Base):
     __tablename__ = "puberty_assessments"
 
     assessed_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    tanner_stage: Mapped[int | None] = mapped_column(Integer)  # overall stage as judged
     tanner_breast_genital: Mapped[int | None] = mapped_column(Integer)  # B (girls) / G (boys)
     tanner_pubic_hair: Mapped[int | None] = mapped_column(Integer)
     testicular_volume_ml: Mapped[float | None] = mapped_column(Float)
@@ -376,7 +418,7 @@ class PubertyAssessment(_PatientChild, Base):
 
     patient: Mapped[Patient] = relationship(back_populates="puberty")
 
-    @validates("tanner_breast_genital", "tanner_pubic_hair")
+    @validates("tanner_stage", "tanner_breast_genital", "tanner_pubic_hair")
     def _check_tanner(self, key: str, value: Any) -> Any:
         if value is not None and value not in (1, 2, 3, 4, 5):
             raise ValidationError(f"{key}: Tanner stage must be 1-5, got {value!r}")
@@ -390,12 +432,12 @@ class Medication(_PatientChild, Base):
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     drug_class: Mapped[str] = mapped_column(String(32), nullable=False, default="other")
-    dose: Mapped[float | None] = mapped_column(Float)
-    dose_unit: Mapped[str | None] = mapped_column(String(32))
-    frequency: Mapped[str | None] = mapped_column(String(64))
+    dose: Mapped[str | None] = mapped_column(String(200))  # as prescribed, e.g. "10 mg twice daily"
     route: Mapped[str | None] = mapped_column(String(32))
     prednisone_eq_mg_per_kg_day: Mapped[float | None] = mapped_column(Float)
-    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    cumulative_dose_mg: Mapped[float | None] = mapped_column(Float)  # prednisone-equivalent
+    high_dose: Mapped[bool | None] = mapped_column(Boolean)  # clinician's judgement
+    start_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     stop_date: Mapped[dt.date | None] = mapped_column(Date)
 
     patient: Mapped[Patient] = relationship(back_populates="medications")
@@ -406,35 +448,90 @@ class Medication(_PatientChild, Base):
 
 
 class Diet(_PatientChild, Base):
-    """A diet restriction or supplement (e.g. phenylalanine-restricted diet)."""
+    """A prescribed restrictive diet (e.g. the protein-restricted diet of phenylketonuria)."""
 
     __tablename__ = "diets"
 
-    kind: Mapped[str] = mapped_column(String(100), nullable=False)
-    description: Mapped[str | None] = mapped_column(Text)
-    calcium_mg_per_day: Mapped[float | None] = mapped_column(Float)
-    vitamin_d_iu_per_day: Mapped[float | None] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    text: Mapped[str | None] = mapped_column(Text)
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     stop_date: Mapped[dt.date | None] = mapped_column(Date)
 
     patient: Mapped[Patient] = relationship(back_populates="diets")
 
+    @validates("kind")
+    def _check_kind(self, key: str, value: Any) -> Any:
+        return _choice(key, value, DIET_KINDS)
+
+
+class CalciumIntake(_PatientChild, Base):
+    """Estimated dietary calcium intake (mg/day) on one date."""
+
+    __tablename__ = "calcium_intakes"
+
+    assessed_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    mg_per_day: Mapped[float] = mapped_column(Float, nullable=False)
+    includes_supplements: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    patient: Mapped[Patient] = relationship(back_populates="calcium_intakes")
+
+    @validates("mg_per_day")
+    def _check_positive(self, key: str, value: Any) -> Any:
+        return _non_negative(key, value)
+
+
+class SunExposure(_PatientChild, Base):
+    """Sun exposure as judged at a visit: adequate / limited / minimal."""
+
+    __tablename__ = "sun_exposures"
+
+    assessed_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    level: Mapped[str] = mapped_column(String(16), nullable=False)
+
+    patient: Mapped[Patient] = relationship(back_populates="sun_exposures")
+
+    @validates("level")
+    def _check_level(self, key: str, value: Any) -> Any:
+        return _choice(key, value, SUN_EXPOSURE_LEVELS)
+
+
+class Symptom(_PatientChild, Base):
+    """A symptom on one date (e.g. back pain, diffuse long-bone pain)."""
+
+    __tablename__ = "symptoms"
+
+    noted_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    text: Mapped[str | None] = mapped_column(Text)
+
+    patient: Mapped[Patient] = relationship(back_populates="symptoms")
+
+    @validates("kind")
+    def _check_kind(self, key: str, value: Any) -> Any:
+        return _choice(key, value, SYMPTOM_KINDS)
+
 
 class MobilityAssessment(_PatientChild, Base):
-    """Ambulation status, optionally with a named scale (e.g. GMFCS level)."""
+    """Ambulatory status on one date; GMFCS level (1-5) for cerebral palsy."""
 
     __tablename__ = "mobility_assessments"
 
     assessed_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
-    ambulation: Mapped[str] = mapped_column(String(32), nullable=False)
-    scale: Mapped[str | None] = mapped_column(String(32))
-    level: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    gmfcs: Mapped[int | None] = mapped_column(Integer)
+    dxa_positioning_possible: Mapped[bool | None] = mapped_column(Boolean)
 
     patient: Mapped[Patient] = relationship(back_populates="mobility")
 
-    @validates("ambulation")
-    def _check_ambulation(self, key: str, value: Any) -> Any:
-        return _choice(key, value, ("independent", "assisted", "non_ambulant", "unknown"))
+    @validates("status")
+    def _check_status(self, key: str, value: Any) -> Any:
+        return _choice(key, value, MOBILITY_STATUSES)
+
+    @validates("gmfcs")
+    def _check_gmfcs(self, key: str, value: Any) -> Any:
+        if value is not None and value not in (1, 2, 3, 4, 5):
+            raise ValidationError(f"{key}: GMFCS level must be 1-5, got {value!r}")
+        return value
 
 
 class LabResult(_PatientChild, Base):
@@ -443,14 +540,25 @@ class LabResult(_PatientChild, Base):
     __tablename__ = "lab_results"
 
     sampled_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
-    analyte: Mapped[str] = mapped_column(String(64), nullable=False)
-    value: Mapped[float | None] = mapped_column(Float)
+    analyte: Mapped[str] = mapped_column(String(32), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(100))  # local test name
+    value: Mapped[float] = mapped_column(Float, nullable=False)
     comparator: Mapped[str | None] = mapped_column(String(2))  # "<" / ">" for censored values
     unit: Mapped[str] = mapped_column(String(32), nullable=False)
-    method: Mapped[str | None] = mapped_column(String(100))  # e.g. "enzymatic" creatinine
-    fasting: Mapped[bool | None] = mapped_column(Boolean)
+    assay: Mapped[str | None] = mapped_column(String(100))  # e.g. "enzymatic" creatinine
+    reference_low: Mapped[float | None] = mapped_column(Float)
+    reference_high: Mapped[float | None] = mapped_column(Float)
+    flag: Mapped[str | None] = mapped_column(String(8))  # the lab's own flag
 
     patient: Mapped[Patient] = relationship(back_populates="labs")
+
+    @validates("analyte")
+    def _check_analyte(self, key: str, value: Any) -> Any:
+        return _choice(key, value, LAB_ANALYTES)
+
+    @validates("flag")
+    def _check_flag(self, key: str, value: Any) -> Any:
+        return _choice(key, value, ("low", "normal", "high"))
 
     @validates("comparator")
     def _check_comparator(self, key: str, value: Any) -> Any:
@@ -464,8 +572,9 @@ class Fracture(_PatientChild, Base):
 
     occurred_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
     site: Mapped[str] = mapped_column(String(32), nullable=False)
-    site_detail: Mapped[str | None] = mapped_column(String(100))  # e.g. "left radius"
+    bone: Mapped[str | None] = mapped_column(String(100))  # e.g. "radius", "femur", "T7"
     trauma: Mapped[str] = mapped_column(String(16), nullable=False, default="unknown")
+    local_disease: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     vertebral_level: Mapped[str | None] = mapped_column(String(4))
     genant_grade: Mapped[float | None] = mapped_column(Float)
     comment: Mapped[str | None] = mapped_column(Text)
@@ -492,37 +601,50 @@ class Fracture(_PatientChild, Base):
 
 
 class VertebralAssessment(_PatientChild, Base):
-    """A read of lateral spine imaging (radiograph or DXA VFA) with per-level grades [S16]."""
+    """A lateral spine radiograph or DXA vertebral fracture assessment (VFA), with the
+    vertebrae read [S16]."""
 
     __tablename__ = "vertebral_assessments"
 
     assessed_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
-    method: Mapped[str] = mapped_column(String(32), nullable=False)  # radiograph / vfa / mri
+    method: Mapped[str] = mapped_column(String(16), nullable=False, default="radiograph")
+    trauma: Mapped[str] = mapped_column(String(16), nullable=False, default="unknown")
+    local_disease: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     reader: Mapped[str | None] = mapped_column(String(200))
     comment: Mapped[str | None] = mapped_column(Text)
 
     patient: Mapped[Patient] = relationship(back_populates="vertebral_assessments")
-    grades: Mapped[list[VertebralGrade]] = relationship(
-        back_populates="assessment", cascade="all, delete-orphan", order_by="VertebralGrade.id"
+    vertebrae: Mapped[list[Vertebra]] = relationship(
+        back_populates="assessment", cascade="all, delete-orphan", order_by="Vertebra.id"
     )
 
     @validates("method")
     def _check_method(self, key: str, value: Any) -> Any:
-        return _choice(key, value, ("radiograph", "vfa", "mri", "ct"))
+        return _choice(key, value, ("radiograph", "vfa"))
+
+    @validates("trauma")
+    def _check_trauma(self, key: str, value: Any) -> Any:
+        return _choice(key, value, TraumaLevel)
 
 
-class VertebralGrade(Versioned, Base):
-    """Genant grade of one vertebral level in one assessment [S16]."""
+class Vertebra(Versioned, Base):
+    """One vertebra in one assessment: morphometric heights (mm) and/or the reader's Genant
+    grade (0, 0.5, 1, 2, 3) and deformity type [S16]."""
 
-    __tablename__ = "vertebral_grades"
+    __tablename__ = "vertebrae"
 
     assessment_id: Mapped[int] = mapped_column(
         ForeignKey("vertebral_assessments.id", ondelete="CASCADE"), nullable=False, index=True
     )
     level: Mapped[str] = mapped_column(String(4), nullable=False)
-    genant_grade: Mapped[float] = mapped_column(Float, nullable=False)
+    anterior_mm: Mapped[float | None] = mapped_column(Float)
+    middle_mm: Mapped[float | None] = mapped_column(Float)
+    posterior_mm: Mapped[float | None] = mapped_column(Float)
+    reference_height_mm: Mapped[float | None] = mapped_column(Float)
+    genant_grade: Mapped[float | None] = mapped_column(Float)
+    deformity_type: Mapped[str | None] = mapped_column(String(16))
 
-    assessment: Mapped[VertebralAssessment] = relationship(back_populates="grades")
+    assessment: Mapped[VertebralAssessment] = relationship(back_populates="vertebrae")
 
     @validates("level")
     def _check_level(self, key: str, value: Any) -> Any:
@@ -530,9 +652,17 @@ class VertebralGrade(Versioned, Base):
 
     @validates("genant_grade")
     def _check_grade(self, key: str, value: Any) -> Any:
-        if float(value) not in GENANT_GRADES:
+        if value is not None and float(value) not in GENANT_GRADES:
             raise ValidationError(f"{key}: Genant grade must be 0, 0.5, 1, 2 or 3, got {value!r}")
         return value
+
+    @validates("deformity_type")
+    def _check_type(self, key: str, value: Any) -> Any:
+        return _choice(key, value, ("wedge", "biconcave", "crush"))
+
+    @validates("anterior_mm", "middle_mm", "posterior_mm", "reference_height_mm")
+    def _check_positive(self, key: str, value: Any) -> Any:
+        return _non_negative(key, value)
 
 
 class DxaScan(_PatientChild, Base):
@@ -544,9 +674,11 @@ class DxaScan(_PatientChild, Base):
     manufacturer: Mapped[str] = mapped_column(String(64), nullable=False)  # Hologic / GE Lunar
     model: Mapped[str | None] = mapped_column(String(64))
     software_version: Mapped[str | None] = mapped_column(String(64))
+    serial: Mapped[str | None] = mapped_column(String(64))  # tells two machines apart
     analysis_mode: Mapped[str | None] = mapped_column(String(64))  # e.g. "pediatric", "low density"
     facility: Mapped[str | None] = mapped_column(String(200))
-    precision_rms_sd: Mapped[float | None] = mapped_column(Float)  # facility precision [S15]
+    # facility precision error (RMS-SD) per measure, e.g. {"spine_abmd": 0.01} [S15]
+    precision_rms_sd: Mapped[dict[str, float] | None] = mapped_column(JSON)
     height_cm: Mapped[float | None] = mapped_column(Float)  # height on the scan day [S11]
     weight_kg: Mapped[float | None] = mapped_column(Float)
     vendor_reference: Mapped[str | None] = mapped_column(String(200))  # informational
@@ -561,7 +693,7 @@ class DxaScan(_PatientChild, Base):
 class DxaMeasurement(Versioned, Base):
     """Raw values of one DXA site; pedbone recomputes Z from ``reference_pack``.
 
-    ``vendor_z`` and ``vendor_reference`` on the scan are what the scanner printed; they are
+    ``vendor_z_*`` and ``vendor_reference`` on the scan are what the scanner printed; they are
     informational and never used for classification.
     """
 
@@ -579,7 +711,11 @@ class DxaMeasurement(Versioned, Base):
     fat_mass_g: Mapped[float | None] = mapped_column(Float)
     reference_pack: Mapped[str | None] = mapped_column(String(64))  # e.g. "schafmeyer2022"
     reference_group: Mapped[str | None] = mapped_column(String(64))
-    vendor_z: Mapped[float | None] = mapped_column(Float)  # informational only
+    # what the scanner (or an external calculator) printed; informational only
+    vendor_z_abmd: Mapped[float | None] = mapped_column(Float)
+    vendor_z_bmc: Mapped[float | None] = mapped_column(Float)
+    reported_haz_adjusted_z_abmd: Mapped[float | None] = mapped_column(Float)
+    reported_bmad_z: Mapped[float | None] = mapped_column(Float)
 
     scan: Mapped[DxaScan] = relationship(back_populates="measurements")
 

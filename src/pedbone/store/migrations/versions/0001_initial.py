@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-21 01:40:57.604764
+Create Date: 2026-11-21 01:42:58.171370
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("given_name", sa.String(length=200), nullable=False),
         sa.Column("birth_date", sa.Date(), nullable=False),
         sa.Column("sex", sa.String(length=1), nullable=False),
+        sa.Column("gestational_age_weeks", sa.Float(), nullable=True),
         sa.Column("demo", sa.Boolean(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -108,10 +109,33 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "calcium_intakes",
+        sa.Column("assessed_on", sa.Date(), nullable=False),
+        sa.Column("mg_per_day", sa.Float(), nullable=False),
+        sa.Column("includes_supplements", sa.Boolean(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_calcium_intakes_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calcium_intakes")),
+    )
+    with op.batch_alter_table("calcium_intakes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_calcium_intakes_patient_id"), ["patient_id"], unique=False
+        )
+
+    op.create_table(
         "diagnoses",
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("code", sa.String(length=32), nullable=True),
-        sa.Column("code_system", sa.String(length=32), nullable=True),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("text", sa.String(length=500), nullable=True),
+        sa.Column("icd10", sa.String(length=16), nullable=True),
         sa.Column("onset_date", sa.Date(), nullable=True),
         sa.Column("resolved_date", sa.Date(), nullable=True),
         sa.Column("primary", sa.Boolean(), nullable=False),
@@ -133,10 +157,8 @@ def upgrade() -> None:
 
     op.create_table(
         "diets",
-        sa.Column("kind", sa.String(length=100), nullable=False),
-        sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("calcium_mg_per_day", sa.Float(), nullable=True),
-        sa.Column("vitamin_d_iu_per_day", sa.Float(), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=True),
         sa.Column("start_date", sa.Date(), nullable=True),
         sa.Column("stop_date", sa.Date(), nullable=True),
         sa.Column("patient_id", sa.Integer(), nullable=False),
@@ -161,9 +183,10 @@ def upgrade() -> None:
         sa.Column("manufacturer", sa.String(length=64), nullable=False),
         sa.Column("model", sa.String(length=64), nullable=True),
         sa.Column("software_version", sa.String(length=64), nullable=True),
+        sa.Column("serial", sa.String(length=64), nullable=True),
         sa.Column("analysis_mode", sa.String(length=64), nullable=True),
         sa.Column("facility", sa.String(length=200), nullable=True),
-        sa.Column("precision_rms_sd", sa.Float(), nullable=True),
+        sa.Column("precision_rms_sd", sa.JSON(), nullable=True),
         sa.Column("height_cm", sa.Float(), nullable=True),
         sa.Column("weight_kg", sa.Float(), nullable=True),
         sa.Column("vendor_reference", sa.String(length=200), nullable=True),
@@ -188,8 +211,9 @@ def upgrade() -> None:
         "fractures",
         sa.Column("occurred_on", sa.Date(), nullable=False),
         sa.Column("site", sa.String(length=32), nullable=False),
-        sa.Column("site_detail", sa.String(length=100), nullable=True),
+        sa.Column("bone", sa.String(length=100), nullable=True),
         sa.Column("trauma", sa.String(length=16), nullable=False),
+        sa.Column("local_disease", sa.Boolean(), nullable=False),
         sa.Column("vertebral_level", sa.String(length=4), nullable=True),
         sa.Column("genant_grade", sa.Float(), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
@@ -212,12 +236,15 @@ def upgrade() -> None:
     op.create_table(
         "lab_results",
         sa.Column("sampled_on", sa.Date(), nullable=False),
-        sa.Column("analyte", sa.String(length=64), nullable=False),
-        sa.Column("value", sa.Float(), nullable=True),
+        sa.Column("analyte", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=True),
+        sa.Column("value", sa.Float(), nullable=False),
         sa.Column("comparator", sa.String(length=2), nullable=True),
         sa.Column("unit", sa.String(length=32), nullable=False),
-        sa.Column("method", sa.String(length=100), nullable=True),
-        sa.Column("fasting", sa.Boolean(), nullable=True),
+        sa.Column("assay", sa.String(length=100), nullable=True),
+        sa.Column("reference_low", sa.Float(), nullable=True),
+        sa.Column("reference_high", sa.Float(), nullable=True),
+        sa.Column("flag", sa.String(length=8), nullable=True),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -238,12 +265,12 @@ def upgrade() -> None:
         "medications",
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("drug_class", sa.String(length=32), nullable=False),
-        sa.Column("dose", sa.Float(), nullable=True),
-        sa.Column("dose_unit", sa.String(length=32), nullable=True),
-        sa.Column("frequency", sa.String(length=64), nullable=True),
+        sa.Column("dose", sa.String(length=200), nullable=True),
         sa.Column("route", sa.String(length=32), nullable=True),
         sa.Column("prednisone_eq_mg_per_kg_day", sa.Float(), nullable=True),
-        sa.Column("start_date", sa.Date(), nullable=True),
+        sa.Column("cumulative_dose_mg", sa.Float(), nullable=True),
+        sa.Column("high_dose", sa.Boolean(), nullable=True),
+        sa.Column("start_date", sa.Date(), nullable=False),
         sa.Column("stop_date", sa.Date(), nullable=True),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
@@ -264,9 +291,9 @@ def upgrade() -> None:
     op.create_table(
         "mobility_assessments",
         sa.Column("assessed_on", sa.Date(), nullable=False),
-        sa.Column("ambulation", sa.String(length=32), nullable=False),
-        sa.Column("scale", sa.String(length=32), nullable=True),
-        sa.Column("level", sa.String(length=16), nullable=True),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("gmfcs", sa.Integer(), nullable=True),
+        sa.Column("dxa_positioning_possible", sa.Boolean(), nullable=True),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -313,6 +340,7 @@ def upgrade() -> None:
     op.create_table(
         "puberty_assessments",
         sa.Column("assessed_on", sa.Date(), nullable=False),
+        sa.Column("tanner_stage", sa.Integer(), nullable=True),
         sa.Column("tanner_breast_genital", sa.Integer(), nullable=True),
         sa.Column("tanner_pubic_hair", sa.Integer(), nullable=True),
         sa.Column("testicular_volume_ml", sa.Float(), nullable=True),
@@ -335,6 +363,49 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_puberty_assessments_patient_id"), ["patient_id"], unique=False
         )
+
+    op.create_table(
+        "sun_exposures",
+        sa.Column("assessed_on", sa.Date(), nullable=False),
+        sa.Column("level", sa.String(length=16), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_sun_exposures_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sun_exposures")),
+    )
+    with op.batch_alter_table("sun_exposures", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sun_exposures_patient_id"), ["patient_id"], unique=False
+        )
+
+    op.create_table(
+        "symptoms",
+        sa.Column("noted_on", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_symptoms_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_symptoms")),
+    )
+    with op.batch_alter_table("symptoms", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_symptoms_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
         "treatments",
@@ -365,7 +436,9 @@ def upgrade() -> None:
     op.create_table(
         "vertebral_assessments",
         sa.Column("assessed_on", sa.Date(), nullable=False),
-        sa.Column("method", sa.String(length=32), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("trauma", sa.String(length=16), nullable=False),
+        sa.Column("local_disease", sa.Boolean(), nullable=False),
         sa.Column("reader", sa.String(length=200), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("patient_id", sa.Integer(), nullable=False),
@@ -398,7 +471,10 @@ def upgrade() -> None:
         sa.Column("fat_mass_g", sa.Float(), nullable=True),
         sa.Column("reference_pack", sa.String(length=64), nullable=True),
         sa.Column("reference_group", sa.String(length=64), nullable=True),
-        sa.Column("vendor_z", sa.Float(), nullable=True),
+        sa.Column("vendor_z_abmd", sa.Float(), nullable=True),
+        sa.Column("vendor_z_bmc", sa.Float(), nullable=True),
+        sa.Column("reported_haz_adjusted_z_abmd", sa.Float(), nullable=True),
+        sa.Column("reported_bmad_z", sa.Float(), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -444,10 +520,15 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "vertebral_grades",
+        "vertebrae",
         sa.Column("assessment_id", sa.Integer(), nullable=False),
         sa.Column("level", sa.String(length=4), nullable=False),
-        sa.Column("genant_grade", sa.Float(), nullable=False),
+        sa.Column("anterior_mm", sa.Float(), nullable=True),
+        sa.Column("middle_mm", sa.Float(), nullable=True),
+        sa.Column("posterior_mm", sa.Float(), nullable=True),
+        sa.Column("reference_height_mm", sa.Float(), nullable=True),
+        sa.Column("genant_grade", sa.Float(), nullable=True),
+        sa.Column("deformity_type", sa.String(length=16), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -455,14 +536,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["assessment_id"],
             ["vertebral_assessments.id"],
-            name=op.f("fk_vertebral_grades_assessment_id_vertebral_assessments"),
+            name=op.f("fk_vertebrae_assessment_id_vertebral_assessments"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_vertebral_grades")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vertebrae")),
     )
-    with op.batch_alter_table("vertebral_grades", schema=None) as batch_op:
+    with op.batch_alter_table("vertebrae", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_vertebral_grades_assessment_id"), ["assessment_id"], unique=False
+            batch_op.f("ix_vertebrae_assessment_id"), ["assessment_id"], unique=False
         )
 
     op.create_table(
@@ -509,10 +590,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_adverse_events_infusion_id"))
 
     op.drop_table("adverse_events")
-    with op.batch_alter_table("vertebral_grades", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_vertebral_grades_assessment_id"))
+    with op.batch_alter_table("vertebrae", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_vertebrae_assessment_id"))
 
-    op.drop_table("vertebral_grades")
+    op.drop_table("vertebrae")
     with op.batch_alter_table("infusions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_infusions_treatment_id"))
 
@@ -529,6 +610,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_treatments_patient_id"))
 
     op.drop_table("treatments")
+    with op.batch_alter_table("symptoms", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_symptoms_patient_id"))
+
+    op.drop_table("symptoms")
+    with op.batch_alter_table("sun_exposures", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sun_exposures_patient_id"))
+
+    op.drop_table("sun_exposures")
     with op.batch_alter_table("puberty_assessments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_puberty_assessments_patient_id"))
 
@@ -566,6 +655,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_diagnoses_patient_id"))
 
     op.drop_table("diagnoses")
+    with op.batch_alter_table("calcium_intakes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_calcium_intakes_patient_id"))
+
+    op.drop_table("calcium_intakes")
     with op.batch_alter_table("anthropometry", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_anthropometry_patient_id"))
 
