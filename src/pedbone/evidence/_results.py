@@ -1,0 +1,427 @@
+"""Result objects of the evidence engine: effect sizes, model fits, predictions, intervals.
+
+Names follow R metafor (Viechtbauer 2010 [METAFOR]) so that a reviewer can read a pedbone
+result with the metafor documentation at hand.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+from scipy import stats
+
+from pedbone.evidence._utils import FloatArray
+
+__all__ = [
+    "ConfintResult",
+    "EscalcResult",
+    "Interval",
+    "PredictResult",
+    "RMAResult",
+    "SubgroupResult",
+]
+
+Transform = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+
+@dataclass(frozen=True)
+class EscalcResult:
+    """Observed effect sizes ``yi`` and sampling variances ``vi`` (metafor's ``escalc`` object).
+
+    ``frame`` is a polars DataFrame: the input ``data`` columns (if any) followed by ``yi`` and
+    ``vi``. ``measure`` is the metafor measure name (``"SMD"``, ``"RR"``, ...).
+    """
+
+    frame: pl.DataFrame
+    measure: str
+
+    @property
+    def yi(self) -> FloatArray:
+        """Observed effect sizes (NaN where a study could not be computed)."""
+        return self.frame["yi"].to_numpy().astype(np.float64)
+
+    @property
+    def vi(self) -> FloatArray:
+        """Sampling variances."""
+        return self.frame["vi"].to_numpy().astype(np.float64)
+
+    @property
+    def sei(self) -> FloatArray:
+        """Standard errors, ``sqrt(vi)``."""
+        return np.sqrt(self.vi)
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def summary(self, level: float = 95.0, transf: Transform | None = None) -> pl.DataFrame:
+        """Per-study estimate, SE, z, and Wald CI (metafor's ``summary.escalc``).
+
+        With ``transf`` the estimate and CI bounds are back-transformed (SE and z are dropped,
+        as metafor does).
+        """
+        crit = float(stats.norm.ppf(1 - (1 - level / 100) / 2))
+        yi, sei = self.yi, self.sei
+        lb, ub = yi - crit * sei, yi + crit * sei
+        out = self.frame.with_columns(
+            pl.Series("sei", sei),
+            pl.Series("zi", yi / sei),
+            pl.Series("ci_lb", lb),
+            pl.Series("ci_ub", ub),
+        )
+        if transf is not None:
+            out = out.drop("vi", "sei", "zi").with_columns(
+                pl.Series("yi", np.asarray(transf(yi), dtype=np.float64)),
+                pl.Series("ci_lb", np.asarray(transf(lb), dtype=np.float64)),
+                pl.Series("ci_ub", np.asarray(transf(ub), dtype=np.float64)),
+            )
+        return out
+
+    def __repr__(self) -> str:
+        return f"EscalcResult(measure={self.measure!r}, k={self.frame.height})\n{self.frame}"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its confidence interval."""
+
+    estimate: float
+    ci_lb: float
+    ci_ub: float
+
+
+@dataclass(frozen=True)
+class ConfintResult:
+    """Confidence intervals for the heterogeneity parameters (Q-profile, metafor's ``confint``).
+
+    ``fixed`` holds the Wald intervals of the model coefficients, in coefficient order.
+    """
+
+    level: float
+    tau2: Interval
+    tau: Interval
+    i2: Interval
+    h2: Interval
+    fixed: dict[str, Interval]
+    method: str = "Q-profile"
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python representation (JSON-serialisable)."""
+
+        def iv(x: Interval) -> dict[str, float]:
+            return {"estimate": x.estimate, "ci_lb": x.ci_lb, "ci_ub": x.ci_ub}
+
+        return {
+            "level": self.level,
+            "method": self.method,
+            "tau2": iv(self.tau2),
+            "tau": iv(self.tau),
+            "i2": iv(self.i2),
+            "h2": iv(self.h2),
+            "fixed": {k: iv(v) for k, v in self.fixed.items()},
+            "note": self.note,
+        }
+
+    def __str__(self) -> str:
+        lv = f"{self.level:g}"
+        rows = [f"       estimate   ci.lb   ci.ub  ({lv}% CI, {self.method})"]
+        for name, x in (("tau^2", self.tau2), ("tau", self.tau), ("I^2(%)", self.i2)):
+            rows.append(f"{name:<7}{x.estimate:9.4f} {x.ci_lb:7.4f} {x.ci_ub:7.4f}")
+        rows.append(f"{'H^2':<7}{self.h2.estimate:9.4f} {self.h2.ci_lb:7.4f} {self.h2.ci_ub:7.4f}")
+        if self.note:
+            rows.append(self.note)
+        return "\n".join(rows)
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    """Predicted (average) effects with confidence and prediction intervals.
+
+    After a back-transformation (``transf``) ``se`` is all NaN, as in metafor.
+    """
+
+    pred: FloatArray
+    se: FloatArray
+    ci_lb: FloatArray
+    ci_ub: FloatArray
+    pi_lb: FloatArray
+    pi_ub: FloatArray
+    level: float
+    transformed: bool = False
+
+    def to_frame(self) -> pl.DataFrame:
+        """The predictions as a polars DataFrame (metafor's ``as.data.frame(predict(...))``)."""
+        return pl.DataFrame(
+            {
+                "pred": self.pred,
+                "se": self.se,
+                "ci_lb": self.ci_lb,
+                "ci_ub": self.ci_ub,
+                "pi_lb": self.pi_lb,
+                "pi_ub": self.pi_ub,
+            }
+        )
+
+    def __len__(self) -> int:
+        return int(self.pred.shape[0])
+
+    def __str__(self) -> str:
+        return str(self.to_frame())
+
+
+@dataclass(frozen=True, eq=False)
+class RMAResult:
+    """A fitted meta-analytic (meta-regression) model, metafor's ``rma.uni`` object.
+
+    Arrays are indexed by coefficient (``beta``, ``se_beta``, ``zval_beta``, ...) or by study
+    (``yi``, ``vi``, ``X``, ``weights_raw``). The scalar properties ``estimate``, ``se``,
+    ``zval``, ``pval``, ``ci_lb``, ``ci_ub`` refer to the first coefficient (the pooled effect
+    of an intercept-only model, the intercept of a meta-regression).
+    """
+
+    beta: FloatArray
+    se_beta: FloatArray
+    zval_beta: FloatArray
+    pval_beta: FloatArray
+    ci_lb_beta: FloatArray
+    ci_ub_beta: FloatArray
+    vb: FloatArray
+    coef_names: tuple[str, ...]
+    k: int
+    p: int
+    method: str
+    test: str
+    level: float
+    tau2: float
+    se_tau2: float
+    q: float
+    q_df: int
+    q_pval: float
+    qm: float
+    qm_df: tuple[int, ...]
+    qm_pval: float
+    btt: tuple[int, ...]
+    i2: float
+    h2: float
+    vt: float
+    s2w: float
+    ddf: int | None
+    yi: FloatArray
+    vi: FloatArray
+    X: FloatArray
+    weights_raw: FloatArray
+    intercept: bool
+    slab: tuple[str, ...]
+    measure: str = "GEN"
+    ll: float = math.nan
+    converged: bool = True
+    iterations: int = 0
+    notes: tuple[str, ...] = ()
+    control: dict[str, float] = field(default_factory=dict)
+
+    # -- scalar read-out (first coefficient) --------------------------------------------
+    @property
+    def estimate(self) -> float:
+        """First coefficient (pooled effect of an intercept-only model)."""
+        return float(self.beta[0])
+
+    @property
+    def b(self) -> FloatArray:
+        """Alias of ``beta`` (metafor's ``res$b``)."""
+        return self.beta
+
+    @property
+    def se(self) -> float:
+        """Standard error of the first coefficient."""
+        return float(self.se_beta[0])
+
+    @property
+    def zval(self) -> float:
+        """Test statistic of the first coefficient (metafor calls it ``zval`` for every test)."""
+        return float(self.zval_beta[0])
+
+    @property
+    def tval(self) -> float | None:
+        """Test statistic of the first coefficient for t-based tests, else ``None``."""
+        return None if self.ddf is None else float(self.zval_beta[0])
+
+    @property
+    def pval(self) -> float:
+        """p-value of the first coefficient."""
+        return float(self.pval_beta[0])
+
+    @property
+    def ci_lb(self) -> float:
+        """Lower confidence bound of the first coefficient."""
+        return float(self.ci_lb_beta[0])
+
+    @property
+    def ci_ub(self) -> float:
+        """Upper confidence bound of the first coefficient."""
+        return float(self.ci_ub_beta[0])
+
+    @property
+    def tau(self) -> float:
+        """Square root of ``tau2``."""
+        return math.sqrt(self.tau2)
+
+    @property
+    def is_random(self) -> bool:
+        """True for random/mixed-effects models (method other than EE/FE)."""
+        return self.method not in ("EE", "FE")
+
+    @property
+    def pi_lb(self) -> float:
+        """Lower prediction-interval bound (intercept-only models; NaN with moderators)."""
+        return self._pi()[0]
+
+    @property
+    def pi_ub(self) -> float:
+        """Upper prediction-interval bound (intercept-only models; NaN with moderators)."""
+        return self._pi()[1]
+
+    def _pi(self) -> tuple[float, float]:
+        if self.p != 1 or not self.intercept:
+            return (math.nan, math.nan)
+        pr = self.predict()
+        return (float(pr.pi_lb[0]), float(pr.pi_ub[0]))
+
+    # -- methods ---------------------------------------------------------------------
+    def predict(
+        self,
+        newmods: Sequence[float] | Sequence[Sequence[float]] | FloatArray | None = None,
+        *,
+        transf: Transform | None = None,
+        level: float | None = None,
+        intercept: bool | None = None,
+    ) -> PredictResult:
+        """Predicted average effect(s) with CI and PI (metafor's ``predict.rma``).
+
+        ``newmods`` gives moderator values (without the intercept column) — one row per
+        prediction. Without ``newmods``: an intercept-only model gives the pooled effect, a
+        meta-regression the fitted values of the studies. ``transf`` back-transforms, e.g.
+        ``np.exp`` for log risk ratios.
+        """
+        from pedbone.evidence._rma import _predict
+
+        return _predict(self, newmods, transf=transf, level=level, intercept=intercept)
+
+    def confint(self, level: float | None = None) -> ConfintResult:
+        """Q-profile confidence intervals for tau², tau, I² and H² (metafor's ``confint``)."""
+        from pedbone.evidence._rma import _confint
+
+        return _confint(self, level)
+
+    def weights(self) -> FloatArray:
+        """Study weights in percent (metafor's ``weights.rma.uni``)."""
+        w = self.weights_raw
+        return np.asarray(100.0 * w / w.sum(), dtype=np.float64)
+
+    def fitted(self) -> FloatArray:
+        """Fitted values ``X @ beta``."""
+        return np.asarray(self.X @ self.beta, dtype=np.float64)
+
+    def residuals(self) -> FloatArray:
+        """Raw residuals ``yi - X @ beta``."""
+        return np.asarray(self.yi - self.fitted(), dtype=np.float64)
+
+    def coef_table(self) -> pl.DataFrame:
+        """Coefficient table: name, estimate, se, zval (or tval), pval, ci_lb, ci_ub."""
+        stat = "zval" if self.ddf is None else "tval"
+        return pl.DataFrame(
+            {
+                "term": list(self.coef_names),
+                "estimate": self.beta,
+                "se": self.se_beta,
+                stat: self.zval_beta,
+                "pval": self.pval_beta,
+                "ci_lb": self.ci_lb_beta,
+                "ci_ub": self.ci_ub_beta,
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python representation of the fit (JSON-serialisable)."""
+        from pedbone.evidence._rma import _to_dict
+
+        return _to_dict(self)
+
+    def summary(self, digits: int = 4) -> str:
+        """A print-out that reads like metafor's ``print.rma.uni``."""
+        from pedbone.evidence._rma import _summary
+
+        return _summary(self, digits)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (
+            f"RMAResult(method={self.method!r}, test={self.test!r}, k={self.k}, "
+            f"estimate={self.estimate:.6g}, se={self.se:.6g}, tau2={self.tau2:.6g})"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class SubgroupResult:
+    """Separate fits per subgroup and the test for subgroup differences.
+
+    The test fits an equal-effects model to the subgroup estimates and their standard errors
+    (separate tau² per subgroup, as RevMan and the metafor documentation do):
+    ``q_between`` on ``df`` = (number of subgroups - 1) degrees of freedom.
+    """
+
+    fits: dict[str, RMAResult]
+    q_between: float
+    df: int
+    pval: float
+    overall: RMAResult | None = None
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per subgroup: k, estimate, se, CI, tau2, I², Q."""
+        return pl.DataFrame(
+            {
+                "subgroup": list(self.fits),
+                "k": [f.k for f in self.fits.values()],
+                "estimate": [f.estimate for f in self.fits.values()],
+                "se": [f.se for f in self.fits.values()],
+                "ci_lb": [f.ci_lb for f in self.fits.values()],
+                "ci_ub": [f.ci_ub for f in self.fits.values()],
+                "tau2": [f.tau2 for f in self.fits.values()],
+                "i2": [f.i2 for f in self.fits.values()],
+                "q": [f.q for f in self.fits.values()],
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python representation (JSON-serialisable)."""
+        return {
+            "fits": {k: v.to_dict() for k, v in self.fits.items()},
+            "q_between": self.q_between,
+            "df": self.df,
+            "pval": self.pval,
+            "overall": None if self.overall is None else self.overall.to_dict(),
+        }
+
+    def summary(self, digits: int = 4) -> str:
+        """Per-subgroup estimates and the test for subgroup differences."""
+        lines = []
+        for name, fit in self.fits.items():
+            lines.append(
+                f"{name}: k = {fit.k}, estimate = {fit.estimate:.{digits}f} "
+                f"[{fit.ci_lb:.{digits}f}, {fit.ci_ub:.{digits}f}], tau^2 = {fit.tau2:.{digits}f}"
+            )
+        lines.append(
+            f"Test for subgroup differences: Q = {self.q_between:.{digits}f}, "
+            f"df = {self.df}, p = {self.pval:.{digits}g}"
+        )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()

@@ -1,0 +1,82 @@
+"""Shared helpers of the evidence engine: array coercion, column look-up, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+__all__ = [
+    "ConvergenceError",
+    "EvidenceInputError",
+    "FloatArray",
+    "as_float_array",
+    "column_or_array",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+class EvidenceInputError(ValueError):
+    """Bad input to the evidence engine (names the argument/study and the reason)."""
+
+
+class ConvergenceError(RuntimeError):
+    """An iterative estimator did not converge; no number is returned."""
+
+
+def as_float_array(x: Any, name: str) -> FloatArray:
+    """Coerce ``x`` (sequence, numpy array, polars Series) to a 1-D float64 array."""
+    if isinstance(x, pl.Series):
+        x = x.cast(pl.Float64, strict=False).to_numpy()
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise EvidenceInputError(f"argument {name!r}: not numeric ({exc})") from exc
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise EvidenceInputError(f"argument {name!r}: expected a 1-D array, got shape {arr.shape}")
+    return arr
+
+
+def column_or_array(x: Any, name: str, data: pl.DataFrame | None) -> FloatArray | None:
+    """Resolve an argument that may be a column name of ``data`` or an array; None passes."""
+    if x is None:
+        return None
+    if isinstance(x, str):
+        if data is None:
+            raise EvidenceInputError(
+                f"argument {name!r}={x!r} is a column name but no data= DataFrame was given"
+            )
+        if x not in data.columns:
+            raise EvidenceInputError(
+                f"argument {name!r}: column {x!r} not in data (columns: {', '.join(data.columns)})"
+            )
+        return as_float_array(data[x], name)
+    return as_float_array(x, name)
+
+
+def check_lengths(arrays: dict[str, FloatArray | None]) -> int:
+    """All given arrays must have the same length; return it."""
+    lengths = {k: len(v) for k, v in arrays.items() if v is not None}
+    if not lengths:
+        raise EvidenceInputError("no study data given")
+    values = set(lengths.values())
+    if len(values) != 1:
+        detail = ", ".join(f"{k}={n}" for k, n in lengths.items())
+        raise EvidenceInputError(f"arguments have different lengths: {detail}")
+    return values.pop()
+
+
+def labels(slab: Sequence[Any] | None, k: int) -> tuple[str, ...]:
+    """Study labels; default ``Study 1`` ... ``Study k`` (metafor's default)."""
+    if slab is None:
+        return tuple(f"Study {i + 1}" for i in range(k))
+    out = tuple(str(s) for s in slab)
+    if len(out) != k:
+        raise EvidenceInputError(f"slab has {len(out)} labels for {k} studies")
+    return out
