@@ -1,1 +1,26 @@
-"""pedbone.io (under construction)."""
+"""pedbone.io — reading and writing tables: chunked CSV / Parquet with exact error locations.
+
+The batch Z-score core (:func:`pedbone.references._batch.score_frame`) is pure; this package
+streams files through it:
+
+>>> from pedbone.io import score_file
+>>> summary = score_file("registry.csv", "registry_scored.parquet")  # doctest: +SKIP
+>>> print(summary.line())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pedbone.io._atomic import OutputExistsError, atomic_path
+from pedbone.io._csv import CsvChunkReader, CsvChunkWriter
+from pedbone.io._errors import MalformedInputError
+from pedbone.io._parquet import ParquetChunkReader, ParquetChunkWriter
+
+__all__ = [
+    "CsvChunkReader",
+    "CsvChunkWriter",
+    "MalformedInputError",
+    "OutputExistsError",
+    "ParquetChunkReader",
+    "ParquetChunkWriter",
+    "atomic_path",
+]
