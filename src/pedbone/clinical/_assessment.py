@@ -1,0 +1,111 @@
+"""``assess(patient)``: run every rule in order and collect the findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pedbone.clinical import _rules
+from pedbone.clinical._engine import (
+    _classify,
+    _Ctx,
+    _date_checks,
+    _dated,
+    _densitometry,
+    _growth,
+    _value_checks,
+    _vertebral,
+)
+from pedbone.clinical._findings import Assessment, Category, Severity
+from pedbone.clinical._model import Patient
+from pedbone.clinical._options import AssessOptions
+
+__all__ = ["assess", "latest_data_date"]
+
+
+def latest_data_date(patient: Patient, *, today: dt.date | None = None) -> dt.date:
+    """The latest date in the record that is neither before birth nor after ``today``
+    (the birth date if there is none): the default ``as_of`` of an assessment."""
+    today = today or dt.date.today()
+    birth = patient.demographics.birth_date
+    days = [d for _, d in _dated(patient) if birth <= d <= today]
+    return max(days, default=birth)
+
+
+def assess(
+    patient: Patient | dict[str, Any],
+    *,
+    as_of: dt.date | None = None,
+    options: AssessOptions | None = None,
+    today: dt.date | None = None,
+) -> Assessment:
+    """Assess a child's bone health: how are the bones, why, and what now.
+
+    ``patient`` is a :class:`Patient` (or a dict validated into one). ``as_of`` (default: the
+    latest data date) makes the assessment reproducible: records dated later are left out.
+    ``today`` (default: the system date) is only used to flag dates in the future.
+    """
+    if not isinstance(patient, Patient):
+        patient = Patient.model_validate(patient)
+    options = options or AssessOptions()
+    today = today or dt.date.today()
+    chosen = as_of or latest_data_date(patient, today=today)
+    ctx = _Ctx(patient=patient, as_of=chosen, today=today, options=options)
+    for code, fieldpath, en, nl, record in _date_checks(patient, today):
+        ctx.dq(code, fieldpath, en, nl, severity=Severity.WARNING)
+        ctx.excluded.add(record)
+    later = [path for path, d in _dated(patient) if d > chosen and ctx.ok(path)]
+    if later:
+        ctx.add(
+            "data_quality.after_as_of",
+            Severity.INFO,
+            Category.DATA_QUALITY,
+            f"{len(later)} record(s) dated after {chosen} are not part of this assessment.",
+            f"{len(later)} gegeven(s) van na {chosen} maken geen deel uit van deze beoordeling.",
+            inputs={"records": later},
+        )
+    if chosen < patient.demographics.birth_date:
+        ctx.add(
+            "data_quality.as_of_before_birth",
+            Severity.WARNING,
+            Category.DATA_QUALITY,
+            f"as_of {chosen} is before the birth date.",
+            f"as_of {chosen} ligt vóór de geboortedatum.",
+            field="as_of",
+        )
+    _value_checks(ctx)
+    _growth(ctx)
+    z, _scan = _densitometry(ctx)
+    vfs, vf_count = _vertebral(ctx)
+    classification = _classify(ctx, z, vfs)
+    spine_dz = _rules.monitoring_changes(ctx)
+    vd_code, ca_code = _rules.nutrition_findings(ctx)
+    _rules.risk_profile(ctx, vd_code, ca_code)
+    indicated, due = _rules.dxa_plan(ctx, z, spine_dz)
+    _rules.laboratory(ctx)
+    _rules.renal(ctx)
+    _rules.symptoms(ctx)
+    z_used = None
+    if z is not None:
+        z_used = {
+            "site": z.site.value,
+            "z": z.value,
+            "kind": z.kind,
+            "quantity": z.quantity,
+            "reference": z.reference,
+            "field": z.path,
+        }
+    return Assessment(
+        patient_id=patient.id,
+        fictional=patient.fictional,
+        as_of=chosen,
+        sex=patient.demographics.sex,
+        age_years=round(ctx.age(), 4),
+        classification=classification,
+        z_score_used=z_used,
+        vertebral_fracture_count=vf_count,
+        risk_groups=ctx.risk_groups,
+        dxa_indicated_now=indicated,
+        next_dxa_due=due,
+        findings=tuple(ctx.findings),
+    )

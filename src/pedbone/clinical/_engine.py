@@ -1,0 +1,1036 @@
+"""The assessment engine: data quality, growth, densitometry, ISCD classification, vertebral
+fractures, risk profile, DXA plan, vitamin D and calcium, laboratory and renal function.
+
+Every rule cites the domain digest's keys. Values that fail a data check are reported as a
+data-quality finding naming the field and are left out; the rest of the assessment still runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pedbone.clinical import nutrition
+from pedbone.clinical._dates import age_years, birthday
+from pedbone.clinical._findings import Category, Finding, Severity
+from pedbone.clinical._markers import caliper_interval
+from pedbone.clinical._model import (
+    DiagnosisCode,
+    DxaScan,
+    DxaSite,
+    DxaSiteResult,
+    Fracture,
+    FractureSite,
+    LabAnalyte,
+    LabValue,
+    Patient,
+    TraumaLevel,
+    VertebralAssessment,
+)
+from pedbone.clinical._options import AssessOptions
+from pedbone.clinical._vertebral import VertebraGrade, genant_grade
+from pedbone.units import creatinine_mgdl_to_umol
+
+__all__ = ["ABMD_PLAUSIBLE", "HEIGHT_PLAUSIBLE"]
+
+#: pedbone's own plausibility range for a paediatric aBMD (g/cm²): a data check that catches
+#: zeros, unit slips and typing errors; it is not a clinical threshold.
+ABMD_PLAUSIBLE = (0.05, 2.5)
+#: pedbone's plausibility range for a height (cm): a data check, not a clinical threshold.
+HEIGHT_PLAUSIBLE = (20.0, 250.0)
+#: Relative tolerance for aBMD against BMC / area (vendors round each value).
+ABMD_CONSISTENCY = 0.05
+#: A height is paired with a creatinine for bedside Schwartz if measured within this many days.
+HEIGHT_PAIRING_DAYS = 92
+
+_LOW_Z = -2.0  # ISCD: BMC/BMD Z-score ≤ −2.0 [S1][S3]
+
+_SIZE_CODES = {
+    DiagnosisCode.SHORT_STATURE,
+    DiagnosisCode.GROWTH_DELAY,
+    DiagnosisCode.DELAYED_PUBERTY,
+    DiagnosisCode.HYPOGONADISM,
+    DiagnosisCode.PREMATURE_OVARIAN_INSUFFICIENCY,
+}
+
+Classification = Literal["osteoporosis", "low_bone_density", "not_low", "insufficient_data"]
+
+
+@dataclass
+class _Z:
+    """A Z-score candidate for one site."""
+
+    site: DxaSite
+    value: float
+    kind: str  # 'haz_adjusted', 'bmad', 'pack', 'vendor'
+    quantity: str  # 'abmd' or 'bmc'
+    reference: str
+    path: str
+
+
+@dataclass
+class _Ctx:
+    patient: Patient
+    as_of: dt.date
+    today: dt.date
+    options: AssessOptions
+    findings: list[Finding] = field(default_factory=list)
+    excluded: set[str] = field(default_factory=set)
+    risk_groups: dict[str, list[str]] = field(default_factory=dict)
+    haz: float | None = None
+    height_cm: float | None = None
+
+    @property
+    def sex(self) -> Literal["M", "F"]:
+        return self.patient.demographics.sex
+
+    @property
+    def birth(self) -> dt.date:
+        return self.patient.demographics.birth_date
+
+    def age(self, on: dt.date | None = None) -> float:
+        return age_years(self.birth, on or self.as_of)
+
+    def add(
+        self,
+        code: str,
+        severity: Severity,
+        category: Category,
+        en: str,
+        nl: str,
+        *,
+        inputs: dict[str, Any] | None = None,
+        sources: Iterable[str] = (),
+        field: str | None = None,
+        group: str | None = None,
+    ) -> Finding:
+        f = Finding(
+            code=code,
+            severity=severity,
+            category=category,
+            message_en=en,
+            message_nl=nl,
+            inputs=_jsonable(inputs or {}),
+            sources=tuple(dict.fromkeys(sources)),
+            field=field,
+        )
+        self.findings.append(f)
+        if group is not None:
+            self.risk_groups.setdefault(group, []).append(code)
+        return f
+
+    def dq(
+        self,
+        code: str,
+        path: str,
+        en: str,
+        nl: str,
+        *,
+        severity: Severity = Severity.WARNING,
+        inputs: dict[str, Any] | None = None,
+        sources: Iterable[str] = (),
+    ) -> None:
+        self.excluded.add(path)
+        self.add(
+            f"data_quality.{code}",
+            severity,
+            Category.DATA_QUALITY,
+            f"{path}: {en}",
+            f"{path}: {nl}",
+            inputs=inputs,
+            sources=sources,
+            field=path,
+        )
+
+    def ok(self, path: str) -> bool:
+        return path not in self.excluded
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 6)
+    if hasattr(value, "value") and not isinstance(value, int | str):
+        return value.value
+    return value
+
+
+def _fmt(x: float, digits: int = 2) -> str:
+    return f"{x:.{digits}f}"
+
+
+def _nl_num(x: float, digits: int = 2) -> str:
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+# ---------------------------------------------------------------------------------------------
+# Dated records and data quality
+# ---------------------------------------------------------------------------------------------
+
+
+def _dated(p: Patient) -> Iterator[tuple[str, dt.date]]:
+    groups: list[tuple[str, Iterable[Any], str]] = [
+        ("anthropometry", p.anthropometry, "date"),
+        ("puberty", p.puberty, "date"),
+        ("medications", p.medications, "start"),
+        ("mobility", p.mobility, "date"),
+        ("sun_exposure", p.sun_exposure, "date"),
+        ("calcium_intake", p.calcium_intake, "date"),
+        ("labs", p.labs, "date"),
+        ("fractures", p.fractures, "date"),
+        ("vertebral_assessments", p.vertebral_assessments, "date"),
+        ("dxa_scans", p.dxa_scans, "date"),
+        ("symptoms", p.symptoms, "date"),
+    ]
+    for name, items, attr in groups:
+        for i, item in enumerate(items):
+            yield f"{name}[{i}]", getattr(item, attr)
+
+
+_WHAT: dict[str, tuple[str, str]] = {
+    "anthropometry": ("measurement", "meting"),
+    "puberty": ("puberty observation", "puberteitsobservatie"),
+    "medications": ("medication start", "start van de medicatie"),
+    "mobility": ("mobility record", "mobiliteitsgegeven"),
+    "sun_exposure": ("sun-exposure record", "gegeven over zonblootstelling"),
+    "calcium_intake": ("calcium intake", "calciuminname"),
+    "labs": ("laboratory result", "labowaarde"),
+    "fractures": ("fracture", "fractuur"),
+    "vertebral_assessments": ("vertebral assessment", "wervelbeoordeling"),
+    "dxa_scans": ("DXA scan", "DXA-scan"),
+    "symptoms": ("symptom", "symptoom"),
+}
+
+
+def _date_checks(p: Patient, today: dt.date) -> list[tuple[str, str, str, str, str]]:
+    """(code, path, en, nl, record-path) for dates before birth or in the future."""
+    birth = p.demographics.birth_date
+    out: list[tuple[str, str, str, str, str]] = []
+    if birth > today:
+        out.append(
+            (
+                "birth_date_in_future",
+                "demographics.birth_date",
+                f"birth date {birth} is in the future (today is {today})",
+                f"geboortedatum {birth} ligt in de toekomst (vandaag is {today})",
+                "demographics",
+            )
+        )
+    for path, day in _dated(p):
+        name = path.split("[")[0]
+        what_en, what_nl = _WHAT[name]
+        fieldpath = f"{path}.{'start' if name == 'medications' else 'date'}"
+        if day < birth:
+            out.append(
+                (
+                    "before_birth",
+                    fieldpath,
+                    f"{what_en} dated {day} is before the birth date {birth}; left out",
+                    f"{what_nl} gedateerd {day} ligt vóór de geboortedatum {birth}; niet gebruikt",
+                    path,
+                )
+            )
+        elif day > today:
+            out.append(
+                (
+                    "in_future",
+                    fieldpath,
+                    f"{what_en} dated {day} is in the future (today is {today}); left out",
+                    f"{what_nl} gedateerd {day} ligt in de toekomst (vandaag is {today}); "
+                    "niet gebruikt",
+                    path,
+                )
+            )
+    return out
+
+
+def _value_checks(ctx: _Ctx) -> None:
+    p = ctx.patient
+    for i, a in enumerate(p.anthropometry):
+        path = f"anthropometry[{i}]"
+        if not ctx.ok(path):
+            continue
+        lo, hi = HEIGHT_PLAUSIBLE
+        if a.height_cm is not None and not lo <= a.height_cm <= hi:
+            ctx.dq(
+                "implausible_height",
+                f"{path}.height_cm",
+                f"height {a.height_cm:g} cm is implausible (pedbone's data check: {lo:g}–{hi:g} "
+                "cm); left out",
+                f"lengte {a.height_cm:g} cm is onwaarschijnlijk (datacontrole van pedbone: "
+                f"{lo:g}–{hi:g} cm); niet gebruikt",
+            )
+        if a.weight_kg is not None and not a.weight_kg > 0:
+            ctx.dq(
+                "implausible_weight",
+                f"{path}.weight_kg",
+                f"weight {a.weight_kg:g} kg is not positive; left out",
+                f"gewicht {a.weight_kg:g} kg is niet positief; niet gebruikt",
+            )
+    for i, m in enumerate(p.medications):
+        if m.end is not None and m.end < m.start:
+            ctx.dq(
+                "end_before_start",
+                f"medications[{i}].end",
+                f"{m.name}: end {m.end} is before start {m.start}",
+                f"{m.name}: einddatum {m.end} ligt vóór de startdatum {m.start}",
+            )
+    for i, po in enumerate(p.puberty):
+        if po.menarche_date is not None and ctx.sex == "M":
+            ctx.dq(
+                "menarche_in_male",
+                f"puberty[{i}].menarche_date",
+                "a menarche date is recorded for a male patient; left out",
+                "menarchedatum geregistreerd bij een jongen; niet gebruikt",
+            )
+    for i, c in enumerate(p.calcium_intake):
+        if c.mg_per_day < 0:
+            ctx.dq(
+                "negative_intake",
+                f"calcium_intake[{i}].mg_per_day",
+                f"calcium intake {c.mg_per_day:g} mg/day is negative; left out",
+                f"calciuminname {c.mg_per_day:g} mg/dag is negatief; niet gebruikt",
+            )
+    for i, s in enumerate(p.dxa_scans):
+        if not ctx.ok(f"dxa_scans[{i}]"):
+            continue
+        for j, r in enumerate(s.sites):
+            _dxa_value_checks(ctx, f"dxa_scans[{i}].sites[{j}]", r)
+    for i, lab in enumerate(p.labs):
+        if ctx.ok(f"labs[{i}]"):
+            _lab_value_checks(ctx, f"labs[{i}]", lab)
+    for i, va in enumerate(p.vertebral_assessments):
+        for j, v in enumerate(va.vertebrae):
+            for name in ("anterior_mm", "middle_mm", "posterior_mm", "reference_height_mm"):
+                h = getattr(v, name)
+                if h is not None and not h > 0:
+                    ctx.dq(
+                        "nonpositive_vertebral_height",
+                        f"vertebral_assessments[{i}].vertebrae[{j}].{name}",
+                        f"{v.level}: height {h:g} mm is not positive; vertebra not graded",
+                        f"{v.level}: hoogte {h:g} mm is niet positief; wervel niet gegradeerd",
+                    )
+
+
+def _dxa_value_checks(ctx: _Ctx, path: str, r: DxaSiteResult) -> None:
+    lo, hi = ABMD_PLAUSIBLE
+    if r.abmd_g_cm2 is not None and not lo <= r.abmd_g_cm2 <= hi:
+        ctx.dq(
+            "implausible_abmd",
+            f"{path}.abmd_g_cm2",
+            f"{r.site.value} aBMD {r.abmd_g_cm2:g} g/cm² is implausible (pedbone's data check: "
+            f"{lo:g}–{hi:g} g/cm²); this site's values and Z-scores are left out",
+            f"{r.site.value} aBMD {r.abmd_g_cm2:g} g/cm² is onwaarschijnlijk (datacontrole van "
+            f"pedbone: {lo:g}–{hi:g} g/cm²); de waarden en Z-scores van deze plaats worden niet "
+            "gebruikt",
+        )
+        ctx.excluded.add(path)
+        return
+    for name, label in (("bmc_g", "BMC"), ("area_cm2", "area")):
+        v = getattr(r, name)
+        if v is not None and not v > 0:
+            ctx.dq(
+                f"nonpositive_{name.split('_')[0]}",
+                f"{path}.{name}",
+                f"{r.site.value} {label} {v:g} is not positive; left out",
+                f"{r.site.value} {label} {v:g} is niet positief; niet gebruikt",
+            )
+    if (
+        r.abmd_g_cm2 is not None
+        and r.bmc_g is not None
+        and r.area_cm2 is not None
+        and r.bmc_g > 0
+        and r.area_cm2 > 0
+    ):
+        expected = r.bmc_g / r.area_cm2
+        if abs(r.abmd_g_cm2 - expected) > ABMD_CONSISTENCY * expected:
+            ctx.dq(
+                "inconsistent_abmd",
+                f"{path}.abmd_g_cm2",
+                f"{r.site.value} aBMD {r.abmd_g_cm2:g} g/cm² does not match BMC/area "
+                f"({r.bmc_g:g}/{r.area_cm2:g} = {expected:.3f} g/cm²); check the transcription",
+                f"{r.site.value} aBMD {r.abmd_g_cm2:g} g/cm² komt niet overeen met BMC/oppervlakte "
+                f"({r.bmc_g:g}/{r.area_cm2:g} = {_nl_num(expected, 3)} g/cm²); controleer de "
+                "overname",
+                severity=Severity.NOTICE,
+            )
+            ctx.excluded.discard(f"{path}.abmd_g_cm2")
+
+
+def _norm_unit(unit: str) -> str:
+    return unit.strip().lower().replace("µ", "u").replace("μ", "u")
+
+
+def _lab_value_checks(ctx: _Ctx, path: str, lab: LabValue) -> None:
+    unit = _norm_unit(lab.unit)
+    if lab.value < 0:
+        ctx.dq(
+            "negative_lab_value",
+            f"{path}.value",
+            f"{lab.analyte.value} {lab.value:g} {lab.unit} is negative; left out",
+            f"{lab.analyte.value} {lab.value:g} {lab.unit} is negatief; niet gebruikt",
+        )
+        return
+    if lab.analyte == LabAnalyte.VITAMIN_D_25OH:
+        try:
+            nutrition.to_nmol_per_l(lab.value, lab.unit)
+        except ValueError:
+            ctx.dq(
+                "unknown_unit",
+                f"{path}.unit",
+                f"25-OH vitamin D unit {lab.unit!r} is not 'nmol/L' or 'ng/mL'; left out",
+                f"eenheid {lab.unit!r} van 25-OH-vitamine D is niet 'nmol/L' of 'ng/mL'; "
+                "niet gebruikt",
+            )
+    elif lab.analyte == LabAnalyte.CREATININE:
+        if unit not in ("umol/l", "mg/dl"):
+            ctx.dq(
+                "unknown_unit",
+                f"{path}.unit",
+                f"creatinine unit {lab.unit!r} is not 'umol/L' or 'mg/dL'; left out",
+                f"eenheid {lab.unit!r} van creatinine is niet 'umol/L' of 'mg/dL'; niet gebruikt",
+            )
+            return
+        iv = caliper_interval("creatinine", sex=ctx.sex, age_years=ctx.age(lab.date))
+        if iv is None or lab.value <= 0:
+            if lab.value <= 0:
+                ctx.dq(
+                    "nonpositive_creatinine",
+                    f"{path}.value",
+                    "creatinine must be positive; left out",
+                    "creatinine moet positief zijn; niet gebruikt",
+                )
+            return
+        as_umol = lab.value if unit == "umol/l" else creatinine_mgdl_to_umol(lab.value)
+        other = creatinine_mgdl_to_umol(lab.value) if unit == "umol/l" else lab.value
+        other_unit = "mg/dL" if unit == "umol/l" else "umol/L"
+        outside = not iv.lower <= as_umol <= iv.upper
+        if outside and iv.lower <= other <= iv.upper:
+            ctx.dq(
+                "creatinine_wrong_unit",
+                f"{path}.unit",
+                f"creatinine {lab.value:g} {lab.unit} looks like the wrong unit: read as "
+                f"{other_unit} it would be {other:.0f} µmol/L, inside the age interval "
+                f"{iv.lower:g}–{iv.upper:g} µmol/L [S74]; left out until the unit is confirmed",
+                f"creatinine {lab.value:g} {lab.unit} lijkt in de verkeerde eenheid te staan: als "
+                f"{other_unit} gelezen is het {other:.0f} µmol/L, binnen het leeftijdsinterval "
+                f"{iv.lower:g}–{iv.upper:g} µmol/L [S74]; niet gebruikt tot de eenheid "
+                "bevestigd is",
+                inputs={"value": lab.value, "unit": lab.unit, "interval": [iv.lower, iv.upper]},
+                sources=("S74", "S72b"),
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Selection helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _valid(ctx: _Ctx, name: str, items: Iterable[Any], attr: str = "date") -> list[tuple[int, Any]]:
+    out = []
+    for i, item in enumerate(items):
+        if ctx.ok(f"{name}[{i}]") and getattr(item, attr) <= ctx.as_of:
+            out.append((i, item))
+    return out
+
+
+def _latest(pairs: list[tuple[int, Any]], attr: str = "date") -> tuple[int, Any] | None:
+    if not pairs:
+        return None
+    return max(pairs, key=lambda p: (getattr(p[1], attr), p[0]))
+
+
+def _has(ctx: _Ctx, *codes: DiagnosisCode) -> bool:
+    return any(d.code in codes for d in ctx.patient.diagnoses)
+
+
+def _active(start: dt.date | None, end: dt.date | None, on: dt.date) -> bool:
+    return (start is None or start <= on) and (end is None or end >= on)
+
+
+# ---------------------------------------------------------------------------------------------
+# Growth
+# ---------------------------------------------------------------------------------------------
+
+
+def _growth(ctx: _Ctx) -> None:
+    pairs = [
+        (i, a)
+        for i, a in _valid(ctx, "anthropometry", ctx.patient.anthropometry)
+        if a.height_cm is not None and ctx.ok(f"anthropometry[{i}].height_cm")
+    ]
+    last = _latest(pairs)
+    if last is None:
+        return
+    i, a = last
+    assert a.height_cm is not None
+    ctx.height_cm = a.height_cm
+    age = ctx.age(a.date)
+    pack_id = ctx.options.growth_pack
+    try:
+        from pedbone.references import reference
+
+        pack = reference(pack_id)
+        z = float(pack.zscore("height", sex=[ctx.sex], age_years=[age], value=[a.height_cm])[0])
+    except Exception as exc:  # the reference engine is optional for the rest of the rules
+        ctx.add(
+            "growth.haz_unavailable",
+            Severity.INFO,
+            Category.GROWTH,
+            f"Height {a.height_cm:g} cm on {a.date}; height-for-age Z not available "
+            f"({pack_id}: {type(exc).__name__}).",
+            f"Lengte {a.height_cm:g} cm op {a.date}; lengte-voor-leeftijd Z niet beschikbaar "
+            f"({pack_id}: {type(exc).__name__}).",
+            inputs={"height_cm": a.height_cm, "date": a.date, "pack": pack_id},
+        )
+        return
+    if math.isnan(z):
+        ctx.add(
+            "growth.haz_out_of_range",
+            Severity.INFO,
+            Category.GROWTH,
+            f"Height {a.height_cm:g} cm at {age:.2f} y: outside the age range of {pack_id}.",
+            f"Lengte {a.height_cm:g} cm op {_nl_num(age)} jaar: buiten het leeftijdsbereik van "
+            f"{pack_id}.",
+            inputs={"height_cm": a.height_cm, "age_years": age, "pack": pack_id},
+        )
+        return
+    ctx.haz = z
+    ctx.add(
+        "growth.haz",
+        Severity.INFO,
+        Category.GROWTH,
+        f"Height {a.height_cm:g} cm at {age:.2f} y: height-for-age Z {z:+.2f} ({pack_id}).",
+        f"Lengte {a.height_cm:g} cm op {_nl_num(age)} jaar: lengte-voor-leeftijd Z "
+        f"{_nl_num(z)} ({pack_id}).",
+        inputs={
+            "height_cm": a.height_cm,
+            "age_years": age,
+            "haz": z,
+            "pack": pack_id,
+            "field": f"anthropometry[{i}]",
+        },
+    )
+
+
+def _size_adjustment_reason(ctx: _Ctx) -> str | None:
+    codes = [d.code.value for d in ctx.patient.diagnoses if d.code in _SIZE_CODES]
+    if codes:
+        return "recorded: " + ", ".join(codes)
+    cut = ctx.options.short_stature_haz
+    if cut is not None and ctx.haz is not None and ctx.haz <= cut:
+        return f"HAZ {ctx.haz:+.2f} ≤ clinic cut-off {cut:+.2f}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Densitometry: which Z-score
+# ---------------------------------------------------------------------------------------------
+
+
+def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
+    out: list[_Z] = []
+    vendor_ref = scan.reference or f"{scan.scanner.manufacturer} (reference not recorded)"
+    for j, r in enumerate(scan.sites):
+        path = f"dxa_scans[{si}].sites[{j}]"
+        if not ctx.ok(path):
+            continue
+        if r.haz_adjusted_z_abmd is not None:
+            out.append(
+                _Z(
+                    r.site,
+                    r.haz_adjusted_z_abmd,
+                    "haz_adjusted",
+                    "abmd",
+                    vendor_ref,
+                    f"{path}.haz_adjusted_z_abmd",
+                )
+            )
+        if r.bmad_z is not None:
+            out.append(_Z(r.site, r.bmad_z, "bmad", "bmad", vendor_ref, f"{path}.bmad_z"))
+        pack_id = ctx.options.dxa_packs.get(r.site.value)
+        if pack_id and r.abmd_g_cm2 is not None:
+            try:
+                from pedbone.references import reference
+
+                z = float(
+                    reference(pack_id).zscore(
+                        f"{r.site.value}_abmd",
+                        sex=[ctx.sex],
+                        age_years=[ctx.age(scan.date)],
+                        value=[r.abmd_g_cm2],
+                    )[0]
+                )
+                if not math.isnan(z):
+                    out.append(_Z(r.site, z, "pack", "abmd", pack_id, f"{path}.abmd_g_cm2"))
+            except Exception as exc:
+                ctx.add(
+                    "densitometry.pack_unavailable",
+                    Severity.INFO,
+                    Category.DENSITOMETRY,
+                    f"Reference pack {pack_id!r} could not score {r.site.value} aBMD "
+                    f"({type(exc).__name__}); the vendor Z-score is used.",
+                    f"Referentiepakket {pack_id!r} kon {r.site.value}-aBMD niet scoren "
+                    f"({type(exc).__name__}); de Z-score van de fabrikant wordt gebruikt.",
+                    inputs={"pack": pack_id, "site": r.site.value},
+                )
+        if r.vendor_z_abmd is not None:
+            out.append(
+                _Z(r.site, r.vendor_z_abmd, "vendor", "abmd", vendor_ref, f"{path}.vendor_z_abmd")
+            )
+        if r.vendor_z_bmc is not None:
+            out.append(
+                _Z(r.site, r.vendor_z_bmc, "vendor", "bmc", vendor_ref, f"{path}.vendor_z_bmc")
+            )
+    return out
+
+
+_ADJUSTED_ORDER = ("haz_adjusted", "bmad", "pack", "vendor")
+_PLAIN_ORDER = ("pack", "vendor", "haz_adjusted", "bmad")
+_PREFERRED_SITES = (DxaSite.SPINE, DxaSite.TBLH)
+
+
+def _choose_z(ctx: _Ctx, zs: list[_Z], adjust: bool) -> tuple[_Z | None, list[_Z]]:
+    """Per site the best candidate; then the lowest across spine/TBLH (else other sites)."""
+    order = _ADJUSTED_ORDER if adjust else _PLAIN_ORDER
+    best: dict[DxaSite, _Z] = {}
+    for site in {z.site for z in zs}:
+        cands = [z for z in zs if z.site == site]
+        cands.sort(key=lambda z: (order.index(z.kind), 0 if z.quantity == "abmd" else 1))
+        best[site] = cands[0]
+    preferred = [best[s] for s in _PREFERRED_SITES if s in best]
+    pool = preferred or list(best.values())
+    if not pool:
+        return None, []
+    return min(pool, key=lambda z: z.value), list(best.values())
+
+
+_KIND_TEXT: dict[str, tuple[str, str]] = {
+    "haz_adjusted": ("height-for-age-Z-adjusted", "voor lengte-Z gecorrigeerde"),
+    "bmad": ("BMAD", "BMAD"),
+    "pack": ("reference-pack", "referentiepakket-"),
+    "vendor": ("vendor", "fabrikant-"),
+}
+
+
+def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
+    scans = _valid(ctx, "dxa_scans", ctx.patient.dxa_scans)
+    last = _latest(scans)
+    if last is None:
+        return None, None
+    si, scan = last
+    zs = _site_zs(ctx, scan, si)
+    reason = _size_adjustment_reason(ctx)
+    chosen, per_site = _choose_z(ctx, zs, adjust=reason is not None)
+    if chosen is None:
+        ctx.add(
+            "densitometry.no_z",
+            Severity.NOTICE,
+            Category.DENSITOMETRY,
+            f"DXA of {scan.date} has no usable Z-score.",
+            f"DXA van {scan.date} heeft geen bruikbare Z-score.",
+            inputs={"scan": f"dxa_scans[{si}]"},
+        )
+        return None, scan
+    kind_en, kind_nl = _KIND_TEXT[chosen.kind]
+    why_en: list[str] = []
+    why_nl: list[str] = []
+    sources = ["S1", "S3"]
+    if chosen.site not in _PREFERRED_SITES:
+        why_en.append("spine and TBLH (the recommended sites [S3]) were not available")
+        why_nl.append("wervelkolom en TBLH (de aanbevolen plaatsen [S3]) waren niet beschikbaar")
+        sources.append("S6")
+    if reason is not None:
+        sources.append("S11")
+        if chosen.kind in ("haz_adjusted", "bmad"):
+            why_en.append(f"size-adjusted because the child is short or late-maturing ({reason})")
+            why_nl.append(
+                f"gecorrigeerd voor lichaamsgrootte omdat het kind klein of laat rijpend is "
+                f"({reason})"
+            )
+        else:
+            ctx.add(
+                "densitometry.size_adjustment_unavailable",
+                Severity.NOTICE,
+                Category.DENSITOMETRY,
+                f"Size adjustment (BMAD or HAZ-adjusted Z) is recommended ({reason}) but none is "
+                "available; the unadjusted Z-score underestimates bone density in a short or "
+                "late-maturing child.",
+                f"Correctie voor lichaamsgrootte (BMAD of voor lengte-Z gecorrigeerde Z) is "
+                f"aangewezen ({reason}) maar niet beschikbaar; de niet-gecorrigeerde Z-score "
+                "onderschat de botdensiteit bij een klein of laat rijpend kind.",
+                inputs={"reason": reason},
+                sources=("S3", "S11"),
+            )
+    elif ctx.haz is not None and ctx.haz < 0:
+        why_en.append(
+            f"HAZ {ctx.haz:+.2f}: unadjusted Z-scores remain associated with height Z [S11]"
+        )
+        why_nl.append(
+            f"HAZ {_nl_num(ctx.haz)}: niet-gecorrigeerde Z-scores blijven geassocieerd met de "
+            "lengte-Z [S11]"
+        )
+    if chosen.kind == "vendor":
+        why_en.append(f"vendor Z-score from reference '{chosen.reference}'")
+        why_nl.append(f"Z-score van de fabrikant, referentie '{chosen.reference}'")
+    others = [
+        {"site": z.site.value, "z": z.value, "kind": z.kind, "quantity": z.quantity}
+        for z in per_site
+    ]
+    ctx.add(
+        "densitometry.z_used",
+        Severity.INFO,
+        Category.DENSITOMETRY,
+        f"DXA {scan.date}: classification uses the {kind_en} {chosen.site.value} "
+        f"{chosen.quantity} Z-score {chosen.value:+.2f}"
+        + (f" ({'; '.join(why_en)})" if why_en else "")
+        + ".",
+        f"DXA {scan.date}: de classificatie gebruikt de {kind_nl}Z-score van "
+        f"{chosen.site.value} ({chosen.quantity}) {_nl_num(chosen.value)}"
+        + (f" ({'; '.join(why_nl)})" if why_nl else "")
+        + ".",
+        inputs={
+            "scan_date": scan.date,
+            "site": chosen.site.value,
+            "z": chosen.value,
+            "kind": chosen.kind,
+            "quantity": chosen.quantity,
+            "reference": chosen.reference,
+            "field": chosen.path,
+            "per_site": others,
+            "haz": ctx.haz,
+        },
+        sources=sources,
+    )
+    return chosen, scan
+
+
+# ---------------------------------------------------------------------------------------------
+# Vertebral fractures
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _VF:
+    level: str
+    grade: float
+    ftype: str | None
+    source: str  # 'morphometry' | 'reader' | 'fracture_record'
+    date: dt.date
+    counts_for_iscd: bool
+    trauma: TraumaLevel
+
+
+def _vertebral(ctx: _Ctx) -> tuple[list[_VF], int | None]:
+    vfs: list[_VF] = []
+    assessments = _valid(ctx, "vertebral_assessments", ctx.patient.vertebral_assessments)
+    latest_count: int | None = None
+    last = _latest(assessments)
+    for i, va in assessments:
+        graded = _grade_assessment(ctx, i, va)
+        for level, grade, ftype, how in graded:
+            if grade >= 1:
+                vfs.append(
+                    _VF(
+                        level,
+                        grade,
+                        ftype,
+                        how,
+                        va.date,
+                        va.trauma != TraumaLevel.HIGH and not va.local_disease,
+                        va.trauma,
+                    )
+                )
+        if last is not None and last[0] == i:
+            latest_count = sum(1 for _, g, _, _ in graded if g >= 1)
+            frac = [
+                f"{lv} (grade {g:g}{', ' + t if t else ''})" for lv, g, t, _ in graded if g >= 1
+            ]
+            frac_nl = [
+                f"{lv} (graad {_nl_num(g, 0) if g == int(g) else _nl_num(g, 1)}"
+                f"{', ' + _TYPE_NL[t] if t else ''})"
+                for lv, g, t, _ in graded
+                if g >= 1
+            ]
+            borderline = [lv for lv, g, _, _ in graded if g == 0.5]
+            sev = Severity.ALERT if latest_count else Severity.INFO
+            en = (
+                f"{va.method} of {va.date}: {latest_count} vertebra(e) with a fracture "
+                f"(Genant grade ≥ 1)" + (f": {', '.join(frac)}" if frac else "") + "."
+            )
+            nl = (
+                f"{'Radiografie' if va.method == 'radiograph' else 'VFA'} van {va.date}: "
+                f"{latest_count} wervel(s) met een fractuur (Genant-graad ≥ 1)"
+                + (f": {', '.join(frac_nl)}" if frac_nl else "")
+                + "."
+            )
+            if borderline:
+                en += f" Borderline (grade 0.5): {', '.join(borderline)}."
+                nl += f" Twijfelachtig (graad 0,5): {', '.join(borderline)}."
+            ctx.add(
+                "vertebral.count",
+                sev,
+                Category.VERTEBRAL,
+                en,
+                nl,
+                inputs={
+                    "date": va.date,
+                    "count": latest_count,
+                    "vertebrae": [
+                        {"level": lv, "grade": g, "type": t, "from": how}
+                        for lv, g, t, how in graded
+                    ],
+                },
+                sources=("S16",),
+            )
+    for _i, fx in _valid(ctx, "fractures", ctx.patient.fractures):
+        if fx.site == FractureSite.VERTEBRAL:
+            vfs.append(
+                _VF(
+                    fx.bone or "vertebra",
+                    1,
+                    None,
+                    "fracture_record",
+                    fx.date,
+                    fx.trauma != TraumaLevel.HIGH and not fx.local_disease,
+                    fx.trauma,
+                )
+            )
+    return vfs, latest_count
+
+
+_TYPE_NL = {"wedge": "wigvormig", "biconcave": "biconcaaf", "crush": "compressie"}
+
+
+def _grade_assessment(
+    ctx: _Ctx, i: int, va: VertebralAssessment
+) -> list[tuple[str, float, str | None, str]]:
+    out: list[tuple[str, float, str | None, str]] = []
+    for j, v in enumerate(va.vertebrae):
+        base = f"vertebral_assessments[{i}].vertebrae[{j}]"
+        morph: VertebraGrade | None = None
+        heights = (v.anterior_mm, v.middle_mm, v.posterior_mm)
+        bad = any(
+            not ctx.ok(f"{base}.{n}")
+            for n in ("anterior_mm", "middle_mm", "posterior_mm", "reference_height_mm")
+        )
+        if all(h is not None for h in heights) and not bad:
+            assert v.anterior_mm is not None
+            assert v.middle_mm is not None
+            assert v.posterior_mm is not None
+            morph = genant_grade(
+                v.level, v.anterior_mm, v.middle_mm, v.posterior_mm, v.reference_height_mm
+            )
+        elif any(h is not None for h in heights) and not bad:
+            ctx.add(
+                "vertebral.incomplete_morphometry",
+                Severity.NOTICE,
+                Category.VERTEBRAL,
+                f"{v.level}: anterior, middle and posterior heights are all needed for grading.",
+                f"{v.level}: voorste, middelste en achterste hoogte zijn alle nodig voor "
+                "gradering.",
+                inputs={"field": base},
+                sources=("S16",),
+            )
+        if v.reader_grade is not None:
+            if morph is not None and morph.grade != v.reader_grade and v.reader_grade != 0.5:
+                ctx.add(
+                    "vertebral.reader_disagrees",
+                    Severity.NOTICE,
+                    Category.VERTEBRAL,
+                    f"{v.level}: reader grade {v.reader_grade:g} differs from the morphometric "
+                    f"grade {morph.grade} ({morph.loss_percent:.1f} % height loss); the reader's "
+                    "grade is used.",
+                    f"{v.level}: graad van de beoordelaar {v.reader_grade:g} verschilt van de "
+                    f"morfometrische graad {morph.grade} ({_nl_num(morph.loss_percent, 1)} % "
+                    "hoogteverlies); de graad van de beoordelaar wordt gebruikt.",
+                    inputs={"field": base, "loss_percent": morph.loss_percent},
+                    sources=("S16",),
+                )
+            out.append((v.level, float(v.reader_grade), v.reader_type, "reader"))
+        elif morph is not None:
+            out.append((v.level, float(morph.grade), morph.fracture_type, "morphometry"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# ISCD classification
+# ---------------------------------------------------------------------------------------------
+
+
+def _long_bone(ctx: _Ctx) -> tuple[list[tuple[int, Fracture]], int, int]:
+    lbs = [
+        (i, f)
+        for i, f in _valid(ctx, "fractures", ctx.patient.fractures)
+        if f.site in (FractureSite.LONG_BONE_UPPER, FractureSite.LONG_BONE_LOWER)
+    ]
+    by10 = sum(1 for _, f in lbs if f.date <= birthday(ctx.birth, 10))
+    by19 = sum(1 for _, f in lbs if f.date <= birthday(ctx.birth, 19))
+    return lbs, by10, by19
+
+
+def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
+    lbs, by10, by19 = _long_bone(ctx)
+    significant = by10 >= 2 or by19 >= 3
+    low = z is not None and round(z.value, 6) <= _LOW_Z
+    counting = [v for v in vfs if v.counts_for_iscd]
+    fx_inputs = {
+        "long_bone_fractures": [
+            {"date": f.date, "bone": f.bone, "trauma": f.trauma} for _, f in lbs
+        ],
+        "long_bone_by_age_10": by10,
+        "long_bone_by_age_19": by19,
+        "z": None if z is None else z.value,
+        "z_kind": None if z is None else z.kind,
+        "z_site": None if z is None else z.site.value,
+    }
+    excluded_vf = [v for v in vfs if not v.counts_for_iscd]
+    if excluded_vf:
+        ctx.add(
+            "iscd.vertebral_fracture_excluded",
+            Severity.NOTICE,
+            Category.CLASSIFICATION,
+            f"{len(excluded_vf)} vertebral fracture(s) with high-energy trauma or local disease "
+            "do not count towards osteoporosis.",
+            f"{len(excluded_vf)} wervelfractu(u)r(en) met hoogenergetisch trauma of lokale "
+            "botziekte tellen niet mee voor osteoporose.",
+            inputs={"levels": [v.level for v in excluded_vf]},
+            sources=("S1",),
+        )
+    if counting:
+        unknown = [v.level for v in counting if v.trauma == TraumaLevel.UNKNOWN]
+        en = (
+            f"Osteoporosis: {len(counting)} low-energy vertebral compression fracture(s) "
+            f"({', '.join(sorted({v.level for v in counting}))}); BMD is not required for this "
+            "route."
+        )
+        nl = (
+            f"Osteoporose: {len(counting)} wervelcompressiefractu(u)r(en) zonder hoogenergetisch "
+            f"trauma ({', '.join(sorted({v.level for v in counting}))}); een botdensitometrie is "
+            "voor deze route niet vereist."
+        )
+        if unknown:
+            en += " Trauma level not recorded: confirm there was no high-energy trauma."
+            nl += (
+                " Traumaniveau niet geregistreerd: bevestig dat er geen hoogenergetisch trauma was."
+            )
+        ctx.add(
+            "iscd.osteoporosis.vertebral",
+            Severity.ALERT,
+            Category.CLASSIFICATION,
+            en,
+            nl,
+            inputs={
+                **fx_inputs,
+                "vertebral_fractures": [
+                    {"level": v.level, "grade": v.grade, "from": v.source, "date": v.date}
+                    for v in counting
+                ],
+            },
+            sources=("S1", "S16"),
+        )
+        return "osteoporosis"
+    high = [f for _, f in lbs if f.trauma == TraumaLevel.HIGH]
+    hist_en = f"{by10} long-bone fracture(s) by age 10 y, {by19} by age 19 y"
+    hist_nl = f"{by10} fractu(u)r(en) van lange beenderen tot 10 jaar, {by19} tot 19 jaar"
+    if significant and low:
+        assert z is not None
+        en = (
+            f"Osteoporosis: clinically significant fracture history ({hist_en}) and Z-score "
+            f"{z.value:+.2f} ≤ −2.0."
+        )
+        nl = (
+            f"Osteoporose: klinisch significante fractuuranamnese ({hist_nl}) en Z-score "
+            f"{_nl_num(z.value)} ≤ −2,0."
+        )
+        if high:
+            en += (
+                f" {len(high)} of these fractures followed high-energy trauma; the degree of "
+                "trauma modifies fracture-risk prediction."
+            )
+            nl += (
+                f" {len(high)} van deze fracturen volgden op hoogenergetisch trauma; de graad van "
+                "trauma beïnvloedt de voorspelling van het fractuurrisico."
+            )
+        ctx.add(
+            "iscd.osteoporosis.long_bone",
+            Severity.ALERT,
+            Category.CLASSIFICATION,
+            en,
+            nl,
+            inputs=fx_inputs,
+            sources=("S1", "S2") if high else ("S1",),
+        )
+        return "osteoporosis"
+    if low:
+        assert z is not None
+        en = (
+            f"Low bone mass/density for chronological age: Z-score {z.value:+.2f} ≤ −2.0. "
+            f"Not osteoporosis: densitometry alone never makes that diagnosis ({hist_en}; no "
+            "vertebral fracture)."
+        )
+        nl = (
+            f"Lage botmassa/botdensiteit voor de chronologische leeftijd: Z-score "
+            f"{_nl_num(z.value)} ≤ −2,0. Geen osteoporose: densitometrie alleen volstaat nooit "
+            f"voor die diagnose ({hist_nl}; geen wervelfractuur)."
+        )
+        ctx.add(
+            "iscd.low_bone_density",
+            Severity.WARNING,
+            Category.CLASSIFICATION,
+            en,
+            nl,
+            inputs=fx_inputs,
+            sources=("S1", "S3", "S9"),
+        )
+        return "low_bone_density"
+    if z is not None:
+        en = (
+            f"Z-score {z.value:+.2f} is above −2.0 and there is no vertebral fracture: no "
+            "osteoporosis by the ISCD definition. A Z-score above −2.0 does not exclude skeletal "
+            "fragility."
+        )
+        nl = (
+            f"Z-score {_nl_num(z.value)} ligt boven −2,0 en er is geen wervelfractuur: geen "
+            "osteoporose volgens de ISCD-definitie. Een Z-score boven −2,0 sluit botfragiliteit "
+            "niet uit."
+        )
+        if significant:
+            en += f" Note the clinically significant fracture history ({hist_en})."
+            nl += f" Let op de klinisch significante fractuuranamnese ({hist_nl})."
+        ctx.add(
+            "iscd.not_low",
+            Severity.NOTICE if significant else Severity.INFO,
+            Category.CLASSIFICATION,
+            en,
+            nl,
+            inputs=fx_inputs,
+            sources=("S1",),
+        )
+        return "not_low"
+    en = "No usable DXA Z-score and no vertebral fracture: the ISCD classification needs a DXA."
+    nl = (
+        "Geen bruikbare DXA-Z-score en geen wervelfractuur: voor de ISCD-classificatie is een "
+        "DXA nodig."
+    )
+    if significant:
+        en += f" The fracture history is clinically significant ({hist_en})."
+        nl += f" De fractuuranamnese is klinisch significant ({hist_nl})."
+    ctx.add(
+        "iscd.insufficient_data",
+        Severity.NOTICE if significant else Severity.INFO,
+        Category.CLASSIFICATION,
+        en,
+        nl,
+        inputs=fx_inputs,
+        sources=("S1",),
+    )
+    return "insufficient_data"
