@@ -22,8 +22,8 @@ system-deps:
 # on the bundled example file (see README).
 run: setup
 	mkdir -p out
-	$(BIN)/pedbone zscore examples/zscore_example.csv -o out/zscore_example_scored.csv
-	$(BIN)/python -c "import polars as pl; pl.Config.set_tbl_cols(12); print(pl.read_csv('out/zscore_example_scored.csv'))"
+	$(BIN)/pedbone zscore examples/zscore_example.csv -o out/zscore_example_scored.csv --overwrite
+	$(BIN)/python -c "import polars as pl; pl.Config.set_tbl_cols(12); pl.Config.set_tbl_rows(25); pl.Config.set_tbl_width_chars(200); pl.Config.set_fmt_str_lengths(60); print(pl.read_csv('out/zscore_example_scored.csv').select('id', 'age_used_years', pl.col('^.*_z$$'), 'zscore_status'))"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools
