@@ -70,3 +70,106 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if any(NO_PG in str(getattr(report, "longrepr", "")) for report in skipped):
         terminalreporter.write_sep("!", "PostgreSQL store tests were SKIPPED", red=True, bold=True)
         terminalreporter.write_line(NO_PG, red=True)
+
+
+def full_patient_data(mrn: str = "TEST-0001") -> dict[str, object]:
+    """A fictional patient with at least one row in every clinical table."""
+    return {
+        "mrn": mrn,
+        "family_name": "Testpatient",
+        "given_name": "Anna",
+        "birth_date": "2012-05-17",
+        "sex": "F",
+        "gestational_age_weeks": 39.0,
+        "demo": True,
+        "diagnoses": [{"code": "phenylketonuria", "text": "PKU, classic", "icd10": "E70.0"}],
+        "anthropometry": [
+            {"measured_on": "2023-02-01", "height_cm": 141.2, "weight_kg": 33.4},
+            {"measured_on": "2024-02-03", "height_cm": 147.9, "weight_kg": 38.0},
+        ],
+        "puberty": [{"assessed_on": "2024-02-03", "tanner_stage": 2, "tanner_pubic_hair": 2}],
+        "medications": [
+            {
+                "name": "prednisolone",
+                "drug_class": "glucocorticoid",
+                "dose": "10 mg once daily",
+                "prednisone_eq_mg_per_kg_day": 0.3,
+                "start_date": "2023-03-01",
+                "stop_date": "2023-09-01",
+            }
+        ],
+        "diets": [{"kind": "protein_restricted", "start_date": "2012-05-30"}],
+        "calcium_intakes": [{"assessed_on": "2024-02-03", "mg_per_day": 650.0}],
+        "sun_exposures": [{"assessed_on": "2024-02-03", "level": "limited"}],
+        "symptoms": [{"noted_on": "2024-01-20", "kind": "back_pain"}],
+        "mobility": [{"assessed_on": "2024-02-03", "status": "ambulatory"}],
+        "labs": [
+            {"sampled_on": "2024-02-03", "analyte": "25ohd", "value": 41.0, "unit": "nmol/L"},
+            {
+                "sampled_on": "2024-02-03",
+                "analyte": "creatinine",
+                "value": 48.0,
+                "unit": "umol/L",
+                "assay": "enzymatic",
+            },
+        ],
+        "fractures": [
+            {
+                "occurred_on": "2023-11-11",
+                "site": "long_bone_upper",
+                "bone": "radius",
+                "trauma": "low",
+            }
+        ],
+        "vertebral_assessments": [
+            {
+                "assessed_on": "2024-02-03",
+                "method": "vfa",
+                "vertebrae": [{"level": "T7", "genant_grade": 1.0, "deformity_type": "wedge"}],
+            }
+        ],
+        "dxa_scans": [
+            {
+                "scanned_on": "2024-02-03",
+                "manufacturer": "Hologic",
+                "model": "Horizon A",
+                "software_version": "13.6",
+                "analysis_mode": "pediatric",
+                "precision_rms_sd": {"spine_abmd": 0.012},
+                "height_cm": 147.9,
+                "vendor_reference": "vendor pediatric database",
+                "measurements": [
+                    {
+                        "site": "spine",
+                        "region": "L1-L4",
+                        "bmc_g": 31.5,
+                        "area_cm2": 45.1,
+                        "abmd_g_cm2": 0.698,
+                        "reference_pack": "schafmeyer2022",
+                        "vendor_z_abmd": -1.4,
+                    },
+                    {"site": "tblh", "bmc_g": 905.0, "area_cm2": 1150.0, "abmd_g_cm2": 0.787},
+                ],
+            }
+        ],
+        "treatments": [
+            {
+                "drug": "zoledronate",
+                "route": "iv",
+                "start_date": "2024-03-01",
+                "status": "active",
+                "infusions": [
+                    {
+                        "given_on": "2024-03-01",
+                        "cycle_number": 1,
+                        "weight_kg": 38.0,
+                        "first_dose": True,
+                    }
+                ],
+            }
+        ],
+        "adverse_events": [
+            {"occurred_on": "2024-03-02", "category": "acute_phase_reaction", "severity": "mild"}
+        ],
+        "notes": [{"text": "Fictional test note."}],
+    }

@@ -93,9 +93,13 @@ def _guard(session: Session, actor: Actor) -> None:
     if actor.is_system:
         return
     changed = [
-        *session.new,
-        *session.deleted,
-        *(o for o in session.dirty if session.is_modified(o, include_collections=False)),
+        o
+        for o in (
+            *session.new,
+            *session.deleted,
+            *(o for o in session.dirty if session.is_modified(o, include_collections=False)),
+        )
+        if _audited(o)  # settings (e.g. the pseudonym key) are bookkeeping, not records
     ]
     if not changed:
         return

@@ -1,0 +1,97 @@
+"""Every model survives a round trip through SQLite and PostgreSQL unchanged."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from pedbone.store import (
+    AuditEntry,
+    Base,
+    Database,
+    Patient,
+    ValidationError,
+    row_snapshot,
+)
+from pedbone.store._services import build
+
+from .conftest import full_patient_data
+
+CLINICAL_TABLES = sorted(set(Base.metadata.tables) - {"users", "audit_log", "settings"})
+
+
+def _tree(obj: Base) -> dict[str, object]:
+    """Column values plus nested relationships, without ids/timestamps (compared by content)."""
+    out: dict[str, object] = {
+        k: v
+        for k, v in row_snapshot(obj).items()
+        if k not in {"id", "created_at", "updated_at"} and not k.endswith("_id")
+    }
+    mapper = inspect(type(obj))
+    for rel in mapper.relationships:
+        if rel.direction.name == "ONETOMANY":
+            out[rel.key] = [_tree(child) for child in getattr(obj, rel.key)]
+    return out
+
+
+def test_every_clinical_table_round_trips(db: Database) -> None:
+    original = build(Patient, full_patient_data())
+    with db.unit_of_work() as session:
+        session.add(original)
+    expected = _tree(original)  # after the flush: defaults filled in, as Python values
+    with db.unit_of_work() as session:
+        counts = {
+            t: session.scalar(select(func.count()).select_from(Base.metadata.tables[t]))
+            for t in CLINICAL_TABLES
+        }
+        assert all(n >= 1 for n in counts.values()), counts  # the fixture fills every table
+        loaded = session.scalars(select(Patient)).one()
+        assert _tree(loaded) == expected
+        # a few values typed as stored, checked explicitly
+        assert loaded.birth_date == dt.date(2012, 5, 17)
+        assert loaded.dxa_scans[0].precision_rms_sd == {"spine_abmd": 0.012}
+        assert loaded.dxa_scans[0].measurements[0].abmd_g_cm2 == pytest.approx(0.698)
+        assert loaded.vertebral_assessments[0].vertebrae[0].genant_grade == 1.0
+        assert loaded.treatments[0].infusions[0].first_dose is True
+        assert loaded.version == 1
+        # one audit entry per inserted row: 1 patient + the rows counted above
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == sum(counts.values())
+
+
+def test_age_and_display_name() -> None:
+    patient = build(Patient, full_patient_data())
+    assert patient.display_name == "Testpatient, Anna"
+    # 2012-05-17 -> 2024-05-17 is 4383 days (3 leap days: 2016, 2020, 2024); 4383/365.25 = 12.0
+    assert patient.age_years(dt.date(2024, 5, 17)) == pytest.approx(12.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("sex", "X", "sex: 'X' is not one of M, F"),
+        ("family_name", "  ", "family_name: must not be empty"),
+        ("birth_date", "17.05.2012", "birth_date: '17.05.2012' is not an ISO date"),
+        ("shoe_size", 3, "shoe_size: patients has no such field"),
+        ("version", 7, "version: is managed by the store"),
+    ],
+)
+def test_bad_fields_are_named(field: str, value: object, message: str) -> None:
+    data = full_patient_data()
+    data[field] = value
+    with pytest.raises(ValidationError, match=message):
+        build(Patient, data)
+
+
+def test_nested_bad_field_names_the_path() -> None:
+    data = full_patient_data()
+    data["fractures"] = [{"occurred_on": "2023-01-01", "site": "skull?"}]
+    with pytest.raises(ValidationError, match=r"fractures\[1\]\.site: 'skull\?' is not one of"):
+        build(Patient, data)
+
+
+def test_sex_codes_are_normalised() -> None:
+    data = full_patient_data()
+    data["sex"] = 2
+    assert build(Patient, data).sex == "F"
