@@ -1,12 +1,53 @@
-"""pedbone.references — LMS maths, reference packs, growth and DXA Z-scores (under construction)."""
+"""pedbone.references — LMS reference packs and vectorised growth and DXA Z-scores.
+
+>>> import pedbone
+>>> ref = pedbone.reference("cdc2000")
+>>> float(ref.zscore("height", sex="M", age_years=10.0, value=138.0))  # doctest: +ELLIPSIS
+-0.05...
+
+Built-in packs: ``who2006`` (0-5 y), ``who2007`` (5-19 y), ``cdc2000`` (2-20 y),
+``schafmeyer2022`` (lower-limb DXA, 8-20 y). Clinics add their own (e.g. BMDCS) with
+``pedbone refs install``. See ``docs/reference-packs.md``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from pedbone.references._engine import (
+    ReferencePack,
+    UnknownMeasureError,
+    ZScoreResult,
+    sex_codes,
+)
+from pedbone.references._lms import lms_value, lms_z
+from pedbone.references._pack import MeasureInfo, PackError, PackMeta, Problem
+from pedbone.references._registry import (
+    PackSummary,
+    UnknownReferenceError,
+    available,
+    data_dir,
+    install,
+    reference,
+    validate,
+)
+from pedbone.references._status import Status
 
-__all__ = ["reference"]
-
-
-def reference(pack_id: str) -> Any:
-    """Load a reference pack by id (placeholder until the engine lands)."""
-    raise NotImplementedError(pack_id)
+__all__ = [
+    "MeasureInfo",
+    "PackError",
+    "PackMeta",
+    "PackSummary",
+    "Problem",
+    "ReferencePack",
+    "Status",
+    "UnknownMeasureError",
+    "UnknownReferenceError",
+    "ZScoreResult",
+    "available",
+    "data_dir",
+    "install",
+    "lms_value",
+    "lms_z",
+    "reference",
+    "sex_codes",
+    "validate",
+]

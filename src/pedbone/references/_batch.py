@@ -1,0 +1,462 @@
+"""Batch Z-scores over a table: a pure function from a polars DataFrame chunk to a DataFrame.
+
+No I/O happens here, so the same two calls run in a single process, over file chunks
+(``pedbone.io``), or inside a distributed engine's map step::
+
+    plan = plan_batch(frame.columns)                 # once per file: columns -> measures, packs
+    scored = score_frame(chunk, plan)                # per chunk: adds <measure>_z, _centile, status
+
+Input columns (names are case-sensitive; other columns pass through untouched):
+
+- ``sex`` — ``M``/``F`` or ``1``/``2`` (case-insensitive; ``male``/``female`` too);
+- ``age_years`` — decimal age, or the two ISO dates ``birth_date`` and ``measurement_date``
+  (age = days / 365.25); where both are present a given ``age_years`` wins, dates fill blanks;
+- ``gestational_age_weeks`` (optional) — completed weeks at birth, for corrected age;
+- ``group`` (optional) — population group for packs that have groups (e.g. ``white``);
+- measures: growth ``height_cm``, ``weight_kg``, ``bmi``, ``head_circumference_cm``; DXA
+  ``<site>_abmd``, ``<site>_bmc``, ``<site>_bmad``, ``<site>_lean_mass``, ``<site>_fat_mass``
+  (the measure id, in the unit of the reference pack).
+
+Text columns are cast here, not by the reader: a value that is not a number (or not a date)
+flags its row and the row's other measures are still scored. Blank cells and the usual missing
+markers (``NA``, ``N/A``, ``NaN``, ``null``, ``.``) are missing, not errors. The status column
+is ``ok`` or ``;``-separated ``<column>:<code>`` reasons; the codes are the lower-case names of
+:class:`pedbone.references.Status` plus ``not_a_number``, ``not_a_date`` and ``before_birth``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from pedbone.references._engine import sex_codes
+from pedbone.references._status import Status
+
+__all__ = [
+    "DEFAULT_REFERENCES",
+    "STATUS_COLUMN",
+    "BatchPlan",
+    "BatchSchemaError",
+    "MeasureColumn",
+    "pack_family",
+    "plan_batch",
+    "score_frame",
+]
+
+#: Name of the per-row status column added to the output.
+STATUS_COLUMN = "zscore_status"
+#: Name of the age column added when the age came from dates or was corrected for prematurity.
+AGE_USED_COLUMN = "age_used_years"
+
+#: Growth measure columns -> measure ids of the reference packs.
+GROWTH_COLUMNS: dict[str, str] = {
+    "height_cm": "height",
+    "weight_kg": "weight",
+    "bmi": "bmi",
+    "head_circumference_cm": "head_circumference",
+}
+_DXA_COLUMN = re.compile(r"^(?P<site>[a-z][a-z0-9_]*?)_(?P<q>abmd|bmc|bmad|lean_mass|fat_mass)$")
+
+#: Reference pack per measure family (``growth``, ``dxa``) or per measure id; a measure id
+#: entry wins over its family. CDC 2000 has no head circumference, so that defaults to WHO 2006.
+DEFAULT_REFERENCES: dict[str, str] = {
+    "growth": "cdc2000",
+    "head_circumference": "who2006",
+    "dxa": "schafmeyer2022",
+}
+
+_MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", ".")
+_DAYS_PER_YEAR = 365.25
+_CODE_NAMES = {int(s): s.name.lower() for s in Status}
+# Engine codes not reported per measure: OK, a blank measurement, a non-positive one (checked
+# directly), and sex / age problems, reported once per row on the sex / age column itself.
+_NOT_PER_MEASURE = frozenset(
+    int(s)
+    for s in (
+        Status.OK,
+        Status.VALUE_MISSING,
+        Status.VALUE_NOT_POSITIVE,  # checked by score_frame itself
+        Status.SEX_UNKNOWN,
+        Status.AGE_MISSING,
+    )
+)
+
+
+class BatchSchemaError(ValueError):
+    """The columns cannot be scored (a required column is missing, a name clashes, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureColumn:
+    """One input column to score: its measure id, family and reference pack id."""
+
+    column: str
+    measure: str
+    family: Literal["growth", "dxa"]
+    pack_id: str
+
+    @property
+    def z_column(self) -> str:
+        """Output column holding the Z-score."""
+        return f"{self.measure}_z"
+
+    @property
+    def centile_column(self) -> str:
+        """Output column holding the centile (0-100)."""
+        return f"{self.measure}_centile"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """What to score in a table with these columns. Picklable (holds pack ids, not packs)."""
+
+    columns: tuple[str, ...]
+    measures: tuple[MeasureColumn, ...]
+    age_column: str | None
+    date_columns: tuple[str, str] | None
+    gestational_column: str | None
+    group_column: str | None
+    unscored: tuple[tuple[str, str], ...] = field(default=())
+    """(column, reason) for measure-like columns left unscored (no reference covers them)."""
+
+    @property
+    def adds_age(self) -> bool:
+        """True if the output carries ``age_used_years`` (age from dates or corrected)."""
+        return self.date_columns is not None or self.gestational_column is not None
+
+    @property
+    def output_columns(self) -> list[str]:
+        """Input columns followed by the columns :func:`score_frame` adds."""
+        out = list(self.columns)
+        if self.adds_age:
+            out.append(AGE_USED_COLUMN)
+        for m in self.measures:
+            out += [m.z_column, m.centile_column]
+        out.append(STATUS_COLUMN)
+        return out
+
+
+def _default_resolve(pack_id: str) -> Any:
+    from pedbone.references import reference
+
+    return reference(pack_id)
+
+
+_resolve: Callable[[str], Any] = cache(_default_resolve)
+
+
+def _pack_measures(pack: Any) -> set[str] | None:
+    """The measure ids a pack covers, or None if the pack does not say."""
+    measures = getattr(pack, "measures", None)
+    if measures is None:
+        meta = getattr(pack, "meta", None) or getattr(pack, "metadata", None)
+        measures = getattr(meta, "measures", None)
+        if measures is None and isinstance(meta, Mapping):
+            measures = meta.get("measures")
+    if measures is None:
+        return None
+    return {str(m) for m in measures}
+
+
+def _pack_groups(pack: Any) -> bool:
+    groups = getattr(pack, "groups", None)
+    if groups is None:
+        meta = getattr(pack, "meta", None) or getattr(pack, "metadata", None)
+        groups = getattr(meta, "groups", None)
+        if groups is None and isinstance(meta, Mapping):
+            groups = meta.get("groups")
+    return bool(groups)
+
+
+def pack_family(pack_id: str) -> Literal["growth", "dxa"]:
+    """``dxa`` if every measure of the pack is a DXA measure (``<site>_<quantity>``)."""
+    measures = _pack_measures(_resolve(pack_id))
+    if measures and all(_DXA_COLUMN.match(m) for m in measures):
+        return "dxa"
+    return "growth"
+
+
+def plan_batch(
+    columns: Iterable[str],
+    references: Mapping[str, str] | None = None,
+) -> BatchPlan:
+    """Decide which columns are scored against which reference pack.
+
+    ``references`` maps a family (``growth``, ``dxa``), a measure id (``height``,
+    ``leg_abmd``) or a column name (``height_cm``) to a pack id; entries override
+    :data:`DEFAULT_REFERENCES`. Raises :class:`BatchSchemaError` naming what is missing.
+    A measure column whose pack does not cover it raises if the pack was chosen for that
+    measure or column explicitly, and is otherwise listed in ``plan.unscored``.
+    """
+    cols = tuple(columns)
+    present = set(cols)
+    given = dict(references or {})
+    refs = {**DEFAULT_REFERENCES, **given}
+    problems: list[str] = []
+    if "sex" not in present:
+        problems.append("a 'sex' column (M/F or 1/2)")
+    has_age = "age_years" in present
+    has_dates = {"birth_date", "measurement_date"} <= present
+    if not has_age and not has_dates:
+        half = [c for c in ("birth_date", "measurement_date") if c in present]
+        problems.append(
+            "an 'age_years' column or both 'birth_date' and 'measurement_date'"
+            + (f" (only {half[0]!r} found)" if half else "")
+        )
+    measures: list[MeasureColumn] = []
+    unscored: list[tuple[str, str]] = []
+    for col in cols:
+        family: Literal["growth", "dxa"]
+        if col in GROWTH_COLUMNS:
+            measure, family = GROWTH_COLUMNS[col], "growth"
+        elif _DXA_COLUMN.match(col):
+            measure, family = col, "dxa"
+        else:
+            continue
+        explicit = col in given or measure in given
+        pack_id = given.get(col) or refs.get(measure) or refs[family]
+        pack = _resolve(pack_id)
+        covered = _pack_measures(pack)
+        if covered is not None and measure not in covered:
+            reason = f"reference {pack_id!r} has no measure {measure!r}"
+            if explicit:
+                problems.append(f"a reference for {col!r}: {reason}")
+            else:
+                key = "dxa" if family == "dxa" else measure
+                unscored.append((col, f"{reason}; choose one with --reference {key}=PACK"))
+            continue
+        measures.append(MeasureColumn(col, measure, family, pack_id))
+    if not measures and not problems:
+        known = ", ".join(GROWTH_COLUMNS)
+        extra = f" ({'; '.join(r for _, r in unscored)})" if unscored else ""
+        problems.append(f"at least one measure column to score, e.g. {known}, <site>_abmd{extra}")
+    taken = present | {STATUS_COLUMN, AGE_USED_COLUMN}
+    for m in measures:
+        for out in (m.z_column, m.centile_column):
+            if out in present:
+                problems.append(f"no input column named {out!r} (it would be overwritten)")
+        taken |= {m.z_column, m.centile_column}
+    if STATUS_COLUMN in present:
+        problems.append(f"no input column named {STATUS_COLUMN!r} (it would be overwritten)")
+    if problems:
+        raise BatchSchemaError("the input needs " + "; ".join(problems))
+    return BatchPlan(
+        columns=cols,
+        measures=tuple(measures),
+        age_column="age_years" if has_age else None,
+        date_columns=("birth_date", "measurement_date") if has_dates else None,
+        gestational_column="gestational_age_weeks" if "gestational_age_weeks" in present else None,
+        group_column="group" if "group" in present else None,
+        unscored=tuple(unscored),
+    )
+
+
+# -- casting -------------------------------------------------------------------------------
+def _to_float(s: pl.Series) -> tuple[NDArray[np.float64], NDArray[np.bool_] | None]:
+    """Values as float64 (NaN where missing or bad) and a mask of bad values (None if none).
+
+    Text is cast non-strictly; only when some cells fail is the column looked at again
+    (surrounding blanks, missing markers), so clean columns cost one cast. Infinite values
+    are bad; NaN (and the text ``nan``) is missing.
+    """
+    bad: NDArray[np.bool_] | None = None
+    if s.dtype == pl.String:
+        values = s.cast(pl.Float64, strict=False)
+        if values.null_count() > s.null_count():
+            text = s.str.strip_chars()
+            values = text.cast(pl.Float64, strict=False)
+            failed = values.is_null() & text.is_not_null()
+            failed = failed & ~text.str.to_lowercase().is_in(_MISSING_TOKENS)
+            bad = failed.to_numpy() if failed.any() else None
+    elif s.dtype.is_numeric() or s.dtype == pl.Null:
+        values = s.cast(pl.Float64)
+    else:
+        values = s.cast(pl.Float64, strict=False)
+        failed = values.is_null() & s.is_not_null()
+        bad = failed.to_numpy() if failed.any() else None
+    arr = values.to_numpy().astype(np.float64, copy=True)  # nulls become NaN
+    infinite = np.isinf(arr)
+    if infinite.any():
+        arr[infinite] = np.nan
+        bad = infinite if bad is None else bad | infinite
+    return arr, bad
+
+
+def _to_date(s: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+    """Dates (ISO ``YYYY-MM-DD``; a datetime's date part) and a mask of unreadable values."""
+    if s.dtype == pl.Date:
+        return s, None
+    if s.dtype == pl.Datetime:
+        return s.dt.date(), None
+    text = s.cast(pl.String).str.strip_chars()
+    dates = text.str.to_date("%Y-%m-%d", strict=False)
+    failed = dates.is_null() & text.is_not_null()
+    if not failed.any():
+        return dates, None
+    missing = text.str.to_lowercase().is_in(_MISSING_TOKENS)
+    bad = failed & ~missing
+    return dates, (bad if bool(bad.any()) else None)
+
+
+def _sex_codes(s: pl.Series) -> NDArray[np.int8]:
+    """1 = male, 2 = female, 0 = missing or not recognised (the engine's own spellings).
+
+    The few distinct spellings go through :func:`sex_codes`, so this accepts exactly what
+    ``pack.evaluate`` accepts, at polars speed.
+    """
+    text = s.cast(pl.String)
+    uniq = text.unique().drop_nulls()
+    codes = sex_codes(np.asarray(uniq.to_list(), dtype=object)).astype(np.int8) + 1
+    mapping = dict(zip(uniq.to_list(), codes.tolist(), strict=True))
+    mapped = text.replace_strict(mapping, default=0, return_dtype=pl.Int8).fill_null(0)
+    return mapped.to_numpy()
+
+
+# -- scoring -------------------------------------------------------------------------------
+class _Reasons:
+    """Per-row reason masks, kept in the order they are found."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.items: list[tuple[str, NDArray[np.bool_]]] = []
+
+    def add(self, column: str, code: str, mask: NDArray[np.bool_] | pl.Series | None) -> None:
+        if mask is None:
+            return
+        arr = mask.to_numpy() if isinstance(mask, pl.Series) else mask
+        if arr.any():
+            self.items.append((f"{column}:{code}", arr))
+
+    def any_for(self, columns: Iterable[str]) -> NDArray[np.bool_]:
+        """Rows already flagged on any of ``columns``."""
+        out = np.zeros(self.n, dtype=bool)
+        prefixes = tuple(f"{c}:" for c in columns)
+        for reason, mask in self.items:
+            if reason.startswith(prefixes):
+                out |= mask
+        return out
+
+    def column(self) -> pl.Series:
+        if not self.items:
+            return pl.repeat("ok", self.n, dtype=pl.String, eager=True).alias(STATUS_COLUMN)
+        masks = pl.DataFrame({f"m{i}": m for i, (_, m) in enumerate(self.items)})
+        parts = [
+            pl.when(pl.col(f"m{i}")).then(pl.lit(reason))
+            for i, (reason, _) in enumerate(self.items)
+        ]
+        joined = pl.concat_str(parts, separator=";", ignore_nulls=True)
+        status = pl.when(joined == "").then(pl.lit("ok")).otherwise(joined)
+        return masks.select(status.fill_null("ok").alias(STATUS_COLUMN)).to_series()
+
+
+def _float_series(name: str, values: Any) -> pl.Series:
+    return pl.Series(name, np.asarray(values, dtype=np.float64), nan_to_null=True)
+
+
+def age_source_columns(plan: BatchPlan) -> list[str]:
+    """The input columns an age is computed from."""
+    cols = [plan.age_column] if plan.age_column else []
+    return cols + list(plan.date_columns or ())
+
+
+def _ages(frame: pl.DataFrame, plan: BatchPlan, reasons: _Reasons) -> NDArray[np.float64]:
+    """Age in years used for each row (NaN where unknown)."""
+    age: NDArray[np.float64] | None = None
+    if plan.age_column is not None:
+        age, bad = _to_float(frame[plan.age_column])
+        reasons.add(plan.age_column, "not_a_number", bad)
+    if plan.date_columns is not None:
+        birth_col, meas_col = plan.date_columns
+        birth, bad_b = _to_date(frame[birth_col])
+        meas, bad_m = _to_date(frame[meas_col])
+        reasons.add(birth_col, "not_a_date", bad_b)
+        reasons.add(meas_col, "not_a_date", bad_m)
+        days = (meas - birth).dt.total_days().cast(pl.Float64).to_numpy().astype(np.float64)
+        negative = days < 0
+        reasons.add(meas_col, "before_birth", negative)
+        days[negative] = np.nan
+        from_dates = days / _DAYS_PER_YEAR
+        age = from_dates if age is None else np.where(np.isnan(age), from_dates, age)
+    assert age is not None  # plan_batch guarantees an age source
+    if plan.gestational_column is not None:
+        ga, bad = _to_float(frame[plan.gestational_column])
+        reasons.add(plan.gestational_column, "not_a_number", bad)
+        # corrected age = chronological - (40 - GA) weeks while chronological age < 2 y
+        correction = np.nan_to_num((40.0 - ga) * 7.0 / _DAYS_PER_YEAR, nan=0.0)
+        age = np.where(age < 2.0, age - correction, age)
+    return age
+
+
+def score_frame(
+    frame: pl.DataFrame,
+    plan: BatchPlan | None = None,
+    *,
+    references: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """Score every measure column of ``frame``; return it with the Z, centile and status columns.
+
+    Pure: no I/O, no global state beyond the (cached, read-only) reference packs. Rows are
+    independent, so any split of a table into chunks gives the same rows. ``plan`` comes from
+    :func:`plan_batch` (made here from ``frame.columns`` and ``references`` when omitted).
+    """
+    if plan is None:
+        plan = plan_batch(frame.columns, references)
+    missing = [c for c in plan.columns if c not in frame.columns]
+    if missing:
+        raise BatchSchemaError(f"the chunk lacks the planned column(s) {missing}")
+    n = frame.height
+    reasons = _Reasons(n)
+    sex = _sex_codes(frame["sex"])
+    age_np = _ages(frame, plan, reasons)
+    group: NDArray[Any] | None = None
+    if plan.group_column is not None:
+        group = frame[plan.group_column].cast(pl.String).str.strip_chars().to_numpy()
+    # row-level problems are reported once, on their own column, before the measures
+    reasons.add("sex", "sex_unknown", sex == 0)
+    age_flagged = reasons.any_for(age_source_columns(plan))
+    age_blame = plan.age_column or "measurement_date"
+    reasons.add(age_blame, "age_missing", np.isnan(age_np) & ~age_flagged)
+    group_unknown = np.zeros(n, dtype=bool)
+    added = [_float_series(AGE_USED_COLUMN, age_np)] if plan.adds_age else []
+    measure_reasons: list[tuple[str, str, NDArray[np.bool_]]] = []
+    for m in plan.measures:
+        pack = _resolve(m.pack_id)
+        value_np, bad = _to_float(frame[m.column])
+        if bad is not None:
+            measure_reasons.append((m.column, "not_a_number", bad))
+        # checked here too, so a negative value is reported even when sex or age is bad
+        not_positive = value_np <= 0
+        if not_positive.any():
+            measure_reasons.append((m.column, _CODE_NAMES[Status.VALUE_NOT_POSITIVE], not_positive))
+        kwargs: dict[str, Any] = {}
+        if group is not None and _pack_groups(pack):
+            kwargs["group"] = group
+        result = pack.evaluate(m.measure, sex=sex, age_years=age_np, value=value_np, **kwargs)
+        # a blank (or unreadable) measurement has nothing to score: its row is not flagged
+        # for this measure's age range or group
+        status = np.where(np.isnan(value_np), 0, np.asarray(result.status))
+        for code in np.unique(status).tolist():
+            if code in _NOT_PER_MEASURE:
+                continue
+            if code == Status.GROUP_UNKNOWN:
+                group_unknown |= status == code
+            else:
+                measure_reasons.append((m.column, _CODE_NAMES[code], status == code))
+        added.append(_float_series(m.z_column, result.z))
+        added.append(_float_series(m.centile_column, result.centile))
+    reasons.add(plan.group_column or "group", "group_unknown", group_unknown)
+    for column, code, mask in measure_reasons:
+        reasons.add(column, code, mask)
+    return frame.with_columns([*added, reasons.column()])
+
+
+def measure_columns(columns: Sequence[str]) -> list[str]:
+    """The columns of ``columns`` that :func:`plan_batch` would treat as measures."""
+    return [c for c in columns if c in GROWTH_COLUMNS or _DXA_COLUMN.match(c)]
