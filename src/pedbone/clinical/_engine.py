@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -112,7 +113,7 @@ class _Ctx:
             severity=severity,
             category=category,
             message_en=en,
-            message_nl=nl,
+            message_nl=_DECIMAL_POINT.sub(",", nl),
             inputs=_jsonable(inputs or {}),
             sources=tuple(dict.fromkeys(sources)),
             field=field,
@@ -147,6 +148,10 @@ class _Ctx:
 
     def ok(self, path: str) -> bool:
         return path not in self.excluded
+
+
+#: Dutch (Belgian) messages use a decimal comma; ISO dates and codes contain no "digit.digit".
+_DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
 
 
 def _jsonable(value: Any) -> Any:
@@ -521,13 +526,17 @@ def _growth(ctx: _Ctx) -> None:
     )
 
 
-def _size_adjustment_reason(ctx: _Ctx) -> str | None:
+def _size_adjustment_reason(ctx: _Ctx) -> tuple[str, str] | None:
+    """Why the child counts as short or late-maturing (English, Dutch), or None."""
     codes = [d.code.value for d in ctx.patient.diagnoses if d.code in _SIZE_CODES]
     if codes:
-        return "recorded: " + ", ".join(codes)
+        return "recorded: " + ", ".join(codes), "geregistreerd: " + ", ".join(codes)
     cut = ctx.options.short_stature_haz
     if cut is not None and ctx.haz is not None and ctx.haz <= cut:
-        return f"HAZ {ctx.haz:+.2f} ≤ clinic cut-off {cut:+.2f}"
+        return (
+            f"HAZ {ctx.haz:+.2f} ≤ clinic cut-off {cut:+.2f}",
+            f"HAZ {ctx.haz:+.2f} ≤ grenswaarde van de kliniek {cut:+.2f}",
+        )
     return None
 
 
@@ -582,6 +591,10 @@ def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
                     f"({type(exc).__name__}); de Z-score van de fabrikant wordt gebruikt.",
                     inputs={"pack": pack_id, "site": r.site.value},
                 )
+        if pack_id and r.site == DxaSite.SPINE and r.bmc_g and r.area_cm2:
+            bmad = _bmad_z(ctx, pack_id, scan, r.bmc_g, r.area_cm2)
+            if bmad is not None:
+                out.append(_Z(r.site, bmad, "bmad", "bmad", pack_id, f"{path}.bmc_g"))
         if r.vendor_z_abmd is not None:
             out.append(
                 _Z(r.site, r.vendor_z_abmd, "vendor", "abmd", vendor_ref, f"{path}.vendor_z_abmd")
@@ -591,6 +604,29 @@ def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
                 _Z(r.site, r.vendor_z_bmc, "vendor", "bmc", vendor_ref, f"{path}.vendor_z_bmc")
             )
     return out
+
+
+def _bmad_z(ctx: _Ctx, pack_id: str, scan: DxaScan, bmc: float, area: float) -> float | None:
+    """Lumbar-spine BMAD = BMC / area^1.5 [S13], scored with the pack's ``spine_bmad`` if any."""
+    if bmc <= 0 or area <= 0:
+        return None
+    try:
+        from pedbone.references import reference
+
+        pack = reference(pack_id)
+        if "spine_bmad" not in pack.measures:
+            return None
+        z = float(
+            pack.zscore(
+                "spine_bmad",
+                sex=[ctx.sex],
+                age_years=[ctx.age(scan.date)],
+                value=[bmc / area**1.5],
+            )[0]
+        )
+    except Exception:
+        return None
+    return None if math.isnan(z) else z
 
 
 _ADJUSTED_ORDER = ("haz_adjusted", "bmad", "pack", "vendor")
@@ -628,8 +664,8 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
         return None, None
     si, scan = last
     zs = _site_zs(ctx, scan, si)
-    reason = _size_adjustment_reason(ctx)
-    chosen, per_site = _choose_z(ctx, zs, adjust=reason is not None)
+    reasons = _size_adjustment_reason(ctx)
+    chosen, per_site = _choose_z(ctx, zs, adjust=reasons is not None)
     if chosen is None:
         ctx.add(
             "densitometry.no_z",
@@ -648,13 +684,14 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
         why_en.append("spine and TBLH (the recommended sites [S3]) were not available")
         why_nl.append("wervelkolom en TBLH (de aanbevolen plaatsen [S3]) waren niet beschikbaar")
         sources.append("S6")
-    if reason is not None:
+    if reasons is not None:
+        reason, reason_nl = reasons
         sources.append("S11")
         if chosen.kind in ("haz_adjusted", "bmad"):
             why_en.append(f"size-adjusted because the child is short or late-maturing ({reason})")
             why_nl.append(
                 f"gecorrigeerd voor lichaamsgrootte omdat het kind klein of laat rijpend is "
-                f"({reason})"
+                f"({reason_nl})"
             )
         else:
             ctx.add(
@@ -665,7 +702,7 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
                 "available; the unadjusted Z-score underestimates bone density in a short or "
                 "late-maturing child.",
                 f"Correctie voor lichaamsgrootte (BMAD of voor lengte-Z gecorrigeerde Z) is "
-                f"aangewezen ({reason}) maar niet beschikbaar; de niet-gecorrigeerde Z-score "
+                f"aangewezen ({reason_nl}) maar niet beschikbaar; de niet-gecorrigeerde Z-score "
                 "onderschat de botdensiteit bij een klein of laat rijpend kind.",
                 inputs={"reason": reason},
                 sources=("S3", "S11"),
@@ -898,10 +935,10 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
             "iscd.vertebral_fracture_excluded",
             Severity.NOTICE,
             Category.CLASSIFICATION,
-            f"{len(excluded_vf)} vertebral fracture(s) with high-energy trauma or local disease "
-            "do not count towards osteoporosis.",
-            f"{len(excluded_vf)} wervelfractu(u)r(en) met hoogenergetisch trauma of lokale "
-            "botziekte tellen niet mee voor osteoporose.",
+            f"{len(excluded_vf)} vertebral fracture{'' if len(excluded_vf) == 1 else 's'} with "
+            "high-energy trauma or local disease do not count towards osteoporosis.",
+            f"{len(excluded_vf)} {'wervelfractuur' if len(excluded_vf) == 1 else 'wervelfracturen'}"
+            " met hoogenergetisch trauma of lokale botziekte tellen niet mee voor osteoporose.",
             inputs={"levels": [v.level for v in excluded_vf]},
             sources=("S1",),
         )
@@ -939,8 +976,11 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
         )
         return "osteoporosis"
     high = [f for _, f in lbs if f.trauma == TraumaLevel.HIGH]
-    hist_en = f"{by10} long-bone fracture(s) by age 10 y, {by19} by age 19 y"
-    hist_nl = f"{by10} fractu(u)r(en) van lange beenderen tot 10 jaar, {by19} tot 19 jaar"
+    hist_en = f"{by10} long-bone fracture{'' if by10 == 1 else 's'} by age 10 y, {by19} by age 19 y"
+    hist_nl = (
+        f"{by10} {'fractuur' if by10 == 1 else 'fracturen'} van lange beenderen tot 10 jaar, "
+        f"{by19} tot 19 jaar"
+    )
     if significant and low:
         assert z is not None
         en = (

@@ -151,7 +151,8 @@ class Assessment(BaseModel):
         sex = {"M": {"en": "male", "nl": "jongen"}, "F": {"en": "female", "nl": "meisje"}}[self.sex]
         if lang == "nl":
             lines = [
-                f"Patiënt: {self.patient_id or '—'} ({sex['nl']}, {self.age_years:.1f} jaar)",
+                f"Patiënt: {self.patient_id or '—'} ({sex['nl']}, "
+                f"{f'{self.age_years:.1f}'.replace('.', ',')} jaar)",
                 f"Beoordeling op: {self.as_of.isoformat()}",
                 f"Besluit: {self._headline('nl')}",
             ]

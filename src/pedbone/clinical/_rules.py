@@ -553,7 +553,7 @@ def nutrition_findings(ctx: _Ctx) -> tuple[str | None, str | None]:
                     f"Calcium intake {c.mg_per_day:g} mg/day is above the tolerable upper "
                     f"intake level {ul.amount:g} mg/day for age {ul.band}.",
                     f"Calciuminname {c.mg_per_day:g} mg/dag ligt boven de aanvaardbare "
-                    f"bovengrens {ul.amount:g} mg/dag voor de leeftijd {ul.band}.",
+                    f"bovengrens {ul.amount:g} mg/dag voor de leeftijd {ul.band_label('nl')}.",
                     inputs=inputs,
                     sources=(ul.source,),
                 )
@@ -567,7 +567,7 @@ def nutrition_findings(ctx: _Ctx) -> tuple[str | None, str | None]:
                     f"{rec.amount:g} mg/day ({rec.body.upper()} {rec.kind}, age {rec.band}).",
                     f"Calciuminname {c.mg_per_day:g} mg/dag ligt onder de aanbevolen "
                     f"{rec.amount:g} mg/dag ({rec.body.upper()} {rec.kind}, leeftijd "
-                    f"{rec.band}).",
+                    f"{rec.band_label('nl')}).",
                     inputs=inputs,
                     sources=(rec.source, "S60"),
                 )
@@ -580,7 +580,7 @@ def nutrition_findings(ctx: _Ctx) -> tuple[str | None, str | None]:
                     f"{rec.amount:g} mg/day ({rec.body.upper()} {rec.kind}, age {rec.band}).",
                     f"Calciuminname {c.mg_per_day:g} mg/dag bereikt de aanbevolen "
                     f"{rec.amount:g} mg/dag ({rec.body.upper()} {rec.kind}, leeftijd "
-                    f"{rec.band}).",
+                    f"{rec.band_label('nl')}).",
                     inputs=inputs,
                     sources=(rec.source,),
                 )

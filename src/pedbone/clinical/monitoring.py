@@ -130,7 +130,7 @@ class ChangeResult:
             if self.verdict == "unknown":
                 return (
                     f"{self.measure}: verandering {pct}; niet te beoordelen of deze reëel is "
-                    f"({self.reason})."
+                    f"({_REASONS_NL.get(self.reason, self.reason)})."
                 )
             if self.verdict == "within_lsc":
                 return (
@@ -155,6 +155,16 @@ class ChangeResult:
             f"{self.measure}: real {word} of {pct} ({self.absolute_change:+.4g}, at least the "
             f"least significant change {self.lsc:.4g})."
         )
+
+
+_REASONS_NL: Final = {
+    "scans from different scanners; the LSC does not carry over": (
+        "scans op verschillende toestellen; de kleinste significante verandering geldt niet"
+    ),
+    "no precision error recorded for this scanner and site": (
+        "geen precisiefout geregistreerd voor dit toestel en deze meetplaats"
+    ),
+}
 
 
 def compare_measurements(

@@ -142,13 +142,17 @@ class IntakeRecommendation:
 
     @property
     def band(self) -> str:
-        """Human-readable age band, e.g. '1–3 y' or '0–6 mo'."""
+        """Human-readable age band, e.g. '1 y to <4 y' or '0 mo to <6 mo'."""
+        return self.band_label("en")
+
+    def band_label(self, lang: Literal["en", "nl"] = "en") -> str:
+        """The age band in English or Dutch."""
+        mo, y, to = ("mo", "y", "to") if lang == "en" else ("mnd", "j", "tot")
 
         def fmt(x: float) -> str:
-            return f"{round(x * 12)} mo" if x < 1 else f"{x:g} y"
+            return f"{round(x * 12)} {mo}" if x < 1 else f"{x:g} {y}"
 
-        until = self.age_until
-        return f"{fmt(self.age_from)} to <{fmt(until)}"
+        return f"{fmt(self.age_from)} {to} <{fmt(self.age_until)}"
 
 
 def _band(
