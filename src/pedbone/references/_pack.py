@@ -466,6 +466,7 @@ def _check_table(data: bytes, meta: PackMeta, fname: str, problems: list[Problem
     sex_of = {v: ("M" if k == "male" else "F") for k, v in meta.sex_coding.items()}
     collected: dict[Segment, list[tuple[float, float, float, float]]] = {}
     last: dict[Segment, tuple[float, int]] = {}
+    ages: dict[Segment, list[float]] = {}
     width = len(header_clean)
     for lineno, row in enumerate(reader, start=2):
         if not row or not "".join(row).strip():
@@ -510,6 +511,7 @@ def _check_table(data: bytes, meta: PackMeta, fname: str, problems: list[Problem
                 )
             )
             bad = True
+        seg_ok = not bad
         nums: list[float] = []
         for name, cell in zip(HEADER[3:], cells[3:7], strict=True):
             try:
@@ -520,15 +522,9 @@ def _check_table(data: bytes, meta: PackMeta, fname: str, problems: list[Problem
                 problems.append(Problem(fname, lineno, f"{name} {cell!r} is not a finite number"))
                 bad = True
             nums.append(v)
-        if not bad:
-            age, _L, M, S = nums
-            if S <= 0:
-                problems.append(Problem(fname, lineno, f"S must be > 0 (got {cells[6]})"))
-                bad = True
-            if M <= 0:
-                problems.append(Problem(fname, lineno, f"M must be > 0 (got {cells[5]})"))
-                bad = True
-            seg = (measure, sex_of.get(sex_code, ""), group)
+        age, _L, M, S = nums
+        if seg_ok and math.isfinite(age):
+            seg = (measure, sex_of[sex_code], group)
             prev = last.get(seg)
             if prev is not None and not age > prev[0]:
                 problems.append(
@@ -541,16 +537,26 @@ def _check_table(data: bytes, meta: PackMeta, fname: str, problems: list[Problem
                     )
                 )
                 bad = True
-            if not bad:
+            else:
                 last[seg] = (age, lineno)
-                collected.setdefault(seg, []).append((nums[0], nums[1], nums[2], nums[3]))
+                ages.setdefault(seg, []).append(age)
+        if math.isfinite(S) and S <= 0:
+            problems.append(Problem(fname, lineno, f"S must be > 0 (got {cells[6]})"))
+            bad = True
+        if math.isfinite(M) and M <= 0:
+            problems.append(Problem(fname, lineno, f"M must be > 0 (got {cells[5]})"))
+            bad = True
+        if not bad:
+            collected.setdefault((measure, sex_of[sex_code], group), []).append(
+                (nums[0], nums[1], nums[2], nums[3])
+            )
     groups = meta.groups or ("",)
     for mid, info in meta.measures.items():
         need = 4 if info.interpolation == "lagrange4" else 2
         for group in groups:
             for sex in ("M", "F"):
                 seg = (mid, sex, group)
-                rows = collected.get(seg)
+                rows = ages.get(seg)
                 label = f"{mid}/{sex}{'/' + group if group else ''}"
                 if not rows:
                     problems.append(Problem(fname, None, f"missing sex: no rows for {label}"))
@@ -563,11 +569,11 @@ def _check_table(data: bytes, meta: PackMeta, fname: str, problems: list[Problem
                             f"{label}: {info.interpolation} needs >= {need} rows, has {len(rows)}",
                         )
                     )
-                lo, hi = rows[0][0], rows[-1][0]
+                lo, hi = rows[0], rows[-1]
                 if info.interpolation == "nearest_round_half_up" and len(rows) > 1:
                     # a table row stands for ages within half a step of it
-                    lo -= (rows[1][0] - rows[0][0]) / 2.0
-                    hi += (rows[-1][0] - rows[-2][0]) / 2.0
+                    lo -= (rows[1] - rows[0]) / 2.0
+                    hi += (rows[-1] - rows[-2]) / 2.0
                 if info.age_min < lo or info.age_max > hi:
                     problems.append(
                         Problem(
