@@ -24,11 +24,12 @@ __all__ = ["assess", "latest_data_date"]
 
 
 def latest_data_date(patient: Patient, *, today: dt.date | None = None) -> dt.date:
-    """The latest date in the record that is neither before birth nor after ``today``
-    (the birth date if there is none): the default ``as_of`` of an assessment."""
+    """The latest date in the record (including medication end dates) that is neither before
+    birth nor after ``today`` (the birth date if there is none): the default ``as_of``."""
     today = today or dt.date.today()
     birth = patient.demographics.birth_date
     days = [d for _, d in _dated(patient) if birth <= d <= today]
+    days += [m.end for m in patient.medications if m.end is not None and birth <= m.end <= today]
     return max(days, default=birth)
 
 

@@ -273,6 +273,7 @@ def risk_profile(ctx: _Ctx, vitamin_d_code: str | None, calcium_code: str | None
                 sources=src,
                 group="disease_specific",
             )
+    _risk_summary(ctx)
 
 
 _MOB_NL = {
@@ -282,6 +283,39 @@ _MOB_NL = {
     MobilityStatus.BEDRIDDEN: "bedlegerig",
 }
 _SUN_NL = {"adequate": "voldoende", "limited": "beperkt", "minimal": "minimaal"}
+
+
+_GROUP_NAMES = {
+    "nutritional": ("nutritional", "nutritioneel"),
+    "lifestyle": ("lifestyle", "levensstijl"),
+    "hormonal": ("hormonal", "hormonaal"),
+    "iatrogenic": ("iatrogenic", "iatrogeen"),
+    "disease_specific": ("disease-specific", "ziektespecifiek"),
+}
+
+
+def _risk_summary(ctx: _Ctx) -> None:
+    groups = [g for g in _GROUP_NAMES if g in ctx.risk_groups]
+    if groups:
+        en = ", ".join(f"{_GROUP_NAMES[g][0]} ({len(ctx.risk_groups[g])})" for g in groups)
+        nl = ", ".join(f"{_GROUP_NAMES[g][1]} ({len(ctx.risk_groups[g])})" for g in groups)
+        ctx.add(
+            "risk.summary",
+            Severity.NOTICE,
+            R,
+            f"Risk factors for secondary osteoporosis present: {en}.",
+            f"Aanwezige risicofactoren voor secundaire osteoporose: {nl}.",
+            inputs={"groups": {g: ctx.risk_groups[g] for g in groups}},
+            sources=("S60", "S61", "S59"),
+        )
+    else:
+        ctx.add(
+            "risk.none_recorded",
+            Severity.INFO,
+            R,
+            "No risk factor for secondary osteoporosis is recorded.",
+            "Er is geen risicofactor voor secundaire osteoporose geregistreerd.",
+        )
 
 
 def _hormone_lab(
@@ -1069,7 +1103,7 @@ def dxa_plan(
         )
     aeds = [m for m in meds if m.drug_class == MedicationClass.ANTIEPILEPTIC]
     if aeds or _has(ctx, DiagnosisCode.EPILEPSY):
-        disease_rule = True
+        # "consider DXA": does not override the general indication [S1]
         rule(
             "antiepileptics",
             "Epilepsy / antiepileptic therapy: consider DXA on prolonged "
@@ -1095,7 +1129,7 @@ def dxa_plan(
         _has(ctx, DiagnosisCode.RHEUMATIC_INFLAMMATORY, DiagnosisCode.INFLAMMATORY_BOWEL_DISEASE)
         and gcs
     ):
-        disease_rule = True
+        # "consider DXA on high-dose GCs": the general indication still applies
         if high_gc:
             plan.want(True)
         rule(
@@ -1155,7 +1189,7 @@ def dxa_plan(
                 "baseline-DXA aangewezen.",
                 ("S59",),
             )
-        elif ended and not any(_active(m.start, m.end, on) for m in chemo):
+        elif ended and all(m.end is not None and m.end <= on for m in chemo):
             due = add_months(max(ended), 24)
             if last_date is None or last_date < due:
                 plan.at(due)
