@@ -59,6 +59,7 @@ def test_protocols_validate(clinic: Path, tmp_path: Path) -> None:
     bad.write_text(good.read_text().replace("unit: mg/kg", "unit: mg/lb"), encoding="utf-8")
     r = runner.invoke(app, ["protocols", "validate", str(good), str(bad)])
     assert r.exit_code == 2
+    assert "(1 problem(s))" in r.stderr
     assert "line 9, regimens.0.dose.unit" in r.stderr
     # the clinic folder picks it up
     (clinic / "mine.yaml").write_text(good.read_text())

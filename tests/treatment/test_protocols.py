@@ -224,3 +224,18 @@ def test_describe_names_sources(empty_dir: Path) -> None:
         "1 mg/kg/day × 3 days, every 3 months (not < 15 mg, max 30 mg per dose) [S24c]"
     )
     assert lines[1] == "course: 5 cycles, 1 year, then review [S24c]"
+
+
+def test_examples_validate() -> None:
+    """The clinic example folder loads: one local protocol, settings beside it."""
+    from pedbone.treatment import load_clinic_settings
+
+    folder = Path(__file__).resolve().parents[2] / "examples" / "treatment" / "clinic"
+    infos = {i.protocol.id: i for i in available_protocols(folder)}
+    local = infos["local-pamidronate-3day"]
+    assert local.origin.endswith("local-pamidronate-3day.yaml")
+    assert "LOCAL-PAM-2025" in local.protocol.all_source_keys()
+    s = load_clinic_settings(folder / "clinic.yaml")
+    assert s.rounding_step("zoledronic acid") == 0.05
+    assert s.rounding_step("pamidronate") == 0.5
+    assert s.max_weight_age_days == 14

@@ -361,10 +361,12 @@ def _node_line(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
 def _format_errors(name: str, exc: ValidationError, root: yaml.Node | None) -> str:
     errors = exc.errors()
     # A list whose only item failed also reports "too short": drop that echo.
-    deeper = {tuple(e["loc"][:-1]) for e in errors if len(e["loc"]) > 1}
-    for e in errors:
-        if len(e["loc"]) > 2:
-            deeper.add(tuple(e["loc"][:-2]))
+    deeper = {
+        tuple(e["loc"][:i])
+        for e in errors
+        if e["type"] != "too_short"
+        for i in range(1, len(e["loc"]))
+    }
     errors = [e for e in errors if not (e["type"] == "too_short" and tuple(e["loc"]) in deeper)]
     lines = [f"{name}: invalid protocol ({len(errors)} problem(s)):"]
     for err in errors:
