@@ -82,7 +82,7 @@ def assess(
     spine_dz = _rules.monitoring_changes(ctx)
     vd_code, ca_code = _rules.nutrition_findings(ctx)
     _rules.risk_profile(ctx, vd_code, ca_code)
-    indicated, due = _rules.dxa_plan(ctx, z, spine_dz)
+    indicated, due = _rules.dxa_plan(ctx, z, spine_dz, sum(1 for v in vfs if v.grade >= 1))
     _rules.laboratory(ctx)
     _rules.renal(ctx)
     _rules.symptoms(ctx)

@@ -955,7 +955,7 @@ P = Category.DXA_PLAN
 
 
 def dxa_plan(
-    ctx: _Ctx, z: _Z | None, spine_dz_12m: float | None
+    ctx: _Ctx, z: _Z | None, spine_dz_12m: float | None, vertebral_fractures: int = 0
 ) -> tuple[bool | None, dt.date | None]:
     """Whether DXA is indicated now and when the next is due, from [S1], [S59] Table 3,
     [S66] (galactosaemia) and [S14] (monitoring time interval)."""
@@ -1023,7 +1023,8 @@ def dxa_plan(
             )
         vas = _latest(_valid(ctx, "vertebral_assessments", p.vertebral_assessments))
         back_pain = any(
-            s.kind == SymptomKind.BACK_PAIN for _, s in _valid(ctx, "symptoms", p.symptoms)
+            s.kind == SymptomKind.BACK_PAIN and (vas is None or s.date > vas[1].date)
+            for _, s in _valid(ctx, "symptoms", p.symptoms)
         )
         fall = spine_dz_12m is not None and round(spine_dz_12m, 6) <= -0.5
         if vas is None or back_pain or fall:
@@ -1062,7 +1063,7 @@ def dxa_plan(
                 due_from=d1,
                 due_until=d2,
             )
-        if fractures:
+        if fractures or vertebral_fractures:
             rule(
                 "duchenne.refer_after_fracture",
                 "Duchenne: refer to a bone-health specialist after the first fracture.",
