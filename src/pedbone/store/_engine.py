@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -36,11 +37,35 @@ ENV_DATA_DIR = "PEDBONE_DATA_DIR"
 SQLITE_FILE = "pedbone.sqlite3"
 
 
+_CONFLICT = (
+    "the record was changed by someone else since you opened it; "
+    "nothing was saved — reload it and apply your change again"
+)
+_BUSY = "another change was being saved at the same moment; nothing was saved — try again"
+
+
 class StoreSession(Session):
     """Session class of the store; the audit log and role guard listen on this class only.
 
     ``session.info["actor"]`` holds the acting user as an :class:`Actor` (see ``_audit``).
+    A flush that finds a row changed by someone else (``version_id_col``) raises
+    :class:`ConflictError` instead of SQLAlchemy's ``StaleDataError``.
     """
+
+    def flush(self, objects: Any = None) -> None:
+        """Flush pending changes; a concurrent edit becomes :class:`ConflictError`."""
+        try:
+            super().flush(objects)
+        except StaleDataError as exc:
+            raise ConflictError(_CONFLICT) from exc
+        except OperationalError as exc:
+            if _is_busy(exc):
+                raise ConflictError(_BUSY) from exc
+            raise
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
 
 
 def data_dir() -> Path:
@@ -88,6 +113,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # write-ahead log: readers never block the writer (several clinicians at once)
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
@@ -162,10 +189,12 @@ class Database:
             session.commit()
         except StaleDataError as exc:
             session.rollback()
-            raise ConflictError(
-                "the record was changed by someone else since you opened it; "
-                "nothing was saved — reload it and apply your change again"
-            ) from exc
+            raise ConflictError(_CONFLICT) from exc
+        except OperationalError as exc:
+            session.rollback()
+            if _is_busy(exc):
+                raise ConflictError(_BUSY) from exc
+            raise
         except BaseException:
             session.rollback()
             raise
