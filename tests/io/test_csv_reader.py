@@ -154,6 +154,7 @@ def test_writer_writes_the_header_once(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     writer = CsvChunkWriter(out, decimals=2)
     writer.write(pl.DataFrame({"a": ["x"], "z": [1.23456]}))
+    writer.write(pl.DataFrame({"a": ["-0"], "z": [-0.0001]}))
     writer.write(pl.DataFrame({"a": ["y"], "z": [None]}, schema={"a": pl.String, "z": pl.Float64}))
     writer.close()
-    assert out.read_text() == "a,z\nx,1.23\ny,\n"
+    assert out.read_text() == "a,z\nx,1.23\n-0,0.0\ny,\n"

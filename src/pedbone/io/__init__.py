@@ -14,13 +14,18 @@ from pedbone.io._atomic import OutputExistsError, atomic_path
 from pedbone.io._csv import CsvChunkReader, CsvChunkWriter
 from pedbone.io._errors import MalformedInputError
 from pedbone.io._parquet import ParquetChunkReader, ParquetChunkWriter
+from pedbone.io._zscore_file import FileFormat, ScoreSummary, infer_format, score_file
 
 __all__ = [
     "CsvChunkReader",
     "CsvChunkWriter",
+    "FileFormat",
     "MalformedInputError",
     "OutputExistsError",
     "ParquetChunkReader",
     "ParquetChunkWriter",
+    "ScoreSummary",
     "atomic_path",
+    "infer_format",
+    "score_file",
 ]

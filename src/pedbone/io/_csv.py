@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 import polars as pl
+import polars.selectors as cs
 
 from pedbone.io._errors import MalformedInputError
 
@@ -233,7 +234,11 @@ class CsvChunkReader:
 
 
 class CsvChunkWriter:
-    """Write DataFrame chunks to ``path`` as CSV (header once); same interface as Parquet's."""
+    """Write DataFrame chunks to ``path`` as CSV (header once); same interface as Parquet's.
+
+    ``decimals`` rounds every float column (the computed ones: input columns read from a
+    text file are text and pass through as they were).
+    """
 
     def __init__(self, path: Path | str, *, sep: str = ",", decimals: int | None = None) -> None:
         self.path = Path(path)
@@ -244,12 +249,11 @@ class CsvChunkWriter:
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append one chunk."""
-        frame.write_csv(
-            self._file,
-            include_header=not self._header_done,
-            separator=self.sep,
-            float_precision=self.decimals,
-        )
+        if self.decimals is not None:
+            # rounding first is ~6x faster than write_csv(float_precision=...); "+ 0.0" turns
+            # a rounded -0.0 into 0.0
+            frame = frame.with_columns(cs.float().round(self.decimals) + 0.0)
+        frame.write_csv(self._file, include_header=not self._header_done, separator=self.sep)
         self._header_done = True
 
     def close(self) -> None:

@@ -308,13 +308,16 @@ def _to_date(s: pl.Series) -> tuple[pl.Series, pl.Series | None]:
 def _sex_codes(s: pl.Series) -> NDArray[np.int8]:
     """1 = male, 2 = female, 0 = missing or not recognised (the engine's own spellings).
 
-    The few distinct spellings go through :func:`sex_codes`, so this accepts exactly what
-    ``pack.evaluate`` accepts, at polars speed.
+    Numbers are 1/2; the few distinct spellings of a text column go through
+    :func:`sex_codes`, so this accepts exactly what ``pack.evaluate`` accepts, at polars speed.
     """
+    if s.dtype.is_numeric():
+        arr = s.cast(pl.Float64).to_numpy()
+        return np.where(arr == 1, 1, np.where(arr == 2, 2, 0)).astype(np.int8)
     text = s.cast(pl.String)
-    uniq = text.unique().drop_nulls()
-    codes = sex_codes(np.asarray(uniq.to_list(), dtype=object)).astype(np.int8) + 1
-    mapping = dict(zip(uniq.to_list(), codes.tolist(), strict=True))
+    uniq = text.unique().drop_nulls().to_list()
+    codes = sex_codes(np.asarray(uniq, dtype=object)).astype(np.int8) + 1
+    mapping = dict(zip(uniq, codes.tolist(), strict=True))
     mapped = text.replace_strict(mapping, default=0, return_dtype=pl.Int8).fill_null(0)
     return mapped.to_numpy()
 
@@ -441,8 +444,8 @@ def score_frame(
         result = pack.evaluate(m.measure, sex=sex, age_years=age_np, value=value_np, **kwargs)
         # a blank (or unreadable) measurement has nothing to score: its row is not flagged
         # for this measure's age range or group
-        status = np.where(np.isnan(value_np), 0, np.asarray(result.status))
-        for code in np.unique(status).tolist():
+        status = np.where(np.isnan(value_np), 0, np.asarray(result.status, dtype=np.int8))
+        for code in np.flatnonzero(np.bincount(status.view(np.uint8))).tolist():
             if code in _NOT_PER_MEASURE:
                 continue
             if code == Status.GROUP_UNKNOWN:
@@ -452,8 +455,8 @@ def score_frame(
         added.append(_float_series(m.z_column, result.z))
         added.append(_float_series(m.centile_column, result.centile))
     reasons.add(plan.group_column or "group", "group_unknown", group_unknown)
-    for column, code, mask in measure_reasons:
-        reasons.add(column, code, mask)
+    for column, reason, mask in measure_reasons:
+        reasons.add(column, reason, mask)
     return frame.with_columns([*added, reasons.column()])
 
 

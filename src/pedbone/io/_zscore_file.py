@@ -1,0 +1,195 @@
+"""Score a CSV or Parquet file chunk by chunk: reader -> pure batch core -> atomic writer."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar, cast
+
+from pedbone.io._atomic import atomic_path
+from pedbone.io._csv import CsvChunkReader, CsvChunkWriter
+from pedbone.io._errors import MalformedInputError
+from pedbone.io._parquet import ParquetChunkReader, ParquetChunkWriter
+from pedbone.references._batch import (
+    STATUS_COLUMN,
+    BatchPlan,
+    BatchSchemaError,
+    plan_batch,
+    score_frame,
+)
+
+__all__ = ["FileFormat", "ScoreSummary", "infer_format", "score_file"]
+
+FileFormat = Literal["csv", "parquet"]
+T = TypeVar("T")
+_SUFFIXES: dict[str, tuple[FileFormat, str | None]] = {
+    ".csv": ("csv", ","),
+    ".txt": ("csv", None),
+    ".tsv": ("csv", "\t"),
+    ".tab": ("csv", "\t"),
+    ".parquet": ("parquet", None),
+    ".pq": ("parquet", None),
+}
+
+
+def infer_format(path: Path | str) -> tuple[FileFormat, str | None]:
+    """File format and default separator from the extension (``.csv``, ``.tsv``, ``.parquet``)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in _SUFFIXES:
+        known = ", ".join(_SUFFIXES)
+        raise ValueError(
+            f"cannot tell the format of {path} from its extension ({known}); pass --format"
+        )
+    return _SUFFIXES[suffix]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreSummary:
+    """What a run did."""
+
+    rows: int
+    rows_with_problems: int
+    seconds: float
+    output: Path
+    plan: BatchPlan
+
+    def line(self) -> str:
+        """One-line human summary."""
+        rate = f", {self.rows / self.seconds:,.0f} rows/s" if self.seconds >= 1 else ""
+        return (
+            f"scored {self.rows:,} rows ({self.rows_with_problems:,} with problems) "
+            f"in {self.seconds:.2f} s{rate} -> {self.output}"
+        )
+
+
+Progress = Callable[[int, int], None]
+
+
+def score_file(
+    source: Path | str,
+    output: Path | str,
+    *,
+    references: Mapping[str, str] | None = None,
+    chunk_rows: int = 100_000,
+    input_format: FileFormat | None = None,
+    output_format: FileFormat | None = None,
+    sep: str | None = None,
+    output_sep: str | None = None,
+    overwrite: bool = False,
+    decimals: int | None = None,
+    progress: Progress | None = None,
+    on_plan: Callable[[BatchPlan], None] | None = None,
+) -> ScoreSummary:
+    """Add Z-scores, centiles and a status column to every row of ``source``; write ``output``.
+
+    Streams ``chunk_rows`` rows at a time, so files larger than memory work. The output is
+    written to a temporary file beside ``output`` and renamed into place only on success;
+    an existing ``output`` is replaced only with ``overwrite``. A structural problem in the
+    input raises :class:`MalformedInputError` (with the line for text files); bad values only
+    flag their rows. ``progress(done, total)`` is called after each chunk (bytes for CSV,
+    rows for Parquet); ``on_plan`` sees the plan before any row is read.
+    """
+    started = time.perf_counter()
+    source, output = Path(source), Path(output)
+    if not source.is_file():
+        raise FileNotFoundError(f"no such input file: {source}")
+    if output.exists() and output.resolve() == source.resolve():
+        raise ValueError("the output would overwrite the input; choose another output file")
+    in_fmt, in_sep = (input_format, None) if input_format else infer_format(source)
+    out_fmt, out_sep = (output_format, None) if output_format else infer_format(output)
+    sep = sep or in_sep or ","
+    output_sep = output_sep or out_sep or sep
+
+    reader: CsvChunkReader | ParquetChunkReader
+    if in_fmt == "csv":
+        reader = CsvChunkReader(source, sep=sep, chunk_rows=chunk_rows)
+        header_line: int | None = 1
+    else:
+        reader = ParquetChunkReader(source, chunk_rows=chunk_rows)
+        header_line = None
+    try:
+        try:
+            plan = plan_batch(reader.columns, references)
+        except BatchSchemaError as exc:
+            raise MalformedInputError(source, header_line, str(exc)) from None
+        if on_plan is not None:
+            on_plan(plan)
+        rows = problems = 0
+        with atomic_path(output, overwrite=overwrite) as tmp:
+            writer: CsvChunkWriter | ParquetChunkWriter
+            if out_fmt == "csv":
+                writer = CsvChunkWriter(tmp, sep=output_sep, decimals=decimals)
+            else:
+                writer = ParquetChunkWriter(tmp)
+            try:
+                # three stages overlap on separate threads (polars and NumPy release the
+                # GIL): read + parse, score, and (here) write; at most 2 chunks wait per stage
+                parsed = _prefetch(iter(reader))
+                for scored in _prefetch(score_frame(chunk, plan) for chunk in parsed):
+                    writer.write(scored)
+                    rows += scored.height
+                    problems += int((scored[STATUS_COLUMN] != "ok").sum())
+                    _report(progress, reader)
+                writer.close()
+            finally:
+                writer.discard()
+    finally:
+        reader.close()
+    return ScoreSummary(rows, problems, time.perf_counter() - started, output, plan)
+
+
+_DONE = object()
+
+
+def _prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run ``items`` in a background thread, ``depth`` ahead; exceptions re-raise here, in order.
+
+    Closing the generator early (an error downstream) stops the thread before returning.
+    """
+    q: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[object, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((None, exc))
+
+    thread = threading.Thread(target=work, name="pedbone-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if exc is not None:
+                raise exc
+            if item is _DONE:
+                return
+            yield cast(T, item)
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _report(progress: Progress | None, reader: CsvChunkReader | ParquetChunkReader) -> None:
+    if progress is None:
+        return
+    if isinstance(reader, CsvChunkReader):
+        progress(reader.bytes_read, reader.total_bytes)
+    else:
+        progress(reader.rows_read, reader.total_rows)
