@@ -60,6 +60,12 @@ def test_henderson_middle_weight(no_clinic: Path) -> None:
     assert not any(d.capped for d in p.doses)
     assert p.doses[0].calculation == "1 mg/kg × 23.4 kg = 23.4 mg"
     assert p.doses[0].sources == ("S24c",)
+    # weighed 25 Nov 2026: on 1 Mar 2027 that weight is 96 days old (> 30): provisional
+    assert p.doses[2].notes == ()
+    assert p.doses[3].notes == (
+        "provisional: the weight will be 96 days old on this date; weigh again and recompute "
+        "before this dose",
+    )
     # review at the end of the sourced 1-year course
     assert [(r.date, r.sources) for r in p.reviews] == [(date(2027, 12, 1), ("S24c",))]
 
@@ -306,7 +312,7 @@ def test_local_bsa_first_cycle_and_yearly_cap() -> None:
     assert second.computed_mg == pytest.approx(10 * bsa)
     assert second.dose_mg == pytest.approx(15 - 5 * bsa)
     assert second.capped
-    assert "plan year 1" in second.notes[0]
+    assert "plan year 1" in second.notes[-1]
     # 1 Dec 2027 starts plan year 2: full 12.247449 mg
     assert third.date == date(2027, 12, 1)
     assert third.dose_mg == pytest.approx(10 * bsa)
@@ -349,3 +355,13 @@ def test_plan_dict_traces_every_number(no_clinic: Path) -> None:
     assert "[pamidronate-henderson-2002]" in text
     assert INTENDED_USE in text
     assert "CAPPED" in text
+
+
+def test_settings_and_oral_cap_errors() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        ClinicSettings(rounding_step_mg_by_drug={"pamidronate": 0})
+    oral = LOCAL.replace("route: iv", "route: oral").replace("unit: mg/m2", "unit: mg/kg")
+    with pytest.raises(PlanError, match="per-year cap on a continuous oral regimen"):
+        plan(parse_protocol(oral), 36.0)

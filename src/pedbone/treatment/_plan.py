@@ -459,6 +459,11 @@ def plan_course(
                 split_note = "clinic split: " + split_note
 
         continuous = protocol.route == "oral"
+        if continuous and protocol.max_mg_per_year is not None:
+            raise PlanError(
+                f"protocol {protocol.id}: a per-year cap on a continuous oral regimen is not "
+                "supported; express the oral dose per day"
+            )
         for day in range(1, n_days + 1):
             d = cycle_date + timedelta(days=day - 1)
             amount, unit = per_day_amount, per_day_spec.unit
@@ -508,6 +513,11 @@ def plan_course(
                         f"{step:g} mg, {settings.origin})"
                     )
                 dose = rounded
+            if (d - weight_date).days > settings.max_weight_age_days and not continuous:
+                notes.append(
+                    f"provisional: the weight will be {(d - weight_date).days} days old on this "
+                    "date; weigh again and recompute before this dose"
+                )
             year = _plan_year(start, d)
             if protocol.max_mg_per_year is not None and not continuous:
                 used = per_year.get(year, 0.0)

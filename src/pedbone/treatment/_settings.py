@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
 
 from pedbone.treatment._protocol import ProtocolError, _format_errors, user_protocols_dir
 
@@ -31,7 +31,7 @@ class ClinicSettings(BaseModel):
     #: Round every computed dose to a multiple of this many mg (what can be drawn up);
     #: ``None`` = no rounding. ``rounding_step_mg_by_drug`` overrides it per drug.
     rounding_step_mg: float | None = Field(default=None, gt=0)
-    rounding_step_mg_by_drug: dict[str, float] = Field(default_factory=dict)
+    rounding_step_mg_by_drug: dict[str, PositiveFloat] = Field(default_factory=dict)
     #: A weight older than this (days before the dose date) blocks the plan.
     max_weight_age_days: int = Field(default=DEFAULT_MAX_WEIGHT_AGE_DAYS, gt=0)
     #: How far ahead to plan when the protocol gives no course length (months).
@@ -41,12 +41,7 @@ class ClinicSettings(BaseModel):
 
     def rounding_step(self, drug: str) -> float | None:
         """The rounding step for a drug (per-drug value first)."""
-        step = self.rounding_step_mg_by_drug.get(drug)
-        if step is not None:
-            if step <= 0:
-                raise ValueError(f"rounding step for {drug!r} must be positive")
-            return step
-        return self.rounding_step_mg
+        return self.rounding_step_mg_by_drug.get(drug, self.rounding_step_mg)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
