@@ -12,6 +12,16 @@ Built-in packs: ``who2006`` (0-5 y), ``who2007`` (5-19 y), ``cdc2000`` (2-20 y),
 
 from __future__ import annotations
 
+from pedbone.references._adjust import (
+    BMAD_EXPONENT,
+    SizeAdjustedZ,
+    bmad,
+    bmad_zscore,
+    haz_adjusted_zscore,
+    height_age,
+    height_age_zscore,
+)
+from pedbone.references._age import corrected_age, decimal_age
 from pedbone.references._engine import (
     ReferencePack,
     UnknownMeasureError,
@@ -19,7 +29,7 @@ from pedbone.references._engine import (
     sex_codes,
 )
 from pedbone.references._lms import lms_value, lms_z
-from pedbone.references._pack import MeasureInfo, PackError, PackMeta, Problem
+from pedbone.references._pack import HazEquation, MeasureInfo, PackError, PackMeta, Problem
 from pedbone.references._registry import (
     PackSummary,
     UnknownReferenceError,
@@ -32,18 +42,28 @@ from pedbone.references._registry import (
 from pedbone.references._status import Status
 
 __all__ = [
+    "BMAD_EXPONENT",
+    "HazEquation",
     "MeasureInfo",
     "PackError",
     "PackMeta",
     "PackSummary",
     "Problem",
     "ReferencePack",
+    "SizeAdjustedZ",
     "Status",
     "UnknownMeasureError",
     "UnknownReferenceError",
     "ZScoreResult",
     "available",
+    "bmad",
+    "bmad_zscore",
+    "corrected_age",
     "data_dir",
+    "decimal_age",
+    "haz_adjusted_zscore",
+    "height_age",
+    "height_age_zscore",
     "install",
     "lms_value",
     "lms_z",

@@ -233,6 +233,12 @@ class ReferencePack:
                 f"pack {self.id!r} has no measure {measure!r}; it has: {', '.join(self.measures)}"
             ) from None
 
+    def table_ages(self, measure: str) -> F64:
+        """All distinct table ages of ``measure`` (in the table's age unit), sorted."""
+        self.info(measure)
+        ages = [rows[:, 0] for (m, _s, _g), rows in self._tables.rows.items() if m == measure]
+        return np.unique(np.concatenate(ages))
+
     def coverage_years(self, measure: str) -> tuple[float, float]:
         """(first, last) age in years with a Z-score for ``measure``."""
         info = self.info(measure)
