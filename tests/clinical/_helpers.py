@@ -60,7 +60,7 @@ def codes(a: Assessment) -> list[str]:
     return a.codes()
 
 
-def write_spine_pack(folder: Path, *, m: float = 0.6, s: float = 0.1) -> Path:
+def write_spine_pack(folder: Path, *, m: float = 0.6, s: float = 0.1, **extra: Any) -> Path:
     """A synthetic DXA pack (invented numbers): L = 1, constant M and S for ages 5-20 y, so
     Z = (value / M - 1) / S exactly (LMS with L = 1)."""
     rows = ["measure,sex,group,age,L,M,S"]
@@ -89,5 +89,6 @@ def write_spine_pack(folder: Path, *, m: float = 0.6, s: float = 0.1) -> Path:
             "spine_abmd": {"unit": "g/cm2", "age_min": 5, "age_max": 20, "interpolation": "linear"}
         },
     }
+    doc.update(extra)
     (folder / "pack.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return folder

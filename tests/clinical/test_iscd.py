@@ -197,3 +197,39 @@ def test_as_of_leaves_out_later_data() -> None:
     early = run(rec, as_of=dt.date(2022, 1, 1))
     assert early.classification == "not_low"
     assert early.by_code("data_quality.after_as_of")
+
+
+def test_haz_adjusted_z_from_the_packs_equation(tmp_path: Path) -> None:
+    # [S3] short / late-maturing → HAZ-adjusted Z; [S11] Zemel: adjusted Z = (Z − predicted Z
+    # for HAZ) / residual SD. Synthetic equation: predicted Z = 0.5 × HAZ, residual SD 1.
+    import pytest
+
+    import pedbone.references as refs
+
+    if not hasattr(refs, "haz_adjusted_zscore"):
+        pytest.skip("reference engine without size-adjustment helpers")
+    pack = write_spine_pack(
+        tmp_path / "pack",
+        haz_adjustment={
+            "haz_reference": "cdc2000",
+            "source": "synthetic; no source",
+            "equations": [
+                {"measure": "spine_abmd", "sex": "F", "terms": {"haz": 0.5}, "residual_sd": 1.0}
+            ],
+        },
+    )
+    rec = patient(
+        birth="2010-01-01",
+        diagnoses=[{"code": "short_stature"}],
+        anthropometry=[{"date": "2023-01-01", "height_cm": 140.0}],
+        dxa_scans=[scan("2023-01-01", abmd_g_cm2=0.48)],  # unadjusted Z = −2.0 (see above)
+    )
+    a = run(rec, options=AssessOptions(dxa_packs={"spine": str(pack)}))
+    # HAZ of 140 cm at 4748 days (2010-01-01 → 2023-01-01) from CDC 2000, as the engine does
+    haz = float(
+        refs.reference("cdc2000").zscore("height", sex="F", age_years=4748 / 365.25, value=140.0)
+    )
+    assert haz < -1.5  # a short girl, so the adjustment matters
+    assert a.z_score_used is not None
+    assert a.z_score_used["kind"] == "haz_adjusted"
+    assert abs(a.z_score_used["z"] - (-2.0 - 0.5 * haz)) < 1e-9

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -591,10 +591,18 @@ def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
                     f"({type(exc).__name__}); de Z-score van de fabrikant wordt gebruikt.",
                     inputs={"pack": pack_id, "site": r.site.value},
                 )
-        if pack_id and r.site == DxaSite.SPINE and r.bmc_g and r.area_cm2:
-            bmad = _bmad_z(ctx, pack_id, scan, r.bmc_g, r.area_cm2)
-            if bmad is not None:
-                out.append(_Z(r.site, bmad, "bmad", "bmad", pack_id, f"{path}.bmc_g"))
+        if pack_id and r.abmd_g_cm2 is not None:
+            height = _height_near(ctx, scan.date)
+            if height is not None:
+                hz = _haz_adjusted_z(ctx, pack_id, scan, r.site, r.abmd_g_cm2, height)
+                if hz is not None:
+                    out.append(
+                        _Z(r.site, hz, "haz_adjusted", "abmd", pack_id, f"{path}.abmd_g_cm2")
+                    )
+        if pack_id and r.bmc_g and r.area_cm2:
+            bz = _bmad_z(ctx, pack_id, scan, r.site, r.bmc_g, r.area_cm2)
+            if bz is not None:
+                out.append(_Z(r.site, bz, "bmad", "bmad", pack_id, f"{path}.bmc_g"))
         if r.vendor_z_abmd is not None:
             out.append(
                 _Z(r.site, r.vendor_z_abmd, "vendor", "abmd", vendor_ref, f"{path}.vendor_z_abmd")
@@ -606,24 +614,70 @@ def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
     return out
 
 
-def _bmad_z(ctx: _Ctx, pack_id: str, scan: DxaScan, bmc: float, area: float) -> float | None:
-    """Lumbar-spine BMAD = BMC / area^1.5 [S13], scored with the pack's ``spine_bmad`` if any."""
-    if bmc <= 0 or area <= 0:
+def _reference_helper(name: str) -> Callable[..., Any] | None:
+    """A size-adjustment helper of the reference engine (contract: BMAD and HAZ-adjusted Z live
+    in ``pedbone.references``), or None if this installation does not have it."""
+    import pedbone.references as refs
+
+    fn = getattr(refs, name, None)
+    return fn if callable(fn) else None
+
+
+def _height_near(ctx: _Ctx, day: dt.date) -> float | None:
+    """The height measured closest to ``day``, within HEIGHT_PAIRING_DAYS."""
+    best: tuple[int, float] | None = None
+    for i, a in enumerate(ctx.patient.anthropometry):
+        if a.height_cm is None or not ctx.ok(f"anthropometry[{i}]"):
+            continue
+        if not ctx.ok(f"anthropometry[{i}].height_cm"):
+            continue
+        gap = abs((a.date - day).days)
+        if gap <= HEIGHT_PAIRING_DAYS and (best is None or gap < best[0]):
+            best = (gap, a.height_cm)
+    return None if best is None else best[1]
+
+
+def _haz_adjusted_z(
+    ctx: _Ctx, pack_id: str, scan: DxaScan, site: DxaSite, abmd: float, height: float
+) -> float | None:
+    """HAZ-adjusted aBMD Z (Zemel 2010 method [S11]) from the pack's own adjustment equations,
+    via the reference engine; None when the pack has none for this measure and sex."""
+    haz_adjusted_zscore = _reference_helper("haz_adjusted_zscore")
+    if haz_adjusted_zscore is None:
         return None
     try:
-        from pedbone.references import reference
-
-        pack = reference(pack_id)
-        if "spine_bmad" not in pack.measures:
-            return None
-        z = float(
-            pack.zscore(
-                "spine_bmad",
-                sex=[ctx.sex],
-                age_years=[ctx.age(scan.date)],
-                value=[bmc / area**1.5],
-            )[0]
+        res = haz_adjusted_zscore(
+            pack_id,
+            f"{site.value}_abmd",
+            sex=[ctx.sex],
+            age_years=[ctx.age(scan.date)],
+            value=[abmd],
+            height=[height],
         )
+        z = float(res.z[0])
+    except Exception:
+        return None
+    return None if math.isnan(z) else z
+
+
+def _bmad_z(
+    ctx: _Ctx, pack_id: str, scan: DxaScan, site: DxaSite, bmc: float, area: float
+) -> float | None:
+    """BMAD Z-score (spine BMC / area^1.5 [S13]) from the pack's ``<site>_bmad`` table, via the
+    reference engine; None when the pack has no such table."""
+    bmad_zscore = _reference_helper("bmad_zscore")
+    if bmad_zscore is None:
+        return None
+    try:
+        res = bmad_zscore(
+            pack_id,
+            site.value,
+            sex=[ctx.sex],
+            age_years=[ctx.age(scan.date)],
+            bmc=[bmc],
+            area=[area],
+        )
+        z = float(res.z[0])
     except Exception:
         return None
     return None if math.isnan(z) else z
