@@ -1,0 +1,425 @@
+"""All database access of the web layer, through :mod:`pedbone.store`.
+
+Views call these functions and get plain values back; no ORM object leaves a session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, false, func, or_, select, text
+
+from pedbone.web._i18n import LANGUAGES
+from pedbone.web._security import WebUser
+from pedbone.web._zscores import LOW_Z, dxa_pack_for
+
+__all__ = [
+    "PatientFilter",
+    "PatientRow",
+    "add_record",
+    "authenticate",
+    "create_patient",
+    "diagnosis_codes",
+    "list_patients",
+    "load_user",
+    "low_bmd_patient_ids",
+    "ping",
+    "pseudonym",
+    "set_user_language",
+]
+
+_LANG_KEY = "ui_language:user:{}"
+
+
+def ping(db: Any) -> bool:
+    """True if the database answers."""
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+def _language(session: Any, user_id: int) -> str:
+    from pedbone.store import Setting
+
+    row = session.get(Setting, _LANG_KEY.format(user_id))
+    return row.value if row is not None and row.value in LANGUAGES else "en"
+
+
+def _web_user(session: Any, user: Any) -> WebUser:
+    return WebUser(
+        id=int(user.id),
+        username=str(user.username),
+        full_name=str(user.full_name or user.username),
+        role=str(user.role),
+        language=_language(session, int(user.id)),
+    )
+
+
+def load_user(db: Any, user_id: int) -> WebUser | None:
+    """The active user with this id, or ``None``."""
+    from pedbone.store import User
+
+    with db.session() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            return None
+        return _web_user(session, user)
+
+
+def authenticate(db: Any, username: str, password: str) -> WebUser | None:
+    """Check a login; records the sign-in time on success."""
+    from pedbone.store import authenticate as store_authenticate
+
+    if not username or not password:
+        return None
+    with db.unit_of_work() as session:
+        user = store_authenticate(session, username, password)
+        if user is None:
+            return None
+        return _web_user(session, user)
+
+
+def set_user_language(db: Any, user: WebUser, language: str) -> None:
+    """Remember the user's interface language (a per-database setting, not audited)."""
+    from pedbone.store import Setting
+
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")
+    with db.unit_of_work() as session:
+        key = _LANG_KEY.format(user.id)
+        row = session.get(Setting, key)
+        if row is None:
+            session.add(Setting(key=key, value=language))
+        else:
+            row.value = language
+
+
+def _zpack(pack_id: str) -> Any:
+    import pedbone
+
+    return pedbone.reference(pack_id)
+
+
+# --------------------------------------------------------------------------- patients
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRow:
+    """One line of the patient list."""
+
+    id: int
+    label: str  # name, or pseudonym for researchers
+    mrn: str | None
+    birth_date: dt.date | None
+    age_years: float
+    sex: str
+    diagnoses: tuple[str, ...]
+    last_dxa: dt.date | None
+    on_treatment: bool
+    demo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFilter:
+    """Search and filters of the patient list."""
+
+    q: str = ""
+    diagnosis: str = ""
+    low_bmd: bool = False
+    on_treatment: bool = False
+    overdue_dxa: bool = False
+    page: int = 1
+
+
+def pseudonym(uid: str) -> str:
+    """The pseudonym researchers see: from the random patient UID, never from identity."""
+    return "P-" + uid.replace("-", "")[:8].upper()
+
+
+def _label(patient: Any, user: WebUser) -> str:
+    return pseudonym(patient.uid) if user.pseudonymised else patient.display_name
+
+
+def _overdue_cutoff(today: dt.date, months: int) -> dt.date:
+    return today - dt.timedelta(days=round(months * 30.4375))
+
+
+def diagnosis_codes(db: Any) -> list[str]:
+    """Distinct diagnosis codes in use, for the filter menu."""
+    from pedbone.store import Diagnosis
+
+    with db.session() as session:
+        return list(session.scalars(select(Diagnosis.code).distinct().order_by(Diagnosis.code)))
+
+
+def _latest_dxa_subquery() -> Any:
+    from pedbone.store import DxaScan
+
+    return (
+        select(DxaScan.patient_id, func.max(DxaScan.scanned_on).label("last_dxa"))
+        .group_by(DxaScan.patient_id)
+        .subquery()
+    )
+
+
+def low_bmd_patient_ids(session: Any, ids: Sequence[int] | None = None) -> set[int]:
+    """Patients whose latest DXA has a measure with a Z-score at or below LOW_Z [S1][S3].
+
+    Z-scores are recomputed from the raw values by the reference packs (vectorised per pack
+    and measure), never taken from the scanner's printout.
+    """
+    from pedbone.store import DxaMeasurement, DxaScan, Patient
+
+    latest = _latest_dxa_subquery()
+    stmt = (
+        select(
+            Patient.id,
+            Patient.sex,
+            Patient.birth_date,
+            DxaScan.scanned_on,
+            DxaMeasurement.site,
+            DxaMeasurement.abmd_g_cm2,
+            DxaMeasurement.bmc_g,
+            DxaMeasurement.reference_pack,
+            DxaMeasurement.reference_group,
+        )
+        .join(DxaScan, DxaScan.patient_id == Patient.id)
+        .join(
+            latest,
+            (latest.c.patient_id == DxaScan.patient_id) & (latest.c.last_dxa == DxaScan.scanned_on),
+        )
+        .join(DxaMeasurement, DxaMeasurement.scan_id == DxaScan.id)
+    )
+    if ids is not None:
+        stmt = stmt.where(Patient.id.in_(list(ids)))
+    groups: dict[tuple[str, str], list[tuple[int, str, float, float, str | None]]] = {}
+    for pid, sex, birth, on, site, abmd, bmc, pack, group in session.execute(stmt):
+        age = (on - birth).days / 365.25
+        for quantity, value in (("abmd", abmd), ("bmc", bmc)):
+            if value is None:
+                continue
+            measure = f"{site}_{quantity}"
+            pack_id = dxa_pack_for(measure, pack)
+            if pack_id is None:
+                continue
+            groups.setdefault((pack_id, measure), []).append((pid, sex, age, value, group))
+    low: set[int] = set()
+    for (pack_id, measure), rows in groups.items():
+        try:
+            ref = _zpack(pack_id)
+            by_group: dict[str | None, list[tuple[int, str, float, float, str | None]]] = {}
+            for row in rows:
+                by_group.setdefault(row[4], []).append(row)
+            for group, grows in by_group.items():
+                z = ref.zscore(
+                    measure,
+                    sex=[r[1] for r in grows],
+                    age_years=[r[2] for r in grows],
+                    value=[r[3] for r in grows],
+                    group=group,
+                )
+                low.update(r[0] for r, zi in zip(grows, z, strict=True) if zi <= LOW_Z)
+        except Exception:  # a pack that cannot score this measure marks nobody
+            continue
+    return low
+
+
+def list_patients(
+    db: Any, user: WebUser, flt: PatientFilter, *, page_size: int, dxa_due_months: int
+) -> tuple[list[PatientRow], int]:
+    """One page of the patient list and the total count, with search and filters."""
+    from pedbone.store import Diagnosis, Patient, Treatment
+
+    latest = _latest_dxa_subquery()
+    today = dt.date.today()
+    with db.session() as session:
+        stmt = select(Patient, latest.c.last_dxa).outerjoin(
+            latest, latest.c.patient_id == Patient.id
+        )
+        q = flt.q.strip()
+        if q:
+            if user.pseudonymised:
+                code = q.upper().removeprefix("P-").replace("-", "")
+                stmt = stmt.where(func.upper(func.replace(Patient.uid, "-", "")).startswith(code))
+            else:
+                like = f"%{q.lower()}%"
+                stmt = stmt.where(
+                    or_(
+                        func.lower(Patient.family_name).like(like),
+                        func.lower(Patient.given_name).like(like),
+                        func.lower(func.coalesce(Patient.mrn, "")).like(like),
+                    )
+                )
+        if flt.diagnosis:
+            stmt = stmt.where(
+                exists().where(
+                    (Diagnosis.patient_id == Patient.id) & (Diagnosis.code == flt.diagnosis)
+                )
+            )
+        active_treatment = exists().where(
+            (Treatment.patient_id == Patient.id) & (Treatment.status == "active")
+        )
+        if flt.on_treatment:
+            stmt = stmt.where(active_treatment)
+        if flt.overdue_dxa:
+            cutoff = _overdue_cutoff(today, dxa_due_months)
+            stmt = stmt.where(or_(latest.c.last_dxa.is_(None), latest.c.last_dxa < cutoff))
+        if flt.low_bmd:
+            ids = low_bmd_patient_ids(session)
+            stmt = stmt.where(Patient.id.in_(sorted(ids)) if ids else false())
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        stmt = (
+            stmt.add_columns(active_treatment.label("treated"))
+            .order_by(Patient.family_name, Patient.given_name, Patient.id)
+            .limit(page_size)
+            .offset(max(flt.page - 1, 0) * page_size)
+        )
+        rows = session.execute(stmt).all()
+        pids = [p.id for p, _last, _t in rows]
+        diags: dict[int, list[str]] = {}
+        if pids:
+            for pid, name in session.execute(
+                select(Diagnosis.patient_id, Diagnosis.code)
+                .where(Diagnosis.patient_id.in_(pids))
+                .order_by(Diagnosis.primary.desc(), Diagnosis.id)
+            ):
+                diags.setdefault(pid, []).append(name)
+        out = [
+            PatientRow(
+                id=p.id,
+                label=_label(p, user),
+                mrn=None if user.pseudonymised else p.mrn,
+                birth_date=None if user.pseudonymised else p.birth_date,
+                age_years=p.age_years(today),
+                sex=p.sex,
+                diagnoses=tuple(diags.get(p.id, ())),
+                last_dxa=last,
+                on_treatment=bool(treated),
+                demo=bool(p.demo),
+            )
+            for p, last, treated in rows
+        ]
+        return out, int(total)
+
+
+def create_patient(db: Any, user: WebUser, values: dict[str, Any]) -> int:
+    """Add a patient (and the main diagnosis, if given); returns the new id."""
+    from pedbone.store import Diagnosis, Patient
+
+    with db.unit_of_work(actor=_actor(db, user)) as session:
+        patient = Patient(
+            family_name=values["family_name"],
+            given_name=values["given_name"],
+            birth_date=values["birth_date"],
+            sex=values["sex"],
+            mrn=values.get("mrn") or None,
+        )
+        if values.get("diagnosis") or values.get("diagnosis_text"):
+            patient.diagnoses.append(
+                Diagnosis(
+                    code=values.get("diagnosis") or "other",
+                    text=values.get("diagnosis_text"),
+                    primary=True,
+                )
+            )
+        session.add(patient)
+        session.flush()
+        return int(patient.id)
+
+
+def _actor(db: Any, user: WebUser) -> Any:
+    """The store's User row for the acting web user (the audit log records it)."""
+    from pedbone.store import User
+
+    with db.session() as session:
+        row = session.get(User, user.id)
+        if row is None:
+            raise LookupError("user no longer exists")
+        session.expunge(row)
+        return row
+
+
+def add_record(db: Any, user: WebUser, patient_id: int, kind: str, values: dict[str, Any]) -> int:
+    """Add one record of ``kind`` (a key of FORMS) to a patient; returns its id."""
+    import pedbone.store as store
+    from pedbone.web._forms import FORMS
+
+    spec = FORMS[kind]
+    with db.unit_of_work(actor=_actor(db, user)) as session:
+        patient = session.get(store.Patient, patient_id)
+        if patient is None:
+            raise LookupError(f"patient {patient_id} not found")
+        if kind == "dxa":
+            record = _dxa_scan(values)
+        elif kind == "note":
+            record = store.Note(text=values["text"], author_id=user.id)
+        else:
+            model = getattr(store, spec.model)
+            data = {k: v for k, v in values.items() if v is not None}
+            if kind == "fracture" and "genant_grade" in data:
+                data["genant_grade"] = float(data["genant_grade"])
+            record = model(**data)
+        record.patient_id = patient.id
+        session.add(record)
+        session.flush()
+        return int(record.id)
+
+
+_DXA_SITE_FIELDS: dict[str, dict[str, str]] = {
+    "spine": {
+        "spine_abmd": "abmd_g_cm2",
+        "spine_bmc": "bmc_g",
+        "spine_area": "area_cm2",
+        "spine_vendor_z": "vendor_z_abmd",
+    },
+    "tblh": {"tblh_abmd": "abmd_g_cm2", "tblh_bmc": "bmc_g", "tblh_vendor_z": "vendor_z_abmd"},
+    "leg": {
+        "leg_abmd": "abmd_g_cm2",
+        "leg_bmc": "bmc_g",
+        "leg_lean_mass": "lean_mass_g",
+        "leg_fat_mass": "fat_mass_g",
+    },
+}
+
+
+def _dxa_scan(values: dict[str, Any]) -> Any:
+    from pedbone.store import DxaMeasurement, DxaScan
+
+    scan = DxaScan(
+        scanned_on=values["scanned_on"],
+        manufacturer=values["manufacturer"],
+        model=values.get("model"),
+        software_version=values.get("software_version"),
+        analysis_mode=values.get("analysis_mode"),
+        precision_rms_sd=(
+            {"spine_abmd": values["precision_spine"]} if values.get("precision_spine") else None
+        ),
+        height_cm=values.get("height_cm"),
+        weight_kg=values.get("weight_kg"),
+        comment=values.get("comment"),
+    )
+    for site, mapping in _DXA_SITE_FIELDS.items():
+        data = {col: values.get(name) for name, col in mapping.items()}
+        if all(v is None for v in data.values()):
+            continue
+        measurement = DxaMeasurement(
+            site=site,
+            region="L1-L4" if site == "spine" else None,
+            **{k: v for k, v in data.items() if v is not None},
+        )
+        if site == "leg":
+            measurement.reference_pack = dxa_pack_for("leg_abmd")
+            measurement.reference_group = values.get("reference_group")
+        scan.measurements.append(measurement)
+    return scan
+
+
+def dxa_has_values(values: dict[str, Any]) -> bool:
+    """At least one measured value was entered on a DXA form."""
+    return any(values.get(name) is not None for m in _DXA_SITE_FIELDS.values() for name in m)

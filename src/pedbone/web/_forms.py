@@ -1,0 +1,565 @@
+"""Form definitions for every record type, and their server-side validation.
+
+A form is a list of :class:`Field`; :func:`parse` turns the submitted strings into typed values
+and collects one message per field, so that the page can show each message next to its field
+and keep what the user typed. The store's own validation runs on save; its messages name the
+field (``"field: reason"``) and are mapped back to the field the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from pedbone.web._i18n import parse_number
+
+__all__ = ["FORMS", "Field", "FormSpec", "parse", "store_error_field"]
+
+Kind = Literal["text", "textarea", "date", "number", "integer", "choice", "bool"]
+
+
+def _(message: str) -> str:
+    """Mark a string for translation; it is translated when the page is rendered."""
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One form field: the store attribute it fills, how to read it and how to label it."""
+
+    name: str
+    label: str
+    kind: Kind = "text"
+    required: bool = False
+    choices: tuple[tuple[str, str], ...] = ()
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FormSpec:
+    """A record type that can be entered on a patient."""
+
+    kind: str
+    title: str
+    fields: tuple[Field, ...]
+    model: str  # class name in pedbone.store
+    date_field: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def parse(
+    spec_fields: tuple[Field, ...], form: Mapping[str, str], language: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Typed values and per-field error messages (untranslated msgids plus details)."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for f in spec_fields:
+        raw = (form.get(f.name) or "").strip()
+        if f.kind == "bool":
+            values[f.name] = raw in ("on", "true", "1", "yes")
+            continue
+        if not raw:
+            if f.required:
+                errors[f.name] = _("This field is required.")
+            values[f.name] = None
+            continue
+        try:
+            values[f.name] = _convert(f, raw, language)
+        except ValueError as exc:
+            errors[f.name] = str(exc)
+    return values, errors
+
+
+def _convert(f: Field, raw: str, language: str) -> Any:
+    if f.kind in ("text", "textarea"):
+        if len(raw) > 2000:
+            raise ValueError(_("Too long (at most 2000 characters)."))
+        return raw
+    if f.kind == "date":
+        try:
+            day = _parse_date(raw)
+        except ValueError:
+            raise ValueError(_("Not a valid date (use the date picker or YYYY-MM-DD).")) from None
+        if day > dt.date.today():
+            raise ValueError(_("The date is in the future."))
+        if day.year < 1900:
+            raise ValueError(_("The date is too far in the past."))
+        return day
+    if f.kind in ("number", "integer"):
+        try:
+            number = parse_number(raw, language)
+        except ValueError:
+            raise ValueError(_("Not a number.")) from None
+        if f.kind == "integer":
+            if number != int(number):
+                raise ValueError(_("Must be a whole number."))
+            number = int(number)
+        if f.minimum is not None and number < f.minimum:
+            raise ValueError(_("Too small (outside the accepted range)."))
+        if f.maximum is not None and number > f.maximum:
+            raise ValueError(_("Too large (outside the accepted range)."))
+        return number
+    if f.kind == "choice":
+        allowed = {value for value, _label in f.choices}
+        if raw not in allowed:
+            raise ValueError(_("Choose one of the options."))
+        return raw
+    raise AssertionError(f.kind)  # pragma: no cover
+
+
+def _parse_date(raw: str) -> dt.date:
+    """ISO dates (what <input type=date> sends) and d/m/yyyy as typed in Belgium."""
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        pass
+    parts = raw.replace("-", "/").replace(".", "/").split("/")
+    if len(parts) == 3 and len(parts[2]) == 4:
+        day, month, year = (int(p) for p in parts)
+        return dt.date(year, month, day)
+    raise ValueError(raw)
+
+
+def store_error_field(message: str, names: tuple[str, ...]) -> str | None:
+    """The form field a store ValidationError message (``"field: reason"``) is about."""
+    head = message.split(":", 1)[0].strip()
+    return head if head in names else None
+
+
+# --------------------------------------------------------------------------- specs
+# Plausibility ranges below are input-sanity limits (typing errors such as a height in mm),
+# not clinical thresholds.
+
+SEX: Final = (("F", _("female")), ("M", _("male")))
+DXA_GROUPS: Final = (
+    ("white", _("white")),
+    ("black", _("black")),
+    ("mexican", _("Mexican-American")),
+)
+
+DIAGNOSES: Final = (
+    ("phenylketonuria", _("phenylketonuria")),
+    ("galactosaemia", _("galactosaemia")),
+    ("glycogen_storage_disease_type_1", _("glycogen storage disease type 1")),
+    ("neuromuscular_disease", _("neuromuscular disease")),
+    ("cerebral_palsy", _("cerebral palsy")),
+    ("duchenne_muscular_dystrophy", _("Duchenne muscular dystrophy")),
+    ("rett_syndrome", _("Rett syndrome")),
+    ("burns", _("burns")),
+    ("anorexia_nervosa", _("anorexia nervosa")),
+    ("rheumatic_inflammatory_disease", _("rheumatic inflammatory disease")),
+    ("juvenile_idiopathic_arthritis", _("juvenile idiopathic arthritis")),
+    ("inflammatory_bowel_disease", _("inflammatory bowel disease")),
+    ("coeliac_disease", _("coeliac disease")),
+    ("renal_disease", _("renal disease")),
+    ("renal_transplant", _("renal transplant")),
+    ("leukaemia", _("leukaemia")),
+    ("other_neoplasm", _("other neoplasm")),
+    ("epilepsy", _("epilepsy")),
+    ("cystic_fibrosis", _("cystic fibrosis")),
+    ("thalassaemia", _("thalassaemia")),
+    ("delayed_puberty", _("delayed puberty")),
+    ("hypogonadism", _("hypogonadism")),
+    ("premature_ovarian_insufficiency", _("premature ovarian insufficiency")),
+    ("growth_hormone_deficiency", _("growth hormone deficiency")),
+    ("short_stature", _("short stature")),
+    ("growth_delay", _("growth delay")),
+    ("malnutrition", _("malnutrition")),
+    ("other", _("other")),
+)
+DIAGNOSIS_LABELS: Final = dict(DIAGNOSES)
+DATE_REQUIRED = {"kind": "date", "required": True}
+
+PATIENT_FIELDS: Final = (
+    Field("family_name", _("Family name"), required=True),
+    Field("given_name", _("Given name"), required=True),
+    Field("birth_date", _("Date of birth"), "date", required=True),
+    Field("sex", _("Sex"), "choice", required=True, choices=SEX),
+    Field("mrn", _("Record number"), hint=_("Hospital medical record number, if any.")),
+    Field("diagnosis", _("Main diagnosis"), "choice", choices=DIAGNOSES),
+    Field("diagnosis_text", _("Diagnosis as written locally"), hint=_("Optional free text.")),
+)
+
+_GRADES = (("0", "0"), ("0.5", "0.5"), ("1", "1"), ("2", "2"), ("3", "3"))
+_VENDOR_Z_HINT = _("Informational; never used for classification.")
+
+
+def _dxa_fields() -> tuple[Field, ...]:
+    num: Kind = "number"
+    return (
+        Field("scanned_on", _("Scan date"), "date", required=True),
+        Field(
+            "manufacturer",
+            _("Manufacturer"),
+            "choice",
+            required=True,
+            choices=(("Hologic", "Hologic"), ("GE Lunar", "GE Lunar"), ("other", _("other"))),
+        ),
+        Field("model", _("Scanner model")),
+        Field("software_version", _("Software version")),
+        Field("analysis_mode", _("Analysis mode"), hint=_("For example: pediatric.")),
+        Field(
+            "precision_spine",
+            _("Precision error, spine aBMD (RMS-SD)"),
+            num,
+            unit="g/cm²",
+            minimum=0.0001,
+            maximum=0.2,
+            hint=_("From the facility's precision study; gives the least significant change."),
+        ),
+        Field("height_cm", _("Height on the scan day"), num, unit="cm", minimum=30, maximum=230),
+        Field("weight_kg", _("Weight on the scan day"), num, unit="kg", minimum=0.5, maximum=250),
+        Field("spine_abmd", _("Lumbar spine aBMD"), num, unit="g/cm²", minimum=0.05, maximum=2.5),
+        Field("spine_bmc", _("Lumbar spine BMC"), num, unit="g", minimum=0.5, maximum=150),
+        Field("spine_area", _("Lumbar spine area"), num, unit="cm²", minimum=1, maximum=150),
+        Field(
+            "spine_vendor_z",
+            _("Lumbar spine Z (scanner)"),
+            num,
+            minimum=-10,
+            maximum=10,
+            hint=_VENDOR_Z_HINT,
+        ),
+        Field(
+            "tblh_abmd",
+            _("Total body less head aBMD"),
+            num,
+            unit="g/cm²",
+            minimum=0.05,
+            maximum=2.5,
+        ),
+        Field("tblh_bmc", _("Total body less head BMC"), num, unit="g", minimum=10, maximum=5000),
+        Field(
+            "tblh_vendor_z",
+            _("Total body less head Z (scanner)"),
+            num,
+            minimum=-10,
+            maximum=10,
+            hint=_VENDOR_Z_HINT,
+        ),
+        Field("leg_abmd", _("Lower limb aBMD"), num, unit="g/cm²", minimum=0.05, maximum=2.5),
+        Field("leg_bmc", _("Lower limb BMC"), num, unit="g", minimum=5, maximum=3000),
+        Field("leg_lean_mass", _("Lower limb lean mass"), num, unit="g", minimum=50, maximum=30000),
+        Field("leg_fat_mass", _("Lower limb fat mass"), num, unit="g", minimum=10, maximum=30000),
+        Field(
+            "reference_group",
+            _("Reference group (lower limb)"),
+            "choice",
+            choices=DXA_GROUPS,
+            hint=_("Population group of the Schafmeyer 2022 lower-limb reference."),
+        ),
+        Field("comment", _("Comment"), "textarea"),
+    )
+
+
+def _spec(kind: str, title: str, model: str, date_field: str, *fields: Field) -> FormSpec:
+    return FormSpec(kind, title, tuple(fields), model, date_field)
+
+
+FORMS: Final[dict[str, FormSpec]] = {
+    spec.kind: spec
+    for spec in (
+        _spec(
+            "anthropometry",
+            _("Height and weight"),
+            "Anthropometry",
+            "measured_on",
+            Field("measured_on", _("Date measured"), "date", required=True),
+            Field("height_cm", _("Height"), "number", unit="cm", minimum=30, maximum=230),
+            Field("weight_kg", _("Weight"), "number", unit="kg", minimum=0.5, maximum=250),
+            Field(
+                "head_circumference_cm",
+                _("Head circumference"),
+                "number",
+                unit="cm",
+                minimum=20,
+                maximum=70,
+            ),
+            Field(
+                "height_method",
+                _("Height method"),
+                "choice",
+                choices=(
+                    ("standing", _("standing")),
+                    ("supine", _("supine (length)")),
+                    ("segmental", _("segmental (e.g. knee height)")),
+                ),
+            ),
+        ),
+        FormSpec("dxa", _("DXA scan"), _dxa_fields(), "DxaScan", "scanned_on"),
+        _spec(
+            "diagnosis",
+            _("Diagnosis"),
+            "Diagnosis",
+            "onset_date",
+            Field("code", _("Diagnosis"), "choice", required=True, choices=DIAGNOSES),
+            Field("text", _("Diagnosis as written locally")),
+            Field("icd10", _("ICD-10 code")),
+            Field("onset_date", _("Onset"), "date"),
+            Field("primary", _("Main diagnosis"), "bool"),
+        ),
+        _spec(
+            "fracture",
+            _("Fracture"),
+            "Fracture",
+            "occurred_on",
+            Field("occurred_on", _("Date"), "date", required=True),
+            Field(
+                "site",
+                _("Site"),
+                "choice",
+                required=True,
+                choices=(
+                    ("vertebral", _("vertebral")),
+                    ("long_bone_upper", _("long bone, upper limb")),
+                    ("long_bone_lower", _("long bone, lower limb")),
+                    ("other", _("other")),
+                ),
+            ),
+            Field("bone", _("Bone"), hint=_("For example: radius, femur, T7.")),
+            Field(
+                "trauma",
+                _("Trauma"),
+                "choice",
+                required=True,
+                choices=(
+                    ("low", _("low energy")),
+                    ("high", _("high energy")),
+                    ("unknown", _("unknown")),
+                ),
+            ),
+            Field("local_disease", _("Local bone disease at the site"), "bool"),
+            Field(
+                "vertebral_level", _("Vertebral level"), hint=_("For vertebral fractures, e.g. T7.")
+            ),
+            Field("genant_grade", _("Genant grade"), "choice", choices=_GRADES),
+            Field("comment", _("Comment"), "textarea"),
+        ),
+        _spec(
+            "medication",
+            _("Medication"),
+            "Medication",
+            "start_date",
+            Field("name", _("Medicine"), required=True),
+            Field(
+                "drug_class",
+                _("Class"),
+                "choice",
+                required=True,
+                choices=(
+                    ("glucocorticoid", _("glucocorticoid")),
+                    ("antiepileptic", _("anti-epileptic")),
+                    ("chemotherapy", _("chemotherapy")),
+                    ("bisphosphonate", _("bisphosphonate")),
+                    ("sex_steroid", _("sex steroid")),
+                    ("growth_hormone", _("growth hormone")),
+                    ("vitamin_d", _("vitamin D")),
+                    ("calcium", _("calcium")),
+                    ("other", _("other")),
+                ),
+            ),
+            Field("dose", _("Dose"), hint=_("As prescribed, e.g. 10 mg twice daily.")),
+            Field("route", _("Route")),
+            Field(
+                "prednisone_eq_mg_per_kg_day",
+                _("Prednisone equivalent"),
+                "number",
+                unit="mg/kg/d",
+                minimum=0,
+                maximum=100,
+            ),
+            Field("high_dose", _("High-dose course (clinician's judgement)"), "bool"),
+            Field("start_date", _("Start"), "date", required=True),
+            Field("stop_date", _("Stop"), "date"),
+        ),
+        _spec(
+            "treatment",
+            _("Bone treatment"),
+            "Treatment",
+            "start_date",
+            Field("drug", _("Medicine"), required=True, hint=_("For example: zoledronic acid.")),
+            Field(
+                "route",
+                _("Route"),
+                "choice",
+                required=True,
+                choices=(("iv", _("intravenous")), ("oral", _("oral"))),
+            ),
+            Field("indication", _("Indication"), "textarea"),
+            Field("start_date", _("Start"), "date", required=True),
+            Field("stop_date", _("Stop"), "date"),
+            Field(
+                "interval_months", _("Interval"), "number", unit=_("months"), minimum=0, maximum=60
+            ),
+            Field(
+                "status",
+                _("Status"),
+                "choice",
+                required=True,
+                choices=(
+                    ("planned", _("planned")),
+                    ("active", _("active")),
+                    ("paused", _("paused")),
+                    ("stopped", _("stopped")),
+                    ("completed", _("completed")),
+                ),
+            ),
+        ),
+        _spec(
+            "lab",
+            _("Laboratory result"),
+            "LabResult",
+            "sampled_on",
+            Field("sampled_on", _("Sample date"), "date", required=True),
+            Field(
+                "analyte",
+                _("Test"),
+                "choice",
+                required=True,
+                choices=(
+                    ("25ohd", _("25-OH vitamin D")),
+                    ("calcium", _("calcium")),
+                    ("phosphate", _("phosphate")),
+                    ("magnesium", _("magnesium")),
+                    ("alp", _("alkaline phosphatase")),
+                    ("bone_alp", _("bone alkaline phosphatase")),
+                    ("pth", _("parathyroid hormone")),
+                    ("creatinine", _("creatinine")),
+                    ("other", _("other")),
+                ),
+            ),
+            Field("name", _("Local test name")),
+            Field("value", _("Value"), "number", required=True, minimum=0, maximum=1e6),
+            Field("unit", _("Unit"), required=True, hint=_("As reported, e.g. nmol/L.")),
+            Field("assay", _("Method or assay")),
+        ),
+        _spec(
+            "puberty",
+            _("Puberty"),
+            "PubertyAssessment",
+            "assessed_on",
+            Field("assessed_on", _("Date"), "date", required=True),
+            Field("tanner_stage", _("Tanner stage"), "integer", minimum=1, maximum=5),
+            Field(
+                "tanner_breast_genital",
+                _("Tanner stage (breast/genital)"),
+                "integer",
+                minimum=1,
+                maximum=5,
+            ),
+            Field(
+                "tanner_pubic_hair", _("Tanner stage (pubic hair)"), "integer", minimum=1, maximum=5
+            ),
+            Field("menarche_date", _("Menarche"), "date"),
+        ),
+        _spec(
+            "mobility",
+            _("Mobility"),
+            "MobilityAssessment",
+            "assessed_on",
+            Field("assessed_on", _("Date"), "date", required=True),
+            Field(
+                "status",
+                _("Walking"),
+                "choice",
+                required=True,
+                choices=(
+                    ("ambulatory", _("walks independently")),
+                    ("limited", _("walks with limits")),
+                    ("non_ambulatory", _("does not walk")),
+                    ("bedridden", _("bedridden")),
+                ),
+            ),
+            Field("gmfcs", _("GMFCS level"), "integer", minimum=1, maximum=5),
+            Field("dxa_positioning_possible", _("Safe DXA positioning possible"), "bool"),
+        ),
+        _spec(
+            "diet",
+            _("Diet"),
+            "Diet",
+            "start_date",
+            Field(
+                "kind",
+                _("Diet"),
+                "choice",
+                required=True,
+                choices=(
+                    ("protein_restricted", _("protein-restricted")),
+                    ("lactose_free", _("lactose-free")),
+                    ("galactose_restricted", _("galactose-restricted")),
+                    ("other_restriction", _("other restriction")),
+                ),
+            ),
+            Field("text", _("Description"), "textarea"),
+            Field("start_date", _("Start"), "date"),
+            Field("stop_date", _("Stop"), "date"),
+        ),
+        _spec(
+            "calcium",
+            _("Calcium intake"),
+            "CalciumIntake",
+            "assessed_on",
+            Field("assessed_on", _("Date"), "date", required=True),
+            Field(
+                "mg_per_day",
+                _("Calcium intake"),
+                "number",
+                required=True,
+                unit="mg/d",
+                minimum=0,
+                maximum=5000,
+            ),
+            Field("includes_supplements", _("Includes supplements"), "bool"),
+        ),
+        _spec(
+            "sun",
+            _("Sun exposure"),
+            "SunExposure",
+            "assessed_on",
+            Field("assessed_on", _("Date"), "date", required=True),
+            Field(
+                "level",
+                _("Sun exposure"),
+                "choice",
+                required=True,
+                choices=(
+                    ("adequate", _("adequate")),
+                    ("limited", _("limited")),
+                    ("minimal", _("minimal")),
+                ),
+            ),
+        ),
+        _spec(
+            "symptom",
+            _("Symptom"),
+            "Symptom",
+            "noted_on",
+            Field("noted_on", _("Date"), "date", required=True),
+            Field(
+                "kind",
+                _("Symptom"),
+                "choice",
+                required=True,
+                choices=(
+                    ("diffuse_long_bone_pain", _("diffuse long-bone pain")),
+                    ("back_pain", _("back pain")),
+                    ("kyphosis", _("kyphosis")),
+                    ("other", _("other")),
+                ),
+            ),
+            Field("text", _("Description"), "textarea"),
+        ),
+        _spec(
+            "note",
+            _("Note"),
+            "Note",
+            "written_at",
+            Field("text", _("Note"), "textarea", required=True),
+        ),
+    )
+}

@@ -1,0 +1,170 @@
+"""CSV import of DXA results: parse and check every row first, write only a clean file.
+
+The file is read completely and every row is checked (patient found, date valid, numbers in
+range, at least one value, no scan already on that date) before anything is written; the
+page shows a per-row report. Writing happens in one transaction: all rows or none.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pedbone.web._forms import FORMS, parse
+from pedbone.web._security import WebUser
+
+__all__ = ["COLUMNS", "ImportRow", "commit_rows", "read_dxa_csv"]
+
+#: CSV column -> DXA form field. ``mrn`` (record number) identifies the patient.
+COLUMNS: Final[dict[str, str]] = {
+    "scan_date": "scanned_on",
+    "manufacturer": "manufacturer",
+    "model": "model",
+    "software": "software_version",
+    "analysis_mode": "analysis_mode",
+    "precision_spine": "precision_spine",
+    "height_cm": "height_cm",
+    "weight_kg": "weight_kg",
+    "spine_abmd": "spine_abmd",
+    "spine_bmc": "spine_bmc",
+    "spine_area": "spine_area",
+    "spine_vendor_z": "spine_vendor_z",
+    "tblh_abmd": "tblh_abmd",
+    "tblh_bmc": "tblh_bmc",
+    "tblh_vendor_z": "tblh_vendor_z",
+    "leg_abmd": "leg_abmd",
+    "leg_bmc": "leg_bmc",
+    "leg_lean_mass": "leg_lean_mass",
+    "leg_fat_mass": "leg_fat_mass",
+    "reference_group": "reference_group",
+    "comment": "comment",
+}
+REQUIRED_COLUMNS: Final = ("mrn", "scan_date", "manufacturer")
+
+
+class CsvFileError(ValueError):
+    """The file as a whole cannot be read (encoding, header); nothing was written."""
+
+
+@dataclass(slots=True)
+class ImportRow:
+    """One data row: its line number, the patient found, the values and any errors."""
+
+    line: int
+    mrn: str
+    patient_id: int | None = None
+    patient_label: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (column, message msgid)
+
+    @property
+    def ok(self) -> bool:
+        """No error in this row."""
+        return not self.errors
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CsvFileError(f"line {line}: not UTF-8 text (save the file as CSV UTF-8)") from None
+
+
+def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[ImportRow]:
+    """Check every row of an uploaded DXA CSV file; writes nothing.
+
+    Raises CsvFileError when the file cannot be read at all (encoding, missing columns).
+    """
+    from sqlalchemy import select
+
+    from pedbone.store import DxaScan, Patient
+    from pedbone.web._data import dxa_has_values, pseudonym
+
+    text = _decode(data)
+    if not text.strip():
+        raise CsvFileError("the file is empty")
+    first = text.splitlines()[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise CsvFileError(f"line 1: missing column(s) {', '.join(missing)}")
+    unknown = [h for h in header if h and h != "mrn" and h not in COLUMNS]
+    if unknown:
+        raise CsvFileError(f"line 1: unknown column(s) {', '.join(unknown)}")
+    reader.fieldnames = header
+    spec = FORMS["dxa"]
+    rows: list[ImportRow] = []
+    seen: set[tuple[int, dt.date]] = set()
+    try:
+        raw_rows = list(reader)
+    except csv.Error as exc:
+        raise CsvFileError(f"line {reader.line_num}: {exc}") from None
+    with db.session() as session:
+        mrns = {(r.get("mrn") or "").strip() for r in raw_rows}
+        patients = {
+            p.mrn: p
+            for p in session.scalars(select(Patient).where(Patient.mrn.in_(sorted(mrns - {""}))))
+        }
+        for index, raw in enumerate(raw_rows):
+            line = index + 2  # header is line 1 (no quoted newlines in DXA exports)
+            if None in raw:
+                row = ImportRow(line, (raw.get("mrn") or "").strip())
+                row.errors.append(("", "More values than columns."))
+                rows.append(row)
+                continue
+            if not any((v or "").strip() for v in raw.values()):
+                continue  # blank line
+            row = ImportRow(line, (raw.get("mrn") or "").strip())
+            patient = patients.get(row.mrn)
+            if not row.mrn:
+                row.errors.append(("mrn", "This field is required."))
+            elif patient is None:
+                row.errors.append(("mrn", "No patient with this record number."))
+            else:
+                row.patient_id = patient.id
+                row.patient_label = (
+                    pseudonym(patient.uid) if user.pseudonymised else patient.display_name
+                )
+            form = {COLUMNS[k]: (v or "") for k, v in raw.items() if k in COLUMNS}
+            values, errors = parse(spec.fields, form, language)
+            by_field = {v: k for k, v in COLUMNS.items()}
+            row.errors.extend((by_field.get(name, name), msg) for name, msg in errors.items())
+            row.values = values
+            if not errors and not dxa_has_values(values):
+                row.errors.append(("", "Enter at least one measured value."))
+            day = values.get("scanned_on")
+            if row.patient_id is not None and isinstance(day, dt.date):
+                key = (row.patient_id, day)
+                if key in seen:
+                    row.errors.append(("scan_date", "Same patient and date twice in the file."))
+                elif session.scalar(
+                    select(DxaScan.id).where(
+                        (DxaScan.patient_id == row.patient_id) & (DxaScan.scanned_on == day)
+                    )
+                ):
+                    row.errors.append(("scan_date", "A scan on this date is already recorded."))
+                seen.add(key)
+            rows.append(row)
+    return rows
+
+
+def commit_rows(db: Any, user: WebUser, rows: list[ImportRow]) -> int:
+    """Write all rows in one transaction (the caller checked they are all valid)."""
+    from pedbone.store import Patient
+    from pedbone.web._data import _actor, _dxa_scan
+
+    if any(not r.ok or r.patient_id is None for r in rows):
+        raise ValueError("refusing to import a file with errors")
+    with db.unit_of_work(actor=_actor(db, user)) as session:
+        for row in rows:
+            patient = session.get(Patient, row.patient_id)
+            scan = _dxa_scan(row.values)
+            scan.patient_id = patient.id if patient is not None else row.patient_id
+            session.add(scan)
+    return len(rows)

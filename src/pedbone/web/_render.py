@@ -1,0 +1,109 @@
+"""Jinja2 rendering: one environment per interface language, with locale-aware filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from pedbone._version import __version__
+from pedbone.web._i18n import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    format_date,
+    format_datetime,
+    format_number,
+    translations,
+)
+
+__all__ = ["environment", "render", "render_string"]
+
+
+def _age_years(birth: dt.date | None, on: dt.date | None = None) -> float | None:
+    if birth is None:
+        return None
+    on = on or dt.date.today()
+    return (on - birth).days / 365.25
+
+
+def _diagnosis_labels() -> dict[str, str]:
+    from pedbone.web._forms import DIAGNOSIS_LABELS
+
+    return dict(DIAGNOSIS_LABELS)
+
+
+def _cite(key: str) -> Any:
+    from pedbone.bibliography import sources
+
+    return sources().get(key)
+
+
+@cache
+def environment(language: str) -> Environment:
+    """The template environment for ``language`` (templates of ``pedbone.web`` and report)."""
+    from jinja2 import ChoiceLoader
+
+    env = Environment(
+        loader=ChoiceLoader(
+            [
+                PackageLoader("pedbone.web", "templates"),
+                PackageLoader("pedbone.report", "templates"),
+            ]
+        ),
+        autoescape=select_autoescape(["html", "xml", "svg"]),
+        extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["language"] = language
+    env.globals["languages"] = LANGUAGE_NAMES
+    env.globals["babel_locale"] = LANGUAGES.get(language, "en_GB")
+    env.globals["version"] = __version__
+    env.filters["num"] = lambda v, d=2: format_number(v, language, d)
+    env.filters["date"] = lambda v: format_date(v, language)
+    env.filters["datetime"] = lambda v: format_datetime(v, language)
+    env.filters["age"] = lambda birth, on=None: format_number(_age_years(birth, on), language, 1)
+    env.filters["signed"] = lambda v, d=1: (
+        ("+" if v is not None and v > 0 else "") + format_number(v, language, d)
+    )
+    env.globals["cite"] = _cite
+    env.globals["diagnosis_labels"] = _diagnosis_labels()
+    env.filters["svg"] = lambda s: Markup(s)  # charts are built server-side from numbers only
+    return env
+
+
+def render_string(template: str, language: str, **context: Any) -> str:
+    """Render a template to text."""
+    return environment(language).get_template(template).render(**context)
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a page for the current request (user, language and CSRF token in context)."""
+    from pedbone.web._security import csrf_token, request_language
+
+    language = request_language(request)
+    user = getattr(request.state, "user", None)
+    html = render_string(
+        template,
+        language,
+        request=request,
+        user=user,
+        csrf_token=csrf_token(request),
+        path=request.url.path,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code, headers=headers)

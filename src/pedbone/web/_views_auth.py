@@ -1,0 +1,96 @@
+"""Health check, login, logout and the language switch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from pedbone._version import __version__
+from pedbone.web._i18n import LANGUAGES
+from pedbone.web._render import render
+from pedbone.web._security import login_session, logout_session
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths are followed after login (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/patients"
+
+
+@router.get("/health")
+def health(request: Request) -> Response:
+    """Liveness and database check for monitoring (public, no personal data)."""
+    from pedbone.web._data import ping
+
+    ok = ping(request.app.state.db)
+    return JSONResponse(
+        {"status": "ok" if ok else "database unavailable", "version": __version__},
+        status_code=200 if ok else 503,
+    )
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    """The patient list is the start page."""
+    return RedirectResponse("/patients", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None) -> Response:
+    """The login page."""
+    if request.state.user is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", next=_safe_next(next), error=None, username="")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/patients",
+) -> Response:
+    """Check the credentials; one generic message for every failure (no user enumeration)."""
+    from pedbone.web._data import authenticate
+
+    user = authenticate(request.app.state.db, username.strip(), password)
+    if user is None:
+        return render(
+            request,
+            "login.html",
+            status_code=401,
+            next=_safe_next(next),
+            error="invalid",
+            username=username,
+        )
+    login_session(request, user)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """End the session."""
+    logout_session(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/language")
+def set_language(
+    request: Request,
+    language: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/patients",
+) -> Response:
+    """Switch the interface language; stored on the user's account when logged in."""
+    if language in LANGUAGES:
+        request.session["lang"] = language
+        if request.state.user is not None:
+            from pedbone.web._data import set_user_language
+
+            set_user_language(request.app.state.db, request.state.user, language)
+    return RedirectResponse(_safe_next(next), status_code=303)

@@ -1,0 +1,111 @@
+"""CSV import of DXA results: upload, preview with a per-row error report, then commit."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pedbone.web._import import COLUMNS, REQUIRED_COLUMNS, CsvFileError, commit_rows, read_dxa_csv
+from pedbone.web._render import render
+from pedbone.web._security import WebUser, request_language, require_role
+
+router = APIRouter()
+
+Editor = Annotated[WebUser, Depends(require_role("admin", "clinician"))]
+
+
+def _sign(request: Request, payload: str) -> str:
+    key = str(request.session.get("csrf", "")).encode()
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+@router.get("/import/dxa")
+def import_form(request: Request, user: Editor) -> Response:
+    """The upload form, with the expected columns."""
+    return render(
+        request, "import.html", columns=list(COLUMNS), required=REQUIRED_COLUMNS, error=None
+    )
+
+
+@router.post("/import/dxa")
+async def import_preview(request: Request, user: Editor) -> Response:
+    """Check the uploaded file and show the preview; nothing is written here."""
+    settings = request.app.state.settings
+    form = await request.form()
+    upload = form.get("file")
+    error = None
+    data = b""
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        error = "Choose a CSV file."
+    else:
+        data = await upload.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            error = "The file is too large."
+    if error is None:
+        try:
+            rows = read_dxa_csv(request.app.state.db, user, data, request_language(request))
+        except CsvFileError as exc:
+            error = str(exc)
+    if error is not None:
+        return render(
+            request,
+            "import.html",
+            status_code=422,
+            columns=list(COLUMNS),
+            required=REQUIRED_COLUMNS,
+            error=error,
+        )
+    payload = base64.b64encode(data).decode()
+    return render(
+        request,
+        "import_preview.html",
+        rows=rows,
+        n_errors=sum(1 for r in rows if not r.ok),
+        payload=payload,
+        signature=_sign(request, payload),
+        filename=upload.filename if isinstance(upload, UploadFile) else "",
+    )
+
+
+@router.post("/import/dxa/commit")
+async def import_commit(request: Request, user: Editor) -> Response:
+    """Write a previewed file: re-checked in full; all rows or none."""
+    form = await request.form()
+    payload = str(form.get("payload", ""))
+    signature = str(form.get("signature", ""))
+    if not hmac.compare_digest(signature, _sign(request, payload)):
+        return render(
+            request,
+            "import.html",
+            status_code=422,
+            columns=list(COLUMNS),
+            required=REQUIRED_COLUMNS,
+            error="The preview has expired; upload the file again.",
+        )
+    data = base64.b64decode(payload)
+    error: str | None = None
+    try:
+        rows = read_dxa_csv(request.app.state.db, user, data, request_language(request))
+    except CsvFileError as exc:
+        rows, error = [], str(exc)
+    if error or not rows or any(not r.ok for r in rows):
+        return render(
+            request,
+            "import_preview.html",
+            status_code=422,
+            rows=rows,
+            n_errors=sum(1 for r in rows if not r.ok),
+            payload=payload,
+            signature=signature,
+            filename="",
+            error=error,
+        )
+    count = commit_rows(request.app.state.db, user, rows)
+    return render(request, "import_done.html", count=count, rows=rows)

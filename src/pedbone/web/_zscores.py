@@ -1,0 +1,104 @@
+"""Z-scores for display, computed by :mod:`pedbone.references` (no clinical rule here).
+
+Growth uses the same reference pack as the assessment engine (``AssessOptions.growth_pack``,
+CDC 2000 by default), and WHO 2006 under 2 years, where CDC 2000 has no data (CDC itself
+recommends the WHO standards under 2 years [CDC2000]). DXA Z-scores come from the pack named on
+the measurement, or the built-in pack that has the measure.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Final
+
+import numpy as np
+
+__all__ = ["LOW_Z", "ZValue", "dxa_pack_for", "growth_pack_for", "zscore"]
+
+#: A BMC/BMD Z-score at or below -2.0 is reported as "low bone mass or bone density" [S1][S3].
+LOW_Z: Final = -2.0
+_WHO2006_MAX_YEARS: Final = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ZValue:
+    """A Z-score with its centile, the reference pack used and any status message."""
+
+    z: float | None
+    centile: float | None
+    pack: str | None
+    status: str = ""  # empty when OK; otherwise why there is no usable Z
+
+    @property
+    def ok(self) -> bool:
+        """True when a Z-score is available."""
+        return self.z is not None
+
+
+def growth_pack_for(age_years: float) -> str:
+    """WHO 2006 below 2 years, else the assessment engine's growth pack."""
+    if age_years < _WHO2006_MAX_YEARS:
+        return "who2006"
+    from pedbone.clinical import AssessOptions
+
+    return AssessOptions().growth_pack
+
+
+@cache
+def _pack(pack_id: str) -> Any:
+    import pedbone
+
+    return pedbone.reference(pack_id)
+
+
+@cache
+def _packs_with(measure: str) -> tuple[str, ...]:
+    from pedbone.references import available
+
+    return tuple(summary.id for summary in available() if measure in summary.coverage)
+
+
+def dxa_pack_for(measure: str, requested: str | None = None) -> str | None:
+    """The pack for a DXA measure: the one named on the measurement, else the first built-in."""
+    if requested:
+        return requested
+    packs = _packs_with(measure)
+    return packs[0] if packs else None
+
+
+def zscore(
+    pack_id: str | None,
+    measure: str,
+    *,
+    sex: str,
+    age_years: float,
+    value: float | None,
+    group: str | None = None,
+) -> ZValue:
+    """Z-score and centile of one value; never raises (the reason goes in ``status``)."""
+    if value is None:
+        return ZValue(None, None, pack_id, "")
+    if pack_id is None:
+        return ZValue(None, None, None, "no reference data for this measure")
+    try:
+        result = _pack(pack_id).evaluate(
+            measure, sex=sex, age_years=age_years, value=value, group=group
+        )
+        z = float(np.ravel(result.z)[0])
+        centile = float(np.ravel(result.centile)[0])
+        status_code = int(np.ravel(result.status)[0])
+    except NotImplementedError:
+        return ZValue(None, None, pack_id, "reference engine not available")
+    except (KeyError, ValueError) as exc:
+        return ZValue(None, None, pack_id, str(exc).strip("'\""))
+    if status_code != 0 or not math.isfinite(z):
+        from pedbone.references import Status
+
+        try:
+            reason = Status(status_code).description  # type: ignore[call-arg]
+        except Exception:
+            reason = f"status {status_code}"
+        return ZValue(None, None, pack_id, str(reason))
+    return ZValue(z, centile, pack_id, "")
