@@ -96,7 +96,10 @@ def test_rounding_step_is_a_clinic_setting(no_clinic: Path) -> None:
     s = ClinicSettings(rounding_step_mg=0.5, origin="clinic.yaml")
     p = plan(proto("pamidronate-henderson-2002", no_clinic), 23.4, settings=s)
     assert {d.dose_mg for d in p.doses} == {23.5}
-    assert "clinic rounding step 0.5 mg" in p.doses[0].notes[0]
+    assert (
+        p.doses[0].notes[0]
+        == "rounded 23.4 → 23.5 mg (rounding step 0.5 mg: clinic setting, clinic.yaml)"
+    )
     assert p.total_mg == pytest.approx(352.5)
     # rounding never leaves the caps: 29.9 mg to the nearest 5 mg = 30 (ok); 14.6 → 15 (floor)
     s5 = ClinicSettings(rounding_step_mg=5)
@@ -107,6 +110,23 @@ def test_rounding_step_is_a_clinic_setting(no_clinic: Path) -> None:
     s_by = ClinicSettings(rounding_step_mg=5, rounding_step_mg_by_drug={"zoledronic acid": 0.1})
     za = plan(proto("zoledronate-ward-2021", no_clinic), 23.4, settings=s_by)
     assert za.doses[0].dose_mg == pytest.approx(1.2)
+    # a protocol may carry its own step; the clinic's per-drug step still wins
+    local = parse_protocol(
+        LOCAL.replace("max_mg_per_year: 15\n", "rounding_step_mg: 1\n").replace(
+            "max_mg_per_year_sources: [LOC]\n", ""
+        )
+    )
+    # first day: 5 mg/m² × 1.3 m² = 6.5 mg → 7 mg (protocol step 1 mg, halves round up)
+    q = plan(local, 36.0, bsa_m2=1.3, settings=ClinicSettings(rounding_step_mg=0.1))
+    assert q.doses[0].dose_mg == 7.0
+    assert "rounding step 1 mg: protocol local-bsa" in q.doses[0].notes[-1]
+    q2 = plan(
+        local,
+        36.0,
+        bsa_m2=1.3,
+        settings=ClinicSettings(rounding_step_mg_by_drug={"pamidronate": 0.5}),
+    )
+    assert q2.doses[0].dose_mg == 6.5
 
 
 # -- weight safety -----------------------------------------------------------------------------

@@ -409,7 +409,13 @@ def plan_course(
                 "proposed: decide the review with the clinical team"
             )
 
-    step = settings.rounding_step(protocol.drug)
+    step = settings.rounding_step(protocol.drug, protocol.rounding_step_mg)
+    if protocol.drug in settings.rounding_step_mg_by_drug:
+        step_origin = f"clinic setting for {protocol.drug}, {settings.origin}"
+    elif protocol.rounding_step_mg is not None:
+        step_origin = f"protocol {protocol.id}"
+    else:
+        step_origin = f"clinic setting, {settings.origin}"
     doses: list[DoseLine] = []
     cumulative = prior_cumulative_mg
     per_year: dict[int, float] = {}
@@ -509,8 +515,8 @@ def plan_course(
                 rounded = _round_to_step(dose, step, regimen.min_dose_mg, regimen.max_dose_mg)
                 if abs(rounded - dose) > _EPS:
                     notes.append(
-                        f"rounded {_fmt(dose)} → {_fmt(rounded)} mg (clinic rounding step "
-                        f"{step:g} mg, {settings.origin})"
+                        f"rounded {_fmt(dose)} → {_fmt(rounded)} mg (rounding step {step:g} mg: "
+                        f"{step_origin})"
                     )
                 dose = rounded
             if (d - weight_date).days > settings.max_weight_age_days and not continuous:

@@ -211,6 +211,9 @@ class Protocol(_Strict):
     notes: tuple[str, ...] = ()
     regimens: tuple[Regimen, ...] = Field(min_length=1)
     band_by: Literal["age", "weight"] | None = None
+    #: Operational: round doses of this protocol to this step (mg) unless the clinic sets a
+    #: step for the drug. Not a clinical number; no source needed.
+    rounding_step_mg: float | None = Field(default=None, gt=0)
     max_mg_per_year: float | None = Field(default=None, gt=0)
     max_mg_per_year_sources: tuple[str, ...] = ()
     first_cycle: FirstCycle | None = None

@@ -39,9 +39,14 @@ class ClinicSettings(BaseModel):
     #: Where each value came from: "pedbone default" or the settings file.
     origin: str = "pedbone defaults"
 
-    def rounding_step(self, drug: str) -> float | None:
-        """The rounding step for a drug (per-drug value first)."""
-        return self.rounding_step_mg_by_drug.get(drug, self.rounding_step_mg)
+    def rounding_step(self, drug: str, protocol_step: float | None = None) -> float | None:
+        """The rounding step: the clinic's per-drug value, else the protocol's, else the
+        clinic's general step (``None`` = no rounding)."""
+        if drug in self.rounding_step_mg_by_drug:
+            return self.rounding_step_mg_by_drug[drug]
+        if protocol_step is not None:
+            return protocol_step
+        return self.rounding_step_mg
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
