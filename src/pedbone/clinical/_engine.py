@@ -703,6 +703,18 @@ def _choose_z(ctx: _Ctx, zs: list[_Z], adjust: bool) -> tuple[_Z | None, list[_Z
     return min(pool, key=lambda z: z.value), list(best.values())
 
 
+#: Dutch names of the DXA sites for messages.
+SITE_NL: dict[str, str] = {
+    "spine": "lumbale wervelkolom",
+    "tblh": "totaal lichaam zonder hoofd",
+    "total_body": "totaal lichaam",
+    "femoral_neck": "femurhals",
+    "total_hip": "totale heup",
+    "forearm": "voorarm",
+    "lateral_distal_femur": "lateraal distaal femur",
+    "leg": "been",
+}
+
 _KIND_TEXT: dict[str, tuple[str, str]] = {
     "haz_adjusted": ("height-for-age-Z-adjusted", "voor lengte-Z gecorrigeerde"),
     "bmad": ("BMAD", "BMAD"),
@@ -785,9 +797,8 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
         + (f" ({'; '.join(why_en)})" if why_en else "")
         + ".",
         f"DXA {scan.date}: de classificatie gebruikt de {kind_nl}Z-score van "
-        f"{chosen.site.value} ({chosen.quantity}) {_nl_num(chosen.value)}"
-        + (f" ({'; '.join(why_nl)})" if why_nl else "")
-        + ".",
+        f"{SITE_NL.get(chosen.site.value, chosen.site.value)} ({chosen.quantity}) "
+        f"{_nl_num(chosen.value)}" + (f" ({'; '.join(why_nl)})" if why_nl else "") + ".",
         inputs={
             "scan_date": scan.date,
             "site": chosen.site.value,
@@ -998,15 +1009,16 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
         )
     if counting:
         unknown = [v.level for v in counting if v.trauma == TraumaLevel.UNKNOWN]
+        levels = sorted({v.level for v in counting})
+        n = len(levels)
         en = (
-            f"Osteoporosis: {len(counting)} low-energy vertebral compression fracture(s) "
-            f"({', '.join(sorted({v.level for v in counting}))}); BMD is not required for this "
-            "route."
+            f"Osteoporosis: {n} vertebra{'' if n == 1 else 'e'} with a low-energy compression "
+            f"fracture ({', '.join(levels)}); BMD is not required for this route."
         )
         nl = (
-            f"Osteoporose: {len(counting)} wervelcompressiefractu(u)r(en) zonder hoogenergetisch "
-            f"trauma ({', '.join(sorted({v.level for v in counting}))}); een botdensitometrie is "
-            "voor deze route niet vereist."
+            f"Osteoporose: {n} {'wervel' if n == 1 else 'wervels'} met een compressiefractuur "
+            f"zonder hoogenergetisch trauma ({', '.join(levels)}); een botdensitometrie is voor "
+            "deze route niet vereist."
         )
         if unknown:
             en += " Trauma level not recorded: confirm there was no high-energy trauma."

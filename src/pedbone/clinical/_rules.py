@@ -643,6 +643,29 @@ _UNJUDGED = {
 }
 
 
+_ANALYTE_NAMES: dict[LabAnalyte, str] = {
+    LabAnalyte.ALP: "ALP",
+    LabAnalyte.BONE_ALP: "bone ALP",
+    LabAnalyte.P1NP: "P1NP",
+    LabAnalyte.CTX: "CTX",
+    LabAnalyte.NTX: "NTX",
+    LabAnalyte.OSTEOCALCIN: "osteocalcin",
+    LabAnalyte.PTH: "PTH",
+    LabAnalyte.CALCIUM: "calcium",
+    LabAnalyte.PHOSPHATE: "phosphate",
+    LabAnalyte.MAGNESIUM: "magnesium",
+    LabAnalyte.CREATININE: "creatinine",
+}
+
+
+_ANALYTE_NAMES_NL: dict[LabAnalyte, str] = {
+    LabAnalyte.ALP: "alkalische fosfatase",
+    LabAnalyte.BONE_ALP: "botspecifieke alkalische fosfatase",
+    LabAnalyte.OSTEOCALCIN: "osteocalcine",
+    LabAnalyte.PHOSPHATE: "fosfaat",
+}
+
+
 def laboratory(ctx: _Ctx) -> None:
     """Latest value per analyte: CALIPER interval where sourced, otherwise shown as recorded."""
     latest: dict[str, tuple[int, LabValue]] = {}
@@ -660,7 +683,8 @@ def laboratory(ctx: _Ctx) -> None:
                 f"{lab.reference_high if lab.reference_high is not None else '…'}"
                 f"{', flag ' + lab.flag if lab.flag else ''}"
             )
-        name = lab.name or lab.analyte.value
+        name = lab.name or _ANALYTE_NAMES.get(lab.analyte, lab.analyte.value)
+        name_nl = lab.name or _ANALYTE_NAMES_NL.get(lab.analyte, name)
         if lab.analyte in _CALIPER_UNITS:
             analyte, unit = _CALIPER_UNITS[lab.analyte]
             value = lab.value
@@ -685,7 +709,7 @@ def laboratory(ctx: _Ctx) -> None:
                     Severity.INFO,
                     Category.LABORATORY,
                     f"{name} {lab.value:g} {lab.unit} ({lab.date}){lab_ref}; not judged ({why}).",
-                    f"{name} {lab.value:g} {lab.unit} ({lab.date}){ref_nl}; niet beoordeeld "
+                    f"{name_nl} {lab.value:g} {lab.unit} ({lab.date}){ref_nl}; niet beoordeeld "
                     f"({why_nl}).",
                     inputs={"field": f"labs[{i}]"},
                 )
@@ -703,7 +727,8 @@ def laboratory(ctx: _Ctx) -> None:
                 f"{name} {lab.value:g} {lab.unit} ({lab.date}) is {status} the CALIPER interval "
                 f"{iv.lower:g}–{iv.upper:g} {iv.unit} for age and sex (Abbott Architect; "
                 f"assay-specific){lab_ref}.",
-                f"{name} {lab.value:g} {lab.unit} ({lab.date}) ligt {st_nl} het CALIPER-interval "
+                f"{name_nl} {lab.value:g} {lab.unit} ({lab.date}) ligt {st_nl} het "
+                "CALIPER-interval "
                 f"{iv.lower:g}–{iv.upper:g} {iv.unit} voor leeftijd en geslacht (Abbott Architect; "
                 f"assayspecifiek){lab_ref.replace('lab:', 'labo:')}.",
                 inputs={
@@ -724,7 +749,7 @@ def laboratory(ctx: _Ctx) -> None:
                 f"{name} {lab.value:g} {lab.unit} ({lab.date}{assay}){lab_ref}; shown without "
                 "judgement: no sourced paediatric interval, and bone turnover markers depend "
                 "strongly on age, sex, puberty and assay.",
-                f"{name} {lab.value:g} {lab.unit} ({lab.date}{assay})"
+                f"{name_nl} {lab.value:g} {lab.unit} ({lab.date}{assay})"
                 f"{lab_ref.replace('lab:', 'labo:')}; zonder beoordeling weergegeven: geen "
                 "pediatrisch interval met bron, en botturnovermerkers hangen sterk af van "
                 "leeftijd, geslacht, puberteit en assay.",
@@ -1338,23 +1363,21 @@ def dxa_plan(
             last_scan=last_date,
         )
     if plan.indicated and not plan.contraindicated:
-        sites_en = (
-            "lumbar spine (whole body from age 3)"
-            if age < 5
-            else "posterior-anterior lumbar spine and total body less head"
-        )
-        sites_nl = (
-            "lumbale wervelkolom (totaal lichaam vanaf 3 jaar)"
-            if age < 5
-            else "posteroanterieure lumbale wervelkolom en totaal lichaam zonder hoofd"
-        )
-        rule(
-            "sites",
-            f"Sites: {sites_en}.",
-            f"Meetplaatsen: {sites_nl}.",
-            ("S4",) if age < 5 else ("S3",),
-            Severity.INFO,
-        )
+        if _has(ctx, DiagnosisCode.CEREBRAL_PALSY):
+            sites_en, sites_nl = (
+                "total body or distal femur",
+                "totaal lichaam of distaal femur",
+            )
+            site_src: tuple[str, ...] = ("S59", "S6")
+        elif age < 5:
+            sites_en = "lumbar spine (whole body from age 3)"
+            sites_nl = "lumbale wervelkolom (totaal lichaam vanaf 3 jaar)"
+            site_src = ("S4",)
+        else:
+            sites_en = "posterior-anterior lumbar spine and total body less head"
+            sites_nl = "posteroanterieure lumbale wervelkolom en totaal lichaam zonder hoofd"
+            site_src = ("S3",)
+        rule("sites", f"Sites: {sites_en}.", f"Meetplaatsen: {sites_nl}.", site_src, Severity.INFO)
     indicated = False if plan.contraindicated else plan.indicated
     next_due = min(plan.due) if plan.due else None
     return indicated, next_due
