@@ -1,7 +1,91 @@
-"""pedbone.evidence (under construction)."""
+"""pedbone.evidence — meta-analysis with metafor's vocabulary and numbers.
+
+Effect sizes with :func:`escalc`, equal/random-effects models and meta-regression with
+:func:`rma`, subgroup analyses with :func:`subgroups`, back-transformations ``transf_*``.
+Numbers match R metafor 3.8 (Viechtbauer 2010 [METAFOR]) to 1e-6; see docs/evidence.md.
+
+>>> from pedbone.evidence import escalc, rma
+>>> es = escalc("RR", ai=[4, 6], bi=[119, 300], ci=[11, 29], di=[128, 274])
+>>> res = rma(es, method="DL")
+>>> round(res.estimate, 4)
+-1.325
+"""
+
+from __future__ import annotations
+
+from pedbone.evidence._escalc import MEASURES, cmicalc, escalc
+from pedbone.evidence._results import (
+    ConfintResult,
+    EscalcResult,
+    Interval,
+    PredictResult,
+    RMAResult,
+    SubgroupResult,
+)
+from pedbone.evidence._rma import METHODS, TESTS, rma, subgroups
+from pedbone.evidence._transf import (
+    transf_arcsin,
+    transf_exp,
+    transf_iarcsin,
+    transf_ilogit,
+    transf_ipft,
+    transf_ipft_hm,
+    transf_logit,
+    transf_pft,
+)
+from pedbone.evidence._utils import ConvergenceError, EvidenceInputError
+
+__all__ = [
+    "MEASURES",
+    "METHODS",
+    "TESTS",
+    "ConfintResult",
+    "ConvergenceError",
+    "EscalcResult",
+    "EvidenceInputError",
+    "Interval",
+    "PredictResult",
+    "RMAResult",
+    "SubgroupResult",
+    "cmicalc",
+    "escalc",
+    "rma",
+    "subgroups",
+    "transf_arcsin",
+    "transf_exp",
+    "transf_iarcsin",
+    "transf_ilogit",
+    "transf_ipft",
+    "transf_ipft_hm",
+    "transf_logit",
+    "transf_pft",
+]
 
 # -- part 2 (META2): Mantel-Haenszel / Peto, sensitivity, bias, plots, read-out --------
+from pedbone.evidence._bias import (
+    RankTestResult,
+    RegTestResult,
+    TrimFillResult,
+    ranktest,
+    regtest,
+    trimfill,
+)
 from pedbone.evidence._mh import MHResult, rma_mh
 from pedbone.evidence._peto import rma_peto
+from pedbone.evidence._sensitivity import InfluenceResult, cumul, influence, leave1out
 
-__all__ = ["MHResult", "rma_mh", "rma_peto"]
+__all__ += [
+    "InfluenceResult",
+    "MHResult",
+    "RankTestResult",
+    "RegTestResult",
+    "TrimFillResult",
+    "cumul",
+    "influence",
+    "leave1out",
+    "ranktest",
+    "regtest",
+    "rma_mh",
+    "rma_peto",
+    "trimfill",
+]
