@@ -27,6 +27,22 @@ def _ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
+@pytest.fixture(autouse=True)
+def fast_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters so the suite stays fast; tests marked ``real_argon2`` keep the
+    production parameters (the hash format and verification are the same code)."""
+    if request.node.get_closest_marker("real_argon2"):
+        return
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr("pedbone.store._security._hasher", lambda: cheap)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "real_argon2: use pedbone's production argon2 parameters")
+
+
 @pytest.fixture(
     params=[
         pytest.param("sqlite", id="sqlite"),

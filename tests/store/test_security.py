@@ -25,9 +25,11 @@ from pedbone.store import (
 from pedbone.store._services import update_record
 
 
+@pytest.mark.real_argon2
 def test_argon2_hash_round_trip() -> None:
     hashed = hash_password("correct horse battery")
-    assert hashed.startswith("$argon2id$")  # argon2id PHC string
+    # argon2id PHC string with argon2-cffi's RFC 9106 "low memory" profile: 64 MiB, t=3, p=4
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert "correct horse" not in hashed
     assert verify_password(hashed, "correct horse battery")
     assert not verify_password(hashed, "correct horse batterY")
