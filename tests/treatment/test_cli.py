@@ -192,3 +192,20 @@ def test_supplements_cli() -> None:
     assert "6000 IU/day" in r.stdout
     r = runner.invoke(app, ["supplements", "--age-years", "10", "--ohd", "40", "--ohd-unit", "mg"])
     assert r.exit_code == 2
+
+
+def test_harms_cli_examples_by_cycle() -> None:
+    ex = Path(__file__).resolve().parents[2] / "examples" / "treatment"
+    args = ["harms", str(ex / "infusions.csv"), str(ex / "harms.csv"), "--json"]
+    by_dose = json.loads(runner.invoke(app, args).stdout)
+    apr = by_dose["rates_first_vs_later"]["acute_phase_reaction"]
+    # first doses: P001/1, P002/1, P003/1 → APR after P002/1 only: 1/3;
+    # later doses: P001/2-6, P002/2 → APR after P001/2: 1/6
+    assert (apr["first"]["k"], apr["first"]["n"]) == (1, 3)
+    assert (apr["later"]["k"], apr["later"]["n"]) == (1, 6)
+    r = runner.invoke(app, [*args, "--by", "cycle"])
+    assert r.exit_code == 0, r.output
+    apr = json.loads(r.stdout)["rates_first_vs_later"]["acute_phase_reaction"]
+    # first cycles: P001/1 (APR on day 2), P002/1 (APR), P003/1 → 2/3; later: P001/2, P002/2 → 0/2
+    assert (apr["first"]["k"], apr["first"]["n"]) == (2, 3)
+    assert (apr["later"]["k"], apr["later"]["n"]) == (0, 2)

@@ -138,3 +138,31 @@ def test_patient_and_clinic_summaries() -> None:
     assert gi["first"]["k"] == 0
     assert gi["later"]["k"] == 1
     assert s["rates_first_vs_later"]["hypocalcaemia"]["sources"] == ["S38"]
+
+
+def test_rate_by_cycle() -> None:
+    """Patient x: APR after day 2 of cycle 1 → a later *dose* but the first *cycle*."""
+    d0 = date(2026, 1, 5)
+    infusions = [
+        Infusion("x", 1, d0, "pamidronate-henderson-2002", 20, cycle=1),
+        Infusion("x", 2, d0 + timedelta(days=1), "pamidronate-henderson-2002", 20, cycle=1),
+        Infusion("x", 3, d0 + timedelta(days=90), "pamidronate-henderson-2002", 20, cycle=2),
+        Infusion("y", 1, d0, "pamidronate-henderson-2002", 20, cycle=1),
+    ]
+    harm = Harm("x", 2, HarmType.ACUTE_PHASE_REACTION, 1, 1, Relatedness.PROBABLE)
+    log = HarmLog.from_records(infusions, [harm])
+    by_dose = log.rate_by_dose()
+    assert by_dose["first"] is not None
+    assert by_dose["later"] is not None
+    # doses: first = x1, y1 (0 with APR); later = x2, x3 (1 with APR)
+    assert (by_dose["first"].k, by_dose["first"].n) == (0, 2)
+    assert (by_dose["later"].k, by_dose["later"].n) == (1, 2)
+    by_cycle = log.rate_by_dose(unit="cycle")
+    assert by_cycle["first"] is not None
+    assert by_cycle["later"] is not None
+    # cycles: first = x/1, y/1 (x/1 with APR); later = x/2 (none)
+    assert (by_cycle["first"].k, by_cycle["first"].n) == (1, 2)
+    assert (by_cycle["later"].k, by_cycle["later"].n) == (0, 1)
+    no_cycle = HarmLog.from_records([Infusion("z", 1, d0, "p", 1.0)], [])
+    with pytest.raises(ValueError, match="no cycle recorded"):
+        no_cycle.rate_by_dose(unit="cycle")

@@ -435,6 +435,9 @@ def harms_command(
     min_relatedness: Annotated[
         str, typer.Option("--min-relatedness", help="Count harms at least this related.")
     ] = "unrelated",
+    by: Annotated[
+        str, typer.Option("--by", help="Rates per 'dose' or per 'cycle' (needs a cycle column).")
+    ] = "dose",
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Summarise recorded harms: per patient, or across the clinic (first vs later doses)."""
@@ -445,6 +448,9 @@ def harms_command(
     meth: Literal["wilson", "clopper-pearson"] = (
         "wilson" if method == "wilson" else "clopper-pearson"
     )
+    if by not in ("dose", "cycle"):
+        _fail("--by must be dose or cycle")
+    unit: Literal["dose", "cycle"] = "dose" if by == "dose" else "cycle"
     try:
         rel = Relatedness(min_relatedness)
     except ValueError:
@@ -459,6 +465,7 @@ def harms_command(
                     date=date.fromisoformat(row["date"]),
                     protocol_id=row["protocol_id"],
                     dose_mg=float(row["dose_mg"]),
+                    cycle=int(row["cycle"]) if (row.get("cycle") or "").strip() else None,
                 )
             )
         except KeyError as exc:
@@ -499,7 +506,10 @@ def harms_command(
                 f"{info['median_onset_days']:g} days; {info['after_first_dose']} after dose 1)"
             )
         return
-    summary = log.clinic_summary(method=meth, min_relatedness=rel)
+    try:
+        summary = log.clinic_summary(method=meth, min_relatedness=rel, unit=unit)
+    except ValueError as exc:
+        _fail(str(exc))
     if as_json:
         _echo_json(summary)
         return
@@ -508,11 +518,11 @@ def harms_command(
         f"({summary['first_doses']} first doses), {summary['harms']} harms"
     )
     for t in HarmType:
-        rates = log.rate_by_dose(t, method=meth, min_relatedness=rel)
+        rates = log.rate_by_dose(t, method=meth, min_relatedness=rel, unit=unit)
         first, later = rates["first"], rates["later"]
         typer.echo(f"  {t.value}:")
-        typer.echo(f"    first dose: {first if first is not None else 'no doses'}")
-        typer.echo(f"    later doses: {later if later is not None else 'no doses'}")
+        typer.echo(f"    first {unit}: {first if first is not None else 'none'}")
+        typer.echo(f"    later {unit}s: {later if later is not None else 'none'}")
 
 
 # ------------------------------------------------------------------------------------------------

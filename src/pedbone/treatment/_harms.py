@@ -74,8 +74,12 @@ class Infusion:
     date: date
     protocol_id: str
     dose_mg: float
+    #: Treatment cycle of the patient (1 = first cycle), when recorded.
+    cycle: int | None = None
 
     def __post_init__(self) -> None:
+        if self.cycle is not None and self.cycle < 1:
+            raise ValueError(f"cycle must be 1 or more (got {self.cycle})")
         if self.dose_number < 1:
             raise ValueError(f"dose_number must be 1 or more (got {self.dose_number})")
         if not self.dose_mg > 0:
@@ -291,24 +295,42 @@ class HarmLog:
         *,
         method: Literal["wilson", "clopper-pearson"] = "wilson",
         min_relatedness: Relatedness = Relatedness.UNRELATED,
+        unit: Literal["dose", "cycle"] = "dose",
     ) -> dict[str, Proportion | None]:
-        """Share of first doses vs later doses followed by at least one harm of this type.
+        """Share of first vs later doses (or cycles) followed by at least one harm of this type.
 
-        The unit is the dose: a dose counts once however many harms of the type followed it.
-        ``None`` where there are no doses in a group.
+        ``unit='dose'``: the first dose is dose number 1. ``unit='cycle'``: the first cycle is
+        cycle 1 and a cycle counts once whichever of its days the harm followed (every infusion
+        must then record its cycle). A unit counts once however many harms followed it.
+        ``None`` where a group is empty.
         """
-        with_harm = {
-            (h.patient_id, h.dose_number)
-            for h in self.harms
-            if h.type == harm_type and self._keep(h, min_relatedness)
-        }
-        groups: dict[str, list[Infusion]] = {"first": [], "later": []}
+
+        def key(i: Infusion) -> tuple[str, int]:
+            if unit == "dose":
+                return (i.patient_id, i.dose_number)
+            if i.cycle is None:
+                raise ValueError(
+                    f"patient {i.patient_id}: dose {i.dose_number} has no cycle recorded; "
+                    "rates by cycle need the cycle of every dose"
+                )
+            return (i.patient_id, i.cycle)
+
+        if unit not in ("dose", "cycle"):
+            raise ValueError(f"unknown unit {unit!r}; use 'dose' or 'cycle'")
+        with_harm: set[tuple[str, int]] = set()
+        for h in self.harms:
+            if h.type == harm_type and self._keep(h, min_relatedness):
+                inf = self._infusion(h.patient_id, h.dose_number)
+                assert inf is not None  # add_harm guarantees it
+                with_harm.add(key(inf))
+        units: dict[str, set[tuple[str, int]]] = {"first": set(), "later": set()}
         for i in self.infusions:
-            groups["first" if i.dose_number == 1 else "later"].append(i)
+            k = key(i)
+            units["first" if k[1] == 1 else "later"].add(k)
         out: dict[str, Proportion | None] = {}
-        for name, doses in groups.items():
-            k = sum(1 for i in doses if (i.patient_id, i.dose_number) in with_harm)
-            out[name] = proportion(k, len(doses), method) if doses else None
+        for name, members in units.items():
+            k_events = len(members & with_harm)
+            out[name] = proportion(k_events, len(members), method) if members else None
         return out
 
     def clinic_summary(
@@ -316,11 +338,12 @@ class HarmLog:
         *,
         method: Literal["wilson", "clopper-pearson"] = "wilson",
         min_relatedness: Relatedness = Relatedness.UNRELATED,
+        unit: Literal["dose", "cycle"] = "dose",
     ) -> dict[str, Any]:
         """Across the clinic: patients, doses, and first-vs-later rates for every harm type."""
         rates: dict[str, Any] = {}
         for t in HarmType:
-            r = self.rate_by_dose(t, method=method, min_relatedness=min_relatedness)
+            r = self.rate_by_dose(t, method=method, min_relatedness=min_relatedness, unit=unit)
             rates[t.value] = {k: (v.to_dict() if v is not None else None) for k, v in r.items()} | {
                 "sources": list(HARM_SOURCES[t])
             }
@@ -336,6 +359,7 @@ class HarmLog:
             "by_grade": dict(sorted(grades.items())),
             "rates_first_vs_later": rates,
             "min_relatedness": min_relatedness.value,
+            "unit": unit,
             "interval_method": method,
         }
 
