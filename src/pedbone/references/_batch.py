@@ -27,16 +27,17 @@ is ``ok`` or ``;``-separated ``<column>:<code>`` reasons; the codes are the lowe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from pedbone.references._engine import sex_codes
+from pedbone.references._adjust import BMAD_EXPONENT, bmad
+from pedbone.references._age import corrected_age, decimal_age
+from pedbone.references._engine import ReferencePack, sex_codes
 from pedbone.references._status import Status
 
 __all__ = [
@@ -73,7 +74,6 @@ DEFAULT_REFERENCES: dict[str, str] = {
 }
 
 _MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", ".")
-_DAYS_PER_YEAR = 365.25
 _CODE_NAMES = {int(s): s.name.lower() for s in Status}
 # Engine codes not reported per measure: OK, a blank measurement, a non-positive one (checked
 # directly), and sex / age problems, reported once per row on the sex / age column itself.
@@ -95,12 +95,17 @@ class BatchSchemaError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class MeasureColumn:
-    """One input column to score: its measure id, family and reference pack id."""
+    """One column to score: its measure id, family and reference pack id.
+
+    With ``bmad_from`` = (BMC column, area column) the column is not in the input: it is the
+    BMAD computed from the two (:func:`pedbone.references.bmad`) and added to the output.
+    """
 
     column: str
     measure: str
     family: Literal["growth", "dxa"]
     pack_id: str
+    bmad_from: tuple[str, str] | None = None
 
     @property
     def z_column(self) -> str:
@@ -138,46 +143,22 @@ class BatchPlan:
         if self.adds_age:
             out.append(AGE_USED_COLUMN)
         for m in self.measures:
+            out += [m.column] if m.bmad_from else []
             out += [m.z_column, m.centile_column]
         out.append(STATUS_COLUMN)
         return out
 
 
-def _default_resolve(pack_id: str) -> Any:
-    from pedbone.references import reference
+def _resolve(pack_id: str) -> ReferencePack:
+    # the registry caches loaded packs (and notices a re-installed user pack)
+    from pedbone.references._registry import reference
 
     return reference(pack_id)
 
 
-_resolve: Callable[[str], Any] = cache(_default_resolve)
-
-
-def _pack_measures(pack: Any) -> set[str] | None:
-    """The measure ids a pack covers, or None if the pack does not say."""
-    measures = getattr(pack, "measures", None)
-    if measures is None:
-        meta = getattr(pack, "meta", None) or getattr(pack, "metadata", None)
-        measures = getattr(meta, "measures", None)
-        if measures is None and isinstance(meta, Mapping):
-            measures = meta.get("measures")
-    if measures is None:
-        return None
-    return {str(m) for m in measures}
-
-
-def _pack_groups(pack: Any) -> bool:
-    groups = getattr(pack, "groups", None)
-    if groups is None:
-        meta = getattr(pack, "meta", None) or getattr(pack, "metadata", None)
-        groups = getattr(meta, "groups", None)
-        if groups is None and isinstance(meta, Mapping):
-            groups = meta.get("groups")
-    return bool(groups)
-
-
 def pack_family(pack_id: str) -> Literal["growth", "dxa"]:
     """``dxa`` if every measure of the pack is a DXA measure (``<site>_<quantity>``)."""
-    measures = _pack_measures(_resolve(pack_id))
+    measures = _resolve(pack_id).measures
     if measures and all(_DXA_COLUMN.match(m) for m in measures):
         return "dxa"
     return "growth"
@@ -212,39 +193,36 @@ def plan_batch(
         )
     measures: list[MeasureColumn] = []
     unscored: list[tuple[str, str]] = []
-    for col in cols:
-        family: Literal["growth", "dxa"]
-        if col in GROWTH_COLUMNS:
-            measure, family = GROWTH_COLUMNS[col], "growth"
-        elif _DXA_COLUMN.match(col):
-            measure, family = col, "dxa"
-        else:
-            continue
+
+    def add(col: str, measure: str, family: Literal["growth", "dxa"], **extra: Any) -> None:
         explicit = col in given or measure in given
         pack_id = given.get(col) or refs.get(measure) or refs[family]
-        pack = _resolve(pack_id)
-        covered = _pack_measures(pack)
-        if covered is not None and measure not in covered:
-            reason = f"reference {pack_id!r} has no measure {measure!r}"
-            if explicit:
-                problems.append(f"a reference for {col!r}: {reason}")
-            else:
-                key = "dxa" if family == "dxa" else measure
-                unscored.append((col, f"{reason}; choose one with --reference {key}=PACK"))
-            continue
-        measures.append(MeasureColumn(col, measure, family, pack_id))
+        if measure in _resolve(pack_id).measures:
+            measures.append(MeasureColumn(col, measure, family, pack_id, **extra))
+            return
+        reason = f"reference {pack_id!r} has no measure {measure!r}"
+        if explicit:
+            problems.append(f"a reference for {col!r}: {reason}")
+        else:
+            key = "dxa" if family == "dxa" else measure
+            unscored.append((col, f"{reason}; choose one with --reference {key}=PACK"))
+
+    for col in cols:
+        if col in GROWTH_COLUMNS:
+            add(col, GROWTH_COLUMNS[col], "growth")
+        elif _DXA_COLUMN.match(col):
+            add(col, col, "dxa")
+    for site in BMAD_EXPONENT:  # BMAD from BMC and area where no BMAD column is given
+        bmc, area, bmad_col = f"{site}_bmc", f"{site}_area", f"{site}_bmad"
+        if {bmc, area} <= present and bmad_col not in present:
+            add(bmad_col, bmad_col, "dxa", bmad_from=(bmc, area))
     if not measures and not problems:
         known = ", ".join(GROWTH_COLUMNS)
         extra = f" ({'; '.join(r for _, r in unscored)})" if unscored else ""
         problems.append(f"at least one measure column to score, e.g. {known}, <site>_abmd{extra}")
-    taken = present | {STATUS_COLUMN, AGE_USED_COLUMN}
-    for m in measures:
-        for out in (m.z_column, m.centile_column):
-            if out in present:
-                problems.append(f"no input column named {out!r} (it would be overwritten)")
-        taken |= {m.z_column, m.centile_column}
-    if STATUS_COLUMN in present:
-        problems.append(f"no input column named {STATUS_COLUMN!r} (it would be overwritten)")
+    for out in [c for m in measures for c in (m.z_column, m.centile_column)] + [STATUS_COLUMN]:
+        if out in present:
+            problems.append(f"no input column named {out!r} (it would be overwritten)")
     if problems:
         raise BatchSchemaError("the input needs " + "; ".join(problems))
     return BatchPlan(
@@ -331,11 +309,18 @@ class _Reasons:
         self.items: list[tuple[str, NDArray[np.bool_]]] = []
 
     def add(self, column: str, code: str, mask: NDArray[np.bool_] | pl.Series | None) -> None:
+        """Flag the rows in ``mask`` with ``column:code`` (once, however often it is added)."""
         if mask is None:
             return
         arr = mask.to_numpy() if isinstance(mask, pl.Series) else mask
-        if arr.any():
-            self.items.append((f"{column}:{code}", arr))
+        if not arr.any():
+            return
+        reason = f"{column}:{code}"
+        for i, (known, old) in enumerate(self.items):
+            if known == reason:
+                self.items[i] = (reason, old | arr)
+                return
+        self.items.append((reason, arr))
 
     def any_for(self, columns: Iterable[str]) -> NDArray[np.bool_]:
         """Rows already flagged on any of ``columns``."""
@@ -381,19 +366,14 @@ def _ages(frame: pl.DataFrame, plan: BatchPlan, reasons: _Reasons) -> NDArray[np
         meas, bad_m = _to_date(frame[meas_col])
         reasons.add(birth_col, "not_a_date", bad_b)
         reasons.add(meas_col, "not_a_date", bad_m)
-        days = (meas - birth).dt.total_days().cast(pl.Float64).to_numpy().astype(np.float64)
-        negative = days < 0
-        reasons.add(meas_col, "before_birth", negative)
-        days[negative] = np.nan
-        from_dates = days / _DAYS_PER_YEAR
+        reasons.add(meas_col, "before_birth", (meas < birth).fill_null(False))
+        from_dates = decimal_age(birth.to_numpy(), meas.to_numpy())  # NaN before birth
         age = from_dates if age is None else np.where(np.isnan(age), from_dates, age)
     assert age is not None  # plan_batch guarantees an age source
     if plan.gestational_column is not None:
         ga, bad = _to_float(frame[plan.gestational_column])
         reasons.add(plan.gestational_column, "not_a_number", bad)
-        # corrected age = chronological - (40 - GA) weeks while chronological age < 2 y
-        correction = np.nan_to_num((40.0 - ga) * 7.0 / _DAYS_PER_YEAR, nan=0.0)
-        age = np.where(age < 2.0, age - correction, age)
+        age = corrected_age(age, ga)
     return age
 
 
@@ -428,18 +408,24 @@ def score_frame(
     reasons.add(age_blame, "age_missing", np.isnan(age_np) & ~age_flagged)
     group_unknown = np.zeros(n, dtype=bool)
     added = [_float_series(AGE_USED_COLUMN, age_np)] if plan.adds_age else []
-    measure_reasons: list[tuple[str, str, NDArray[np.bool_]]] = []
+    measure_reasons: list[tuple[str, str, NDArray[np.bool_] | None]] = []
     for m in plan.measures:
         pack = _resolve(m.pack_id)
-        value_np, bad = _to_float(frame[m.column])
-        if bad is not None:
-            measure_reasons.append((m.column, "not_a_number", bad))
-        # checked here too, so a negative value is reported even when sex or age is bad
-        not_positive = value_np <= 0
-        if not_positive.any():
-            measure_reasons.append((m.column, _CODE_NAMES[Status.VALUE_NOT_POSITIVE], not_positive))
+        inputs = m.bmad_from or (m.column,)
+        arrays = []
+        for col in inputs:
+            arr, bad = _to_float(frame[col])
+            measure_reasons.append((col, "not_a_number", bad))
+            # checked here, so a negative value is reported even when sex or age is bad
+            measure_reasons.append((col, _CODE_NAMES[Status.VALUE_NOT_POSITIVE], arr <= 0))
+            arrays.append(arr)
+        if m.bmad_from:
+            value_np = bmad(arrays[0], arrays[1], site=m.measure.removesuffix("_bmad"))
+            added.append(_float_series(m.column, value_np))
+        else:
+            value_np = arrays[0]
         kwargs: dict[str, Any] = {}
-        if group is not None and _pack_groups(pack):
+        if group is not None and pack.groups:
             kwargs["group"] = group
         result = pack.evaluate(m.measure, sex=sex, age_years=age_np, value=value_np, **kwargs)
         # a blank (or unreadable) measurement has nothing to score: its row is not flagged
@@ -458,8 +444,3 @@ def score_frame(
     for column, reason, mask in measure_reasons:
         reasons.add(column, reason, mask)
     return frame.with_columns([*added, reasons.column()])
-
-
-def measure_columns(columns: Sequence[str]) -> list[str]:
-    """The columns of ``columns`` that :func:`plan_batch` would treat as measures."""
-    return [c for c in columns if c in GROWTH_COLUMNS or _DXA_COLUMN.match(c)]
