@@ -33,6 +33,11 @@ from pedbone.treatment._harms import (
     proportion,
     wilson_interval,
 )
+from pedbone.treatment._patient import (
+    checklist_input_for_patient,
+    latest_weight,
+    plan_for_patient,
+)
 from pedbone.treatment._plan import (
     DoseLine,
     PlanError,
@@ -94,14 +99,17 @@ __all__ = [
     "SupplementPlan",
     "TreatmentPlan",
     "available_protocols",
+    "checklist_input_for_patient",
     "clopper_pearson_interval",
     "first_infusion_advice",
     "get_protocol",
+    "latest_weight",
     "load_clinic_settings",
     "load_protocol_file",
     "mosteller_bsa",
     "parse_protocol",
     "plan_course",
+    "plan_for_patient",
     "plan_to_ical",
     "proportion",
     "run_checklist",
