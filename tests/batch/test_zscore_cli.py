@@ -216,3 +216,16 @@ def test_bundled_example_scores(tmp_path: Path) -> None:
     assert flagged["note"].str.contains("BAD|not in the").all()
     assert flagged.height == 6
     assert math.isfinite(float(frame["height_z"][0]))
+
+
+def test_progress_bar_forced_on_and_quiet(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(GOOD)
+    code, _, err = _run(src, "-o", tmp_path / "a.csv", "--progress", "--chunk-size", "2")
+    assert code == 0, err
+    assert "scored 4 rows" in err
+    code, out, err = _run(src, "-o", tmp_path / "b.csv", "--no-progress", "--quiet")
+    assert code == 0
+    assert out == ""
+    assert err == ""  # no bar (not a terminal), no summary
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()

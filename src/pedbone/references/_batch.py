@@ -15,7 +15,8 @@ Input columns (names are case-sensitive; other columns pass through untouched):
 - ``group`` (optional) — population group for packs that have groups (e.g. ``white``);
 - measures: growth ``height_cm``, ``weight_kg``, ``bmi``, ``head_circumference_cm``; DXA
   ``<site>_abmd``, ``<site>_bmc``, ``<site>_bmad``, ``<site>_lean_mass``, ``<site>_fat_mass``
-  (the measure id, in the unit of the reference pack).
+  (the measure id, in the unit of the reference pack); ``<site>_area`` with ``<site>_bmc``
+  adds ``<site>_bmad`` (spine, femoral neck) when the DXA pack has a BMAD table.
 
 Text columns are cast here, not by the reader: a value that is not a number (or not a date)
 flags its row and the row's other measures are still scored. Blank cells and the usual missing
