@@ -209,3 +209,11 @@ def test_harms_cli_examples_by_cycle() -> None:
     # first cycles: P001/1 (APR on day 2), P002/1 (APR), P003/1 → 2/3; later: P001/2, P002/2 → 0/2
     assert (apr["first"]["k"], apr["first"]["n"]) == (2, 3)
     assert (apr["later"]["k"], apr["later"]["n"]) == (0, 2)
+
+
+def test_protocols_schema() -> None:
+    r = runner.invoke(app, ["protocols", "schema"])
+    assert r.exit_code == 0
+    schema = json.loads(r.stdout)
+    assert {"id", "sources", "regimens", "route"} <= set(schema["required"])
+    assert schema["additionalProperties"] is False

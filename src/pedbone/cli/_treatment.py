@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
     protocols.command("list")(protocols_list)
     protocols.command("show")(protocols_show)
     protocols.command("validate")(protocols_validate)
+    protocols.command("schema")(protocols_schema)
     app.add_typer(protocols, name="protocols")
     app.command("plan")(plan_command)
     app.command("checklist")(checklist_command)
@@ -146,6 +147,13 @@ def protocols_validate(
         typer.echo(f"{path}: ok ({p.id} v{p.version}, sources {', '.join(p.all_source_keys())})")
     if bad:
         raise typer.Exit(2)
+
+
+def protocols_schema() -> None:
+    """Print the JSON Schema of a protocol file (for editors and clinic tooling)."""
+    from pedbone.treatment import Protocol
+
+    _echo_json(Protocol.model_json_schema())
 
 
 # ------------------------------------------------------------------------------------------------
