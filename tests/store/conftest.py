@@ -98,7 +98,9 @@ def full_patient_data(mrn: str = "TEST-0001") -> dict[str, object]:
         "sex": "F",
         "gestational_age_weeks": 39.0,
         "demo": True,
-        "diagnoses": [{"code": "phenylketonuria", "text": "PKU, classic", "icd10": "E70.0"}],
+        "diagnoses": [
+            {"code": "phenylketonuria", "text": "PKU, classic", "icd10": "E70.0", "primary": True}
+        ],
         "anthropometry": [
             {"measured_on": "2023-02-01", "height_cm": 141.2, "weight_kg": 33.4},
             {"measured_on": "2024-02-03", "height_cm": 147.9, "weight_kg": 38.0},
