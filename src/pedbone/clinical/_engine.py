@@ -716,10 +716,10 @@ SITE_NL: dict[str, str] = {
 }
 
 _KIND_TEXT: dict[str, tuple[str, str]] = {
-    "haz_adjusted": ("height-for-age-Z-adjusted", "voor lengte-Z gecorrigeerde"),
+    "haz_adjusted": ("height-for-age-Z-adjusted", "gecorrigeerd voor lengte-Z (HAZ)"),
     "bmad": ("BMAD", "BMAD"),
-    "pack": ("reference-pack", "referentiepakket-"),
-    "vendor": ("vendor", "fabrikant-"),
+    "pack": ("reference-pack", "uit het referentiepakket"),
+    "vendor": ("vendor", "van de fabrikant"),
 }
 
 
@@ -796,8 +796,8 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
         f"{chosen.quantity} Z-score {chosen.value:+.2f}"
         + (f" ({'; '.join(why_en)})" if why_en else "")
         + ".",
-        f"DXA {scan.date}: de classificatie gebruikt de {kind_nl}Z-score van "
-        f"{SITE_NL.get(chosen.site.value, chosen.site.value)} ({chosen.quantity}) "
+        f"DXA {scan.date}: de classificatie gebruikt de Z-score ({kind_nl}) van "
+        f"{SITE_NL.get(chosen.site.value, chosen.site.value)} ({chosen.quantity}): "
         f"{_nl_num(chosen.value)}" + (f" ({'; '.join(why_nl)})" if why_nl else "") + ".",
         inputs={
             "scan_date": scan.date,
@@ -865,14 +865,14 @@ def _vertebral(ctx: _Ctx) -> tuple[list[_VF], int | None]:
             borderline = [lv for lv, g, _, _ in graded if g == 0.5]
             sev = Severity.ALERT if latest_count else Severity.INFO
             en = (
-                f"{va.method} of {va.date}: {latest_count} vertebra(e) with a fracture "
-                f"(Genant grade ≥ 1)" + (f": {', '.join(frac)}" if frac else "") + "."
+                f"{va.method.capitalize() if va.method == 'radiograph' else 'VFA'} of {va.date}: "
+                f"{latest_count} {'vertebra' if latest_count == 1 else 'vertebrae'} with a "
+                "fracture (Genant grade ≥ 1)" + (f": {', '.join(frac)}" if frac else "") + "."
             )
             nl = (
                 f"{'Radiografie' if va.method == 'radiograph' else 'VFA'} van {va.date}: "
-                f"{latest_count} wervel(s) met een fractuur (Genant-graad ≥ 1)"
-                + (f": {', '.join(frac_nl)}" if frac_nl else "")
-                + "."
+                f"{latest_count} {'wervel' if latest_count == 1 else 'wervels'} met een fractuur "
+                "(Genant-graad ≥ 1)" + (f": {', '.join(frac_nl)}" if frac_nl else "") + "."
             )
             if borderline:
                 en += f" Borderline (grade 0.5): {', '.join(borderline)}."

@@ -385,11 +385,11 @@ def _iatrogenic(ctx: _Ctx, on: dt.date) -> None:
         )
         en = (
             f"Iatrogenic: glucocorticoids ({'ongoing' if active else 'past'}; "
-            f"{len(gcs)} course(s), {days} days in total"
+            f"{len(gcs)} {'course' if len(gcs) == 1 else 'courses'}, {days} days in total"
         )
         nl = (
             f"Iatrogeen: glucocorticoïden ({'lopend' if active else 'vroeger'}; "
-            f"{len(gcs)} kuur/kuren, in totaal {days} dagen"
+            f"{len(gcs)} {'kuur' if len(gcs) == 1 else 'kuren'}, in totaal {days} dagen"
         )
         if cumulative:
             en += f", cumulative {sum(cumulative):g} mg prednisone-equivalent"
