@@ -143,7 +143,8 @@ class ConfintResult:
 class PredictResult:
     """Predicted (average) effects with confidence and prediction intervals.
 
-    After a back-transformation (``transf``) ``se`` is all NaN, as in metafor.
+    After a back-transformation (``transf``) ``se`` is all NaN, as in metafor. Equal-effects
+    models have no prediction interval (``pi_lb``/``pi_ub`` NaN), as in metafor.
     """
 
     pred: FloatArray
@@ -278,12 +279,12 @@ class RMAResult:
 
     @property
     def pi_lb(self) -> float:
-        """Lower prediction-interval bound (intercept-only models; NaN with moderators)."""
+        """Lower prediction-interval bound (intercept-only random-effects models, else NaN)."""
         return self._pi()[0]
 
     @property
     def pi_ub(self) -> float:
-        """Upper prediction-interval bound (intercept-only models; NaN with moderators)."""
+        """Upper prediction-interval bound (intercept-only random-effects models, else NaN)."""
         return self._pi()[1]
 
     def _pi(self) -> tuple[float, float]:

@@ -149,7 +149,7 @@ def rma(
     method: str = "REML",
     test: str = "z",
     level: float = 95.0,
-    btt: Sequence[int] | None = None,
+    btt: Sequence[int] | int | None = None,
     slab: Sequence[Any] | str | None = None,
     measure: str | None = None,
     control: Mapping[str, float] | None = None,
@@ -262,7 +262,7 @@ def _fit(
     method: str,
     test: str,
     level: float,
-    btt: Sequence[int] | None,
+    btt: Sequence[int] | int | None,
     intercept: bool,
     slab: tuple[str, ...],
     measure: str,
@@ -297,7 +297,7 @@ def _fit(
     if btt is None:
         btt_t = tuple(range(1, p)) if (is_int and p > 1) else tuple(range(p))
     else:
-        btt_t = tuple(int(i) for i in btt)
+        btt_t = (int(btt),) if isinstance(btt, int) else tuple(int(i) for i in btt)
         if not btt_t or any(i < 0 or i >= p for i in btt_t):
             raise EvidenceInputError(f"btt must index coefficients 0..{p - 1}")
     m = len(btt_t)
@@ -429,7 +429,12 @@ def _predict(
     se = np.sqrt(vpred)
     crit = _crit(res, lv)
     ci_lb, ci_ub = pred - crit * se, pred + crit * se
-    pi_lb, pi_ub = pred - crit * np.sqrt(vpred + res.tau2), pred + crit * np.sqrt(vpred + res.tau2)
+    if res.is_random:
+        pi_lb = pred - crit * np.sqrt(vpred + res.tau2)
+        pi_ub = pred + crit * np.sqrt(vpred + res.tau2)
+    else:  # metafor gives no prediction interval for equal-effects models
+        pi_lb = np.full_like(pred, math.nan)
+        pi_ub = np.full_like(pred, math.nan)
     if transf is not None:
 
         def t(a: FloatArray) -> FloatArray:
@@ -469,7 +474,7 @@ def _confint(res: RMAResult, level: float | None) -> ConfintResult:
         return qe_func(t, y, v, X)
 
     def root(target: float) -> float:
-        return float(optimize.brentq(lambda t: q(t) - target, 0.0, tmax, xtol=1e-14, rtol=4e-16))
+        return float(optimize.brentq(lambda t: q(t) - target, 0.0, tmax, xtol=1e-14, rtol=1e-15))
 
     q_min, q_max = q(0.0), q(tmax)
     note = ""

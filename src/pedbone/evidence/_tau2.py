@@ -199,7 +199,7 @@ def _pm(y: FloatArray, vi: FloatArray, X: FloatArray, tau2_max: float | None) ->
     else:  # pragma: no cover - Q(tau2) -> 0 as tau2 grows, so this needs absurd data
         raise ConvergenceError("PM estimator: no root of the generalised Q below tau² = 1e60")
     root, info = optimize.brentq(
-        lambda t: qe_func(t, y, vi, X) - target, 0.0, hi, xtol=1e-14, rtol=4e-16, full_output=True
+        lambda t: qe_func(t, y, vi, X) - target, 0.0, hi, xtol=1e-14, rtol=1e-15, full_output=True
     )
     if not info.converged:  # pragma: no cover - brentq on a bracketing interval converges
         raise ConvergenceError(f"PM estimator did not converge: {info.flag}")
