@@ -265,3 +265,19 @@ def test_available_lists_builtin_packs_with_coverage() -> None:
     assert packs["cdc2000"].coverage["height"] == (2.0, 20.0)
     assert packs["who2007"].coverage["weight"] == (5.0, 121 / 12)
     assert "CDC 2000" in packs["cdc2000"].title
+
+
+def test_threaded_blocks_equal_single_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = reference("cdc2000")
+    rng = np.random.default_rng(11)
+    n = (1 << 20) + 123  # above the parallel threshold, not a multiple of the chunk size
+    sex = rng.integers(0, 4, n)  # includes invalid codes 0 and 3
+    age = rng.uniform(1, 21, n)
+    v = rng.uniform(60, 200, n)
+    monkeypatch.setenv("PEDBONE_THREADS", "1")
+    one = ref.evaluate("height", sex=sex, age_years=age, value=v)
+    monkeypatch.setenv("PEDBONE_THREADS", "3")
+    three = ref.evaluate("height", sex=sex, age_years=age, value=v)
+    np.testing.assert_array_equal(one.z, three.z)
+    np.testing.assert_array_equal(one.status, three.status)
+    assert (one.status == Status.SEX_UNKNOWN).sum() == ((sex == 0) | (sex == 3)).sum()

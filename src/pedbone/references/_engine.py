@@ -10,7 +10,9 @@ per element.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ __all__ = ["ReferencePack", "UnknownMeasureError", "ZScoreResult", "sex_codes"]
 
 F64 = NDArray[np.float64]
 CHUNK = 1 << 14
+PARALLEL_MIN = 1 << 20
 
 _MALE = {"M", "MALE", "1", "1.0", "BOY"}
 _FEMALE = {"F", "FEMALE", "2", "2.0", "GIRL"}
@@ -57,7 +60,12 @@ def sex_codes(sex: ArrayLike) -> NDArray[np.int8]:
     strings). Fast paths for numeric and one-character string arrays.
     """
     arr = np.asarray(sex)
-    if arr.dtype.kind in "iuf":
+    if arr.dtype.kind in "iu":
+        # 1 -> 0, 2 -> 1; anything else -> -1 (as uint8, anything but 0 and 1 is > 1)
+        out = np.atleast_1d((np.clip(arr, 0, 3) - 1).astype(np.int8))
+        out[out.view(np.uint8) > 1] = -1
+        return out.reshape(arr.shape)
+    if arr.dtype.kind == "f":
         out = np.full(arr.shape, -1, dtype=np.int8)
         out[arr == 1] = 0
         out[arr == 2] = 1
@@ -80,19 +88,38 @@ def sex_codes(sex: ArrayLike) -> NDArray[np.int8]:
     return np.asarray(flat, dtype=np.int8).reshape(arr.shape)
 
 
-@dataclass(frozen=True, slots=True)
 class ZScoreResult:
-    """Z-scores with their centiles (0-100) and a per-element :class:`Status` code."""
+    """Z-scores with their centiles (0-100) and a per-element :class:`Status` code.
 
-    z: F64
-    centile: F64
-    status: NDArray[np.int8]
-    pack: str
-    measure: str
+    ``centile`` (100 x standard normal CDF of ``z``) is computed on first access, so callers
+    that only need Z-scores do not pay for it.
+    """
+
+    __slots__ = ("_centile", "measure", "pack", "status", "z")
+
+    def __init__(self, z: F64, status: NDArray[np.int8], pack: str, measure: str) -> None:
+        self.z = z
+        self.status = status
+        self.pack = pack
+        self.measure = measure
+        self._centile: F64 | None = None
+
+    @property
+    def centile(self) -> F64:
+        """Centiles 0-100 (NaN where ``z`` is NaN)."""
+        if self._centile is None:
+            self._centile = np.asarray(ndtr(self.z) * 100.0, dtype=np.float64)
+        return self._centile
 
     def ok(self) -> NDArray[np.bool_]:
         """True where a Z-score was computed."""
         return np.asarray(self.status == Status.OK)
+
+    def __repr__(self) -> str:
+        return (
+            f"ZScoreResult(pack={self.pack!r}, measure={self.measure!r}, z={self.z!r}, "
+            f"status={self.status!r})"
+        )
 
 
 @dataclass(slots=True)
@@ -189,6 +216,32 @@ def _compile(info: MeasureInfo, segs: list[F64 | None]) -> _Compiled:
     )
 
 
+def _threads() -> int:
+    env = os.environ.get("PEDBONE_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            return 1
+    return min(os.cpu_count() or 1, 8)
+
+
+def _parallel(work: Callable[[int, int], None], n: int) -> None:
+    """Run ``work(first, last)`` over [0, n) in contiguous blocks of whole chunks, on several
+    threads for large inputs (NumPy releases the GIL inside its loops). Blocks write disjoint
+    output slices. ``PEDBONE_THREADS=1`` forces one thread."""
+    threads = _threads() if n >= PARALLEL_MIN else 1
+    if threads <= 1:
+        work(0, n)
+        return
+    chunks = -(-n // CHUNK)
+    per = -(-chunks // threads) * CHUNK
+    bounds = [(i, min(i + per, n)) for i in range(0, n, per)]
+    with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
+        for fut in [pool.submit(work, lo, hi) for lo, hi in bounds]:
+            fut.result()
+
+
 class ReferencePack:
     """A loaded reference pack: LMS tables plus metadata, evaluated lazily per measure.
 
@@ -273,27 +326,22 @@ class ReferencePack:
 
     def _prepare(
         self, sex: ArrayLike, age_years: ArrayLike, x: ArrayLike, group: ArrayLike | None
-    ) -> tuple[NDArray[np.intp], F64, F64, NDArray[np.int8], tuple[int, ...]]:
+    ) -> tuple[NDArray[np.int8], NDArray[np.int8] | None, F64, F64, tuple[int, ...]]:
+        """Flat, contiguous sex codes, group codes (None without groups), ages and values."""
         s = sex_codes(sex)
         a = np.asarray(age_years, dtype=np.float64)
         v = np.asarray(x, dtype=np.float64)
-        shape = np.broadcast_shapes(
-            s.shape, a.shape, v.shape, np.shape(group) if group is not None else ()
-        )
-        g = self._group_index(group, shape)
-        seg = np.where(
-            (np.broadcast_to(s, shape) >= 0) & (g >= 0),
-            g * 2 + np.broadcast_to(s, shape),
-            -1,
-        )
-        sx = np.broadcast_to(s, shape)
-        return (
-            np.ascontiguousarray(seg).ravel(),
-            np.ascontiguousarray(np.broadcast_to(a, shape), dtype=np.float64).ravel(),
-            np.ascontiguousarray(np.broadcast_to(v, shape), dtype=np.float64).ravel(),
-            np.ascontiguousarray(sx).ravel(),
-            shape,
-        )
+        gshape = np.shape(group) if group is not None else ()
+        shape = np.broadcast_shapes(s.shape, a.shape, v.shape, gshape)
+        g = None
+        if self.meta.groups or group is not None:
+            g = self._group_index(group, shape).astype(np.int8)
+            g = np.ascontiguousarray(g).ravel()
+
+        def flat(arr: NDArray[Any]) -> NDArray[Any]:
+            return np.ascontiguousarray(np.broadcast_to(arr, shape)).ravel()
+
+        return flat(s), g, flat(a), flat(v), shape
 
     def _lms_chunk(self, comp: _Compiled, seg: NDArray[np.intp], a: F64) -> tuple[F64, F64, F64]:
         """L, M, S at table-unit ages ``a`` (all inside coverage) in segments ``seg``."""
@@ -309,17 +357,49 @@ class ReferencePack:
         d1 = comp.degree + 1
         coef = comp.coef
         if comp.degree == 0:
-            return coef[0].take(j), coef[1].take(j), coef[2].take(j)
-        t = a - comp.left.take(j)
+            return coef[0][j], coef[1][j], coef[2][j]
+        t = a - comp.left[j]
         out = []
         for p in range(3):
             base = p * d1
-            acc = coef[base + d1 - 1].take(j)
+            acc = coef[base + d1 - 1][j]
             for q in range(d1 - 2, -1, -1):
                 acc *= t
-                acc += coef[base + q].take(j)
+                acc += coef[base + q][j]
             out.append(acc)
         return out[0], out[1], out[2]
+
+    def _detail_status(
+        self,
+        info: MeasureInfo,
+        comp: _Compiled,
+        s: NDArray[np.int8],
+        g: NDArray[np.int8] | None,
+        a: F64,
+        v: F64,
+        *,
+        inverse: bool,
+    ) -> NDArray[np.int8]:
+        """Status codes for elements known to be not OK (precedence: sex, group, age, value)."""
+        st = np.zeros(s.shape, dtype=np.int8)
+        with np.errstate(invalid="ignore"):
+            if inverse:
+                st[np.isinf(v)] = Status.Z_OUTSIDE_DISTRIBUTION
+                st[np.isnan(v)] = Status.Z_MISSING
+            else:
+                st[v <= 0] = Status.VALUE_NOT_POSITIVE
+                st[np.isnan(v)] = Status.VALUE_MISSING
+            hi_out = (a > info.age_max) if info.age_max_inclusive else (a >= info.age_max)
+            st[(a < info.age_min) | hi_out] = Status.AGE_OUT_OF_RANGE
+        st[np.isnan(a)] = Status.AGE_MISSING
+        if g is not None:
+            seg = s.astype(np.intp) + 2 * g.astype(np.intp)
+            absent = (g < 0) | ~comp.seg_present[np.clip(seg, 0, comp.seg_present.size - 1)]
+            st[absent] = Status.GROUP_UNKNOWN
+        elif not comp.seg_present.all():
+            st[~comp.seg_present[np.clip(s, 0, 1)]] = Status.GROUP_UNKNOWN
+        st[s < 0] = Status.SEX_UNKNOWN
+        return st
 
     def _run(
         self,
@@ -333,63 +413,62 @@ class ReferencePack:
     ) -> tuple[F64, NDArray[np.int8], tuple[int, ...]]:
         info = self.info(measure)
         comp = self._compiled_for(measure)
-        seg, a_years, v, sx, shape = self._prepare(sex, age_years, x, group)
-        n = seg.size
+        sx, gx, a_years, v, shape = self._prepare(sex, age_years, x, group)
+        n = sx.size
         out = np.empty(n, dtype=np.float64)
-        status = np.empty(n, dtype=np.int8)
+        status = np.zeros(n, dtype=np.int8)
         f = self.meta.years_to_table
         lo, hi, incl = info.age_min, info.age_max, info.age_max_inclusive
-        present = comp.seg_present
-        restricted = info.restricted_tails
-        for start in range(0, n, CHUNK):
-            sl = slice(start, start + CHUNK)
-            sg, av, vv = seg[sl], a_years[sl], v[sl]
-            a = av * f
-            st = np.zeros(sg.shape, dtype=np.int8)
-            if inverse:
-                st[np.isinf(vv)] = Status.Z_OUTSIDE_DISTRIBUTION
-                st[np.isnan(vv)] = Status.Z_MISSING
-            else:
-                st[vv <= 0] = Status.VALUE_NOT_POSITIVE
-                st[np.isnan(vv)] = Status.VALUE_MISSING
-            out_of = (a < lo) | ((a > hi) if incl else (a >= hi))
-            st[out_of] = Status.AGE_OUT_OF_RANGE
-            st[np.isnan(a)] = Status.AGE_MISSING
-            bad_seg = sg < 0
-            if bad_seg.any():
-                st[bad_seg] = Status.GROUP_UNKNOWN
-                st[sx[sl] < 0] = Status.SEX_UNKNOWN
-            missing = ~present[np.maximum(sg, 0)] & ~bad_seg
-            if missing.any():
-                st[missing] = Status.GROUP_UNKNOWN
-            ok = st == 0
-            res = np.full(sg.shape, np.nan)
-            if ok.all():
-                L, M, S = self._lms_chunk(comp, sg, a)
-                yv = vv
-            elif ok.any():
-                L, M, S = self._lms_chunk(comp, sg[ok], a[ok])
-                yv = vv[ok]
-            else:
+        all_present = bool(comp.seg_present.all())
+        fn: Callable[[F64, F64, F64, F64], F64]
+        if inverse:
+            fn = lms_value_restricted if info.restricted_tails else lms_value
+        else:
+            fn = lms_z_restricted if info.restricted_tails else lms_z
+
+        def work(first: int, last: int) -> None:
+            for start in range(first, last, CHUNK):
+                sl = slice(start, min(start + CHUNK, last))
+                s, vv = sx[sl], v[sl]
+                g = gx[sl] if gx is not None else None
+                a = a_years[sl] * f
+                # one pass of cheap tests; NaN fails every comparison, so it lands in ~good
+                good = a >= lo
+                good &= (a <= hi) if incl else (a < hi)
+                good &= np.isfinite(vv) if inverse else (vv > 0)
+                good &= s >= 0
+                seg = s.astype(np.intp)
+                if g is not None:
+                    good &= g >= 0
+                    seg += 2 * g
+                if not all_present:
+                    good &= comp.seg_present[np.clip(seg, 0, comp.seg_present.size - 1)]
+                if good.all():
+                    L, M, S = self._lms_chunk(comp, seg, a)
+                    res = fn(vv, L, M, S)
+                else:
+                    bad = ~good
+                    status[sl][bad] = self._detail_status(
+                        info,
+                        comp,
+                        s[bad],
+                        None if g is None else g[bad],
+                        a[bad],
+                        vv[bad],
+                        inverse=inverse,
+                    )
+                    res = np.full(s.shape, np.nan)
+                    if good.any():
+                        L, M, S = self._lms_chunk(comp, seg[good], a[good])
+                        res[good] = fn(vv[good], L, M, S)
+                if inverse:
+                    undefined = np.isnan(res)
+                    if undefined.any():
+                        st = status[sl]
+                        st[undefined & (st == 0)] = Status.Z_OUTSIDE_DISTRIBUTION
                 out[sl] = res
-                status[sl] = st
-                continue
-            if inverse:
-                r = (lms_value_restricted if restricted else lms_value)(yv, L, M, S)
-                bad = np.isnan(r)
-                if bad.any():
-                    sub = st[ok] if not ok.all() else st
-                    sub[bad] = Status.Z_OUTSIDE_DISTRIBUTION
-                    if not ok.all():
-                        st[ok] = sub
-            else:
-                r = (lms_z_restricted if restricted else lms_z)(yv, L, M, S)
-            if ok.all():
-                res = r
-            else:
-                res[ok] = r
-            out[sl] = res
-            status[sl] = st
+
+        _parallel(work, n)
         return out, status, shape
 
     # --- public API -----------------------------------------------------------------------
@@ -409,13 +488,7 @@ class ReferencePack:
         """
         z, st, shape = self._run(measure, sex, age_years, value, group, inverse=False)
         z = z.reshape(shape)
-        return ZScoreResult(
-            z=z,
-            centile=np.asarray(ndtr(z) * 100.0, dtype=np.float64),
-            status=st.reshape(shape),
-            pack=self.id,
-            measure=measure,
-        )
+        return ZScoreResult(z=z, status=st.reshape(shape), pack=self.id, measure=measure)
 
     def zscore(
         self,
@@ -467,7 +540,11 @@ class ReferencePack:
         """The interpolated L, M, S (NaN where the age/sex/group is not covered)."""
         info = self.info(measure)
         comp = self._compiled_for(measure)
-        seg, a_years, _v, _sx, shape = self._prepare(sex, age_years, 0.0, group)
+        sx, gx, a_years, _v, shape = self._prepare(sex, age_years, 0.0, group)
+        seg = sx.astype(np.intp)
+        if gx is not None:
+            seg = np.where(gx >= 0, seg + 2 * gx.astype(np.intp), -1)
+        seg[sx < 0] = -1
         a = a_years * self.meta.years_to_table
         with np.errstate(invalid="ignore"):
             inside = (a >= info.age_min) & (

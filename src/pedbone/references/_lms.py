@@ -37,7 +37,7 @@ def lms_value(z: F64, L: F64, M: F64, S: F64) -> F64:
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         base = 1.0 + L * S * z
-        y = M * np.exp(np.log(base) / L)
+        y = M * np.exp(np.log1p(L * S * z) / L)
     zero = L == 0
     if zero.any():
         y[zero] = (M * np.exp(S * z))[zero]
