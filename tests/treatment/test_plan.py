@@ -213,6 +213,7 @@ def test_uk_two_day_bands_follow_age_at_each_cycle(no_clinic: Path) -> None:
     assert [d.dose_mg for d in q.doses] == pytest.approx([7.5] * 6 + [11.25] * 4)
     assert q.total_mg == pytest.approx(90.0)
     assert q.doses[-1].regimen == "2-3 years"
+    assert "2027-09-01 cycle 5 day 1/2 [2-3 years]: 11.25 mg" in q.to_text()
     assert q.reviews == ()  # the source gives no course length
     assert any("no review date" in w for w in q.warnings)
 

@@ -221,6 +221,8 @@ class TreatmentPlan:
                 when += f" {d.repeat.describe()} to {d.until.isoformat()} ({d.count} doses)"
             else:
                 when += f" cycle {d.cycle} day {d.day}/{d.days_in_cycle}"
+            if p.band_by is not None:
+                when += f" [{d.regimen}]"
             lines.append(f"  {when}: {d.dose_mg:g} mg  ({d.calculation}) {src} [{p.id}]")
             lines.extend(f"      ! {n}" for n in d.notes)
         lines.append("")
