@@ -158,3 +158,18 @@ def test_writer_writes_the_header_once(tmp_path: Path) -> None:
     writer.write(pl.DataFrame({"a": ["y"], "z": [None]}, schema={"a": pl.String, "z": pl.Float64}))
     writer.close()
     assert out.read_text() == "a,z\nx,1.23\n-0,0.0\ny,\n"
+
+
+def test_many_lines_per_chunk_and_line_numbers_across_chunks(tmp_path: Path) -> None:
+    body = "".join(f"{i},{i % 7}\n" for i in range(200))
+    path = _write(tmp_path, "a,b\n" + body)
+    with CsvChunkReader(path, chunk_rows=70) as reader:
+        frames = list(reader)
+        assert reader.bytes_read == reader.total_bytes
+    assert [f.height for f in frames] == [70, 70, 60]
+    assert pl.concat(frames)["a"].to_list() == [str(i) for i in range(200)]
+    # data row 149 (0-based) sits on physical line 151, in the third chunk of 70
+    lines = ("a,b\n" + body).splitlines(keepends=True)
+    lines[150] = "149\n"
+    err = _error(_write(tmp_path, "".join(lines)), 70)
+    assert err.line == 151

@@ -4,11 +4,12 @@ Every column is read as text (``pl.String``): the file layer never guesses types
 identifier such as ``007`` passes through unchanged and a bad number in one row cannot stop the
 file. Casting, and flagging the rows whose values do not cast, is the batch core's job.
 
-The reader takes ``chunk_rows`` physical lines at a time (more when a quoted field spans lines),
-so memory stays bounded however large the file. The fast path hands a chunk to polars' CSV
-parser; a chunk with quote characters or blank lines, or one polars rejects, goes through
-Python's :mod:`csv` module, which also finds the exact line and reason of a structural problem
-(ragged row, bad quoting, text that is not UTF-8).
+The reader hands out ``chunk_rows`` physical lines at a time (more when a quoted field spans
+lines), reading the file in large blocks, so memory stays bounded however large the file. The
+fast path hands a chunk to polars' CSV parser; a chunk with quote characters, or one whose
+field count or parse does not check out (ragged or blank lines), goes through Python's
+:mod:`csv` module, which skips blank lines and finds the exact line and reason of a structural
+problem (ragged row, bad quoting, text that is not UTF-8).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import csv
 import io
 import os
 from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+import numpy as np
 import polars as pl
 import polars.selectors as cs
 
@@ -55,6 +56,9 @@ class CsvChunkReader:
         self._file: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed by close()
         self.total_bytes = os.fstat(self._file.fileno()).st_size
         self._line = 0  # physical lines consumed so far
+        self._buf = b""  # bytes read from the file but not yet handed out
+        self._eof = False
+        self._read_size = 1 << 16
         try:
             self.columns = self._read_header()
         except BaseException:
@@ -80,7 +84,9 @@ class CsvChunkReader:
     @property
     def bytes_read(self) -> int:
         """Bytes consumed so far (for a progress bar)."""
-        return self._file.tell() if not self._file.closed else self.total_bytes
+        if self._file.closed:
+            return self.total_bytes
+        return self._file.tell() - len(self._buf)
 
     # -- header ----------------------------------------------------------------------------
     def _error(self, line: int | None, reason: str) -> MalformedInputError:
@@ -131,25 +137,61 @@ class CsvChunkReader:
         return names
 
     # -- records ---------------------------------------------------------------------------
+    def _cut(self, n: int) -> int | None:
+        """Offset just past the ``n``-th newline in the buffer, or None if it has fewer."""
+        buf = self._buf
+        if n <= 64:
+            pos = -1
+            for _ in range(n):
+                pos = buf.find(b"\n", pos + 1)
+                if pos < 0:
+                    return None
+            return pos + 1
+        if buf.count(b"\n") < n:
+            return None
+        newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+        return int(newlines[n - 1]) + 1
+
+    def _take_lines(self, n: int) -> tuple[bytes, int]:
+        """Up to ``n`` physical lines as one block, and how many lines it holds.
+
+        The file is read in large blocks (sized from the lines seen so far), not line by line.
+        """
+        cut = self._cut(n)
+        while cut is None and not self._eof:
+            more = self._file.read(self._read_size)
+            if more:
+                self._buf += more
+                cut = self._cut(n)
+            else:
+                self._eof = True
+        if cut is None:
+            cut = len(self._buf)  # end of file: whatever is left
+        block, self._buf = self._buf[:cut], self._buf[cut:]
+        n_lines = block.count(b"\n") + (1 if block and not block.endswith(b"\n") else 0)
+        if n_lines >= 16:
+            mean = len(block) / n_lines
+            self._read_size = min(max(int(mean * self.chunk_rows * 1.05), 1 << 16), 1 << 28)
+        return block, n_lines
+
     def __iter__(self) -> Iterator[pl.DataFrame]:
         yielded = False
         while True:
-            lines = list(islice(self._file, self.chunk_rows))
-            if not lines:
+            block, n_lines = self._take_lines(self.chunk_rows)
+            if not block:
                 break
-            block = b"".join(lines)
             quotes = block.count(b'"')
-            extra: list[bytes] = []
-            while quotes % 2 and len(extra) < _MAX_QUOTED_LINES:
-                more = self._file.readline()
-                if not more:
+            extra = 0
+            while quotes % 2 and extra < _MAX_QUOTED_LINES:
+                # a quoted field goes on past the chunk: take lines until the quotes balance
+                more, got = self._take_lines(1)
+                if not got:
                     break
-                extra.append(more)
+                block += more
+                extra += got
                 quotes += more.count(b'"')
-            if extra:
-                block += b"".join(extra)
+            n_lines += extra
             first_line = self._line + 1
-            n_lines = len(lines) + len(extra)
             self._line += n_lines
             frame = self._parse(block, first_line, n_lines, has_quotes=quotes > 0)
             if frame.height or not yielded:
@@ -165,10 +207,14 @@ class CsvChunkReader:
     def _parse(
         self, block: bytes, first_line: int, n_lines: int, *, has_quotes: bool
     ) -> pl.DataFrame:
-        blank = block[:1] in (b"\n", b"\r") or b"\n\n" in block or b"\n\r\n" in block
+        ncols = len(self.columns)
+        # a blank line has no separator, so the count check below sends it to the slow path;
+        # only a one-column file needs to look for blank lines itself
+        blank = ncols == 1 and (
+            block[:1] in (b"\n", b"\r") or b"\n\n" in block or b"\n\r\n" in block
+        )
         if has_quotes or blank:
             return self._parse_python(block, first_line)
-        ncols = len(self.columns)
         try:
             frame = pl.read_csv(
                 io.BytesIO(block),
@@ -178,15 +224,13 @@ class CsvChunkReader:
                 separator=self.sep,
                 quote_char=None,
             )
-        except Exception as exc:  # polars raises several exception types for bad input
-            self._parse_python(block, first_line)  # raises the precise error if it finds one
-            raise self._error(
-                first_line, f"could not read lines {first_line}-{first_line + n_lines - 1}: {exc}"
-            ) from None
+        except Exception:  # polars raises several exception types for bad input
+            # the strict parser raises the precise error (line and reason), or reads the block
+            return self._parse_python(block, first_line)
         if frame.height != n_lines or block.count(self._sep_b) != n_lines * (ncols - 1):
-            # polars pads short rows with nulls; find the ragged line and say so
-            self._parse_python(block, first_line)
-            raise self._error(first_line, "ragged rows (field counts differ from the header)")
+            # polars pads short rows with nulls and keeps blank lines as empty rows: let the
+            # strict parser find the ragged line, or skip the blank ones
+            return self._parse_python(block, first_line)
         return frame
 
     def _parse_python(self, block: bytes, first_line: int) -> pl.DataFrame:
