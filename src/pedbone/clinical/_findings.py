@@ -158,6 +158,7 @@ class Assessment(BaseModel):
             ]
             if self.fictional:
                 lines.insert(0, "FICTIEVE PATIËNT (voorbeeld)")
+            lines += self._why_now("nl")
         else:
             lines = [
                 f"Patient: {self.patient_id or '—'} ({sex['en']}, {self.age_years:.1f} years)",
@@ -166,7 +167,47 @@ class Assessment(BaseModel):
             ]
             if self.fictional:
                 lines.insert(0, "FICTIONAL PATIENT (example)")
+            lines += self._why_now("en")
         return lines
+
+    def _why_now(self, lang: Lang) -> list[str]:
+        names = {
+            "nutritional": ("nutritional", "nutritioneel"),
+            "lifestyle": ("lifestyle", "levensstijl"),
+            "hormonal": ("hormonal", "hormonaal"),
+            "iatrogenic": ("iatrogenic", "iatrogeen"),
+            "disease_specific": ("disease-specific", "ziektespecifiek"),
+        }
+        k = 0 if lang == "en" else 1
+        groups = ", ".join(names[g][k] for g in names if g in self.risk_groups)
+        out = [
+            (f"Why: risk factors {groups}" if lang == "en" else f"Waarom: risicofactoren {groups}")
+            if groups
+            else ("Why: no risk factor recorded" if lang == "en" else "Waarom: geen risicofactor")
+        ]
+        now: list[str] = []
+        if self.dxa_indicated_now is True:
+            now.append("DXA indicated now" if lang == "en" else "DXA nu aangewezen")
+        elif self.dxa_indicated_now is False and self.next_dxa_due is None:
+            now.append("no DXA indicated now" if lang == "en" else "nu geen DXA aangewezen")
+        if self.next_dxa_due is not None:
+            d = self.next_dxa_due.isoformat()
+            now.append(f"next DXA due {d}" if lang == "en" else f"volgende DXA op {d}")
+        urgent = sum(
+            1
+            for f in self.findings
+            if f.severity in (Severity.WARNING, Severity.ALERT)
+            and f.category != Category.CLASSIFICATION
+        )
+        if urgent:
+            now.append(
+                f"{urgent} warning(s) below"
+                if lang == "en"
+                else f"{urgent} waarschuwing(en) hieronder"
+            )
+        if now:
+            out.append(("What now: " if lang == "en" else "Wat nu: ") + "; ".join(now))
+        return out
 
     def _grouped(self) -> list[tuple[Category, list[Finding]]]:
         out: list[tuple[Category, list[Finding]]] = []
