@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -60,10 +61,17 @@ def _builtin_root() -> Traversable:
     return resources.files("pedbone.references") / "packs"
 
 
+@cache
+def _builtin_ids() -> tuple[str, ...]:
+    root = _builtin_root()
+    return tuple(
+        sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "pack.yaml").is_file())
+    )
+
+
 def builtin_ids() -> list[str]:
     """Ids of the packs shipped with pedbone."""
-    root = _builtin_root()
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "pack.yaml").is_file())
+    return list(_builtin_ids())
 
 
 def _user_root() -> Path:
@@ -89,7 +97,7 @@ def reference(pack_id: str) -> ReferencePack:
 
     A path to a pack folder is accepted too (for trying a pack before installing it).
     """
-    if pack_id in builtin_ids():
+    if pack_id in _builtin_ids():
         key = ("builtin", pack_id, 0.0)
         with _LOCK:
             pack = _CACHE.get(key)
