@@ -93,8 +93,10 @@ class Chart:
     y_range: tuple[float, float] | None = None
     format_x: Callable[[float], str] = field(default=lambda v: f"{v:g}")
     format_y: Callable[[float], str] = field(default=lambda v: f"{v:g}")
-    width: int = 640
-    height: int = 300
+    width: int = 560
+    height: int = 290
+    #: Smallest x span shown (e.g. half a year on a date axis), centred on the data.
+    min_x_span: float = 0.0
     #: Curves labelled at their right end (e.g. centiles) instead of in the legend.
     end_labels: bool = False
     empty_text: str = "No data"
@@ -119,8 +121,10 @@ def _extent(chart: Chart) -> tuple[float, float, float, float] | None:
         return None
     x0, x1 = chart.x_range or (min(xs), max(xs))
     y0, y1 = chart.y_range or (min(ys), max(ys))
-    if x1 - x0 < 1e-9:
-        x0, x1 = x0 - 0.5, x1 + 0.5
+    if x1 - x0 < max(chart.min_x_span, 1e-9):
+        half = max(chart.min_x_span, 1.0) / 2
+        mid = (x0 + x1) / 2
+        x0, x1 = mid - half, mid + half
     if y1 - y0 < 1e-9:
         pad = abs(y0) * 0.1 or 1.0
         y0, y1 = y0 - pad, y1 + pad
@@ -141,9 +145,9 @@ def render_chart(chart: Chart) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" '
         f'height="{h}" role="img" aria-label="{escape(chart.title)}" class="pb-chart" '
-        'font-family="DejaVu Sans, sans-serif" font-size="11">',
+        'font-family="DejaVu Sans, sans-serif" font-size="12">',
         f"<title>{escape(chart.title)}</title>",
-        f'<text x="{left}" y="16" font-size="13" font-weight="bold" fill="#1d2733">'
+        f'<text x="{left}" y="16" font-size="14" font-weight="bold" fill="#1d2733">'
         f"{escape(chart.title)}</text>",
     ]
     extent = _extent(chart)
@@ -192,13 +196,16 @@ def render_chart(chart: Chart) -> str:
                 f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#5b6877">'
                 f"{escape(chart.format_y(ty))}</text>"
             )
-    for tx in nice_ticks(x0, x1, 6):
-        if x0 <= tx <= x1:
+    shown: set[str] = set()
+    for tx in nice_ticks(x0, x1, 5):
+        label = chart.format_x(tx)
+        if x0 <= tx <= x1 and label not in shown:
+            shown.add(label)
             x = sx(tx)
             out.append(
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}" stroke="#eef2f5"/>'
                 f'<text x="{x:.1f}" y="{top + ph + 15}" text-anchor="middle" fill="#5b6877">'
-                f"{escape(chart.format_x(tx))}</text>"
+                f"{escape(label)}</text>"
             )
     for yv, label, colour in chart.hlines:
         if y0 <= yv <= y1:

@@ -13,16 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from pedbone.web._i18n import parse_number
+from pedbone.web._i18n import N_, parse_number
 
 __all__ = ["FORMS", "Field", "FormSpec", "parse", "store_error_field"]
 
 Kind = Literal["text", "textarea", "date", "number", "integer", "choice", "bool"]
 
 
-def _(message: str) -> str:
-    """Mark a string for translation; it is translated when the page is rendered."""
-    return message
+_ = N_  # messages and labels are translated when the page is rendered
 
 
 @dataclass(frozen=True, slots=True)

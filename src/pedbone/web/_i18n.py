@@ -24,8 +24,10 @@ from babel.support import NullTranslations, Translations
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
+    "N_",
     "format_date",
     "format_datetime",
+    "format_month",
     "format_number",
     "parse_number",
     "translations",
@@ -36,6 +38,11 @@ LANGUAGES: Final[dict[str, str]] = {"en": "en_GB", "nl": "nl_BE"}
 #: Names shown in the language switch, in their own language.
 LANGUAGE_NAMES: Final[dict[str, str]] = {"en": "English", "nl": "Nederlands"}
 DEFAULT_LANGUAGE: Final = "en"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
+    """Mark a message for translation where it is defined; it is translated when shown."""
+    return message
 
 
 def _lang(language: str) -> str:
@@ -94,6 +101,11 @@ def format_date(value: dt.date | None, language: str) -> str:
     if value is None:
         return "–"
     return _babel_format_date(value, format="short", locale=_locale(language))
+
+
+def format_month(value: dt.date, language: str) -> str:
+    """Month and year for chart axes (``mrt 2026`` in Dutch, ``Mar 2026`` in English)."""
+    return _babel_format_date(value, format="MMM y", locale=_locale(language))
 
 
 def format_datetime(value: dt.datetime | None, language: str) -> str:

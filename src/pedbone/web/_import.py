@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from pedbone.web._forms import FORMS, parse
+from pedbone.web._i18n import N_
 from pedbone.web._security import WebUser
 
 __all__ = ["COLUMNS", "ImportRow", "commit_rows", "read_dxa_csv"]
@@ -46,7 +47,15 @@ REQUIRED_COLUMNS: Final = ("mrn", "scan_date", "manufacturer")
 
 
 class CsvFileError(ValueError):
-    """The file as a whole cannot be read (encoding, header); nothing was written."""
+    """The file as a whole cannot be read (encoding, header); nothing was written.
+
+    ``msgid`` is translatable and is completed with ``params`` (e.g. the line number).
+    """
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        self.msgid = msgid
+        self.params = params
+        super().__init__(msgid % params if params else msgid)
 
 
 @dataclass(slots=True)
@@ -71,7 +80,9 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise CsvFileError(f"line {line}: not UTF-8 text (save the file as CSV UTF-8)") from None
+        raise CsvFileError(
+            N_("line %(line)s: not UTF-8 text (save the file as CSV UTF-8)"), line=line
+        ) from None
 
 
 def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[ImportRow]:
@@ -86,17 +97,17 @@ def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[Imp
 
     text = _decode(data)
     if not text.strip():
-        raise CsvFileError("the file is empty")
+        raise CsvFileError(N_("The file is empty."))
     first = text.splitlines()[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise CsvFileError(f"line 1: missing column(s) {', '.join(missing)}")
+        raise CsvFileError(N_("line 1: missing column(s) %(columns)s"), columns=", ".join(missing))
     unknown = [h for h in header if h and h != "mrn" and h not in COLUMNS]
     if unknown:
-        raise CsvFileError(f"line 1: unknown column(s) {', '.join(unknown)}")
+        raise CsvFileError(N_("line 1: unknown column(s) %(columns)s"), columns=", ".join(unknown))
     reader.fieldnames = header
     spec = FORMS["dxa"]
     rows: list[ImportRow] = []
@@ -104,7 +115,9 @@ def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[Imp
     try:
         raw_rows = list(reader)
     except csv.Error as exc:
-        raise CsvFileError(f"line {reader.line_num}: {exc}") from None
+        raise CsvFileError(
+            N_("line %(line)s: %(reason)s"), line=reader.line_num, reason=str(exc)
+        ) from None
     with db.session() as session:
         mrns = {(r.get("mrn") or "").strip() for r in raw_rows}
         patients = {
@@ -115,7 +128,7 @@ def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[Imp
             line = index + 2  # header is line 1 (no quoted newlines in DXA exports)
             if None in raw:
                 row = ImportRow(line, (raw.get("mrn") or "").strip())
-                row.errors.append(("", "More values than columns."))
+                row.errors.append(("", N_("More values than columns.")))
                 rows.append(row)
                 continue
             if not any((v or "").strip() for v in raw.values()):
@@ -123,9 +136,9 @@ def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[Imp
             row = ImportRow(line, (raw.get("mrn") or "").strip())
             patient = patients.get(row.mrn)
             if not row.mrn:
-                row.errors.append(("mrn", "This field is required."))
+                row.errors.append(("mrn", N_("This field is required.")))
             elif patient is None:
-                row.errors.append(("mrn", "No patient with this record number."))
+                row.errors.append(("mrn", N_("No patient with this record number.")))
             else:
                 row.patient_id = patient.id
                 row.patient_label = (
@@ -137,18 +150,18 @@ def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[Imp
             row.errors.extend((by_field.get(name, name), msg) for name, msg in errors.items())
             row.values = values
             if not errors and not dxa_has_values(values):
-                row.errors.append(("", "Enter at least one measured value."))
+                row.errors.append(("", N_("Enter at least one measured value.")))
             day = values.get("scanned_on")
             if row.patient_id is not None and isinstance(day, dt.date):
                 key = (row.patient_id, day)
                 if key in seen:
-                    row.errors.append(("scan_date", "Same patient and date twice in the file."))
+                    row.errors.append(("scan_date", N_("Same patient and date twice in the file.")))
                 elif session.scalar(
                     select(DxaScan.id).where(
                         (DxaScan.patient_id == row.patient_id) & (DxaScan.scanned_on == day)
                     )
                 ):
-                    row.errors.append(("scan_date", "A scan on this date is already recorded."))
+                    row.errors.append(("scan_date", N_("A scan on this date is already recorded.")))
                 seen.add(key)
             rows.append(row)
     return rows

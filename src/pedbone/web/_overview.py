@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from pedbone.report.charts import Band, Chart, Series, decimal_year, render_chart
-from pedbone.web._i18n import format_date, format_number, translations
+from pedbone.web._i18n import format_month, format_number, translations
 from pedbone.web._security import WebUser
 from pedbone.web._zscores import LOW_Z, ZValue, dxa_pack_for, growth_pack_for, zscore
 
@@ -404,7 +404,7 @@ def build_charts(ov: Overview, language: str) -> dict[str, str]:
         year = int(v)
         start = dt.date(year, 1, 1)
         day = start + dt.timedelta(days=round((v - year) * 365.25))
-        return format_date(day, language)
+        return format_month(day, language)
 
     def fmt(decimals: int) -> Callable[[float], str]:
         return lambda v: format_number(v, language, decimals)
@@ -438,6 +438,7 @@ def build_charts(ov: Overview, language: str) -> dict[str, str]:
             bands=bands,
             format_x=fmt_date,
             format_y=fmt(3),
+            min_x_span=1.0,
             empty_text=gettext("No DXA scan yet"),
         )
     )
@@ -471,6 +472,7 @@ def build_charts(ov: Overview, language: str) -> dict[str, str]:
             hlines=[(0.0, "0", "#5b6877"), (LOW_Z, format_number(LOW_Z, language, 1), "#b3261e")],
             format_x=fmt_date,
             format_y=fmt(1),
+            min_x_span=1.0,
             empty_text=gettext("No Z-scores yet"),
         )
     )

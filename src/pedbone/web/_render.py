@@ -15,6 +15,7 @@ from pedbone._version import __version__
 from pedbone.web._i18n import (
     LANGUAGE_NAMES,
     LANGUAGES,
+    N_,
     format_date,
     format_datetime,
     format_number,
@@ -29,6 +30,31 @@ def _age_years(birth: dt.date | None, on: dt.date | None = None) -> float | None
         return None
     on = on or dt.date.today()
     return (on - birth).days / 365.25
+
+
+#: Words shown from data values (roles, finding severities): marked here for translation.
+WORDS = {
+    "admin": N_("admin"),
+    "clinician": N_("clinician"),
+    "researcher": N_("researcher"),
+    "info": N_("info"),
+    "notice": N_("notice"),
+    "warning": N_("warning"),
+    "alert": N_("alert"),
+}
+
+
+def _choice_label(kind: str, field: str, value: object) -> str:
+    """The (untranslated) label of a stored choice value, from the form definitions."""
+    from pedbone.web._forms import FORMS
+
+    spec = FORMS.get(kind)
+    if spec is None or value is None:
+        return "" if value is None else str(value)
+    for f in spec.fields:
+        if f.name == field:
+            return dict(f.choices).get(str(value), str(value))
+    return str(value)
 
 
 def _diagnosis_labels() -> dict[str, str]:
@@ -75,6 +101,7 @@ def environment(language: str) -> Environment:
     )
     env.globals["cite"] = _cite
     env.globals["diagnosis_labels"] = _diagnosis_labels()
+    env.globals["choice_label"] = _choice_label
     env.filters["svg"] = lambda s: Markup(s)  # charts are built server-side from numbers only
     return env
 

@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pedbone.web._i18n import N_
 from pedbone.web._import import COLUMNS, REQUIRED_COLUMNS, CsvFileError, commit_rows, read_dxa_csv
 from pedbone.web._render import render
 from pedbone.web._security import WebUser, request_language, require_role
@@ -40,19 +41,20 @@ async def import_preview(request: Request, user: Editor) -> Response:
     settings = request.app.state.settings
     form = await request.form()
     upload = form.get("file")
-    error = None
+    error: str | None = None
+    params: dict[str, object] = {}
     data = b""
     if not isinstance(upload, UploadFile) or not upload.filename:
-        error = "Choose a CSV file."
+        error = N_("Choose a CSV file.")
     else:
         data = await upload.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
-            error = "The file is too large."
+            error = N_("The file is too large.")
     if error is None:
         try:
             rows = read_dxa_csv(request.app.state.db, user, data, request_language(request))
         except CsvFileError as exc:
-            error = str(exc)
+            error, params = exc.msgid, exc.params
     if error is not None:
         return render(
             request,
@@ -61,6 +63,7 @@ async def import_preview(request: Request, user: Editor) -> Response:
             columns=list(COLUMNS),
             required=REQUIRED_COLUMNS,
             error=error,
+            error_params=params,
         )
     payload = base64.b64encode(data).decode()
     return render(
@@ -87,14 +90,15 @@ async def import_commit(request: Request, user: Editor) -> Response:
             status_code=422,
             columns=list(COLUMNS),
             required=REQUIRED_COLUMNS,
-            error="The preview has expired; upload the file again.",
+            error=N_("The preview has expired; upload the file again."),
         )
     data = base64.b64decode(payload)
     error: str | None = None
+    params: dict[str, object] = {}
     try:
         rows = read_dxa_csv(request.app.state.db, user, data, request_language(request))
     except CsvFileError as exc:
-        rows, error = [], str(exc)
+        rows, error, params = [], exc.msgid, exc.params
     if error or not rows or any(not r.ok for r in rows):
         return render(
             request,
@@ -106,6 +110,7 @@ async def import_commit(request: Request, user: Editor) -> Response:
             signature=signature,
             filename="",
             error=error,
+            error_params=params,
         )
     count = commit_rows(request.app.state.db, user, rows)
     return render(request, "import_done.html", count=count, rows=rows)

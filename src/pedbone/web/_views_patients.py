@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pedbone.web._forms import FORMS, PATIENT_FIELDS, parse, store_error_field
+from pedbone.web._i18n import N_
 from pedbone.web._render import render
 from pedbone.web._security import WebUser, current_user, request_language, require_role
 
@@ -144,13 +145,13 @@ async def record_create(request: Request, patient_id: int, kind: str, user: Edit
     raw = _form_dict(await request.form())
     values, errors = parse(spec.fields, raw, request_language(request))
     if kind == "dxa" and not errors and not dxa_has_values(values):
-        errors["_form"] = "Enter at least one measured value."
+        errors["_form"] = N_("Enter at least one measured value.")
     if (
         kind == "anthropometry"
         and not errors
         and all(values.get(n) is None for n in ("height_cm", "weight_kg", "head_circumference_cm"))
     ):
-        errors["_form"] = "Enter at least one measured value."
+        errors["_form"] = N_("Enter at least one measured value.")
     if not errors:
         try:
             add_record(request.app.state.db, user, patient_id, kind, values)

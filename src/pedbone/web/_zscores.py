@@ -15,11 +15,27 @@ from typing import Any, Final
 
 import numpy as np
 
+from pedbone.web._i18n import N_
+
 __all__ = ["LOW_Z", "ZValue", "dxa_pack_for", "growth_pack_for", "zscore"]
 
 #: A BMC/BMD Z-score at or below -2.0 is reported as "low bone mass or bone density" [S1][S3].
 LOW_Z: Final = -2.0
 _WHO2006_MAX_YEARS: Final = 2.0
+
+
+#: Why a Z-score is missing, by ``pedbone.references.Status`` code (translatable wording).
+STATUS_TEXT: Final[dict[int, str]] = {
+    1: N_("sex missing or not recognised"),
+    2: N_("population group missing or not in this reference"),
+    3: N_("age missing"),
+    4: N_("age outside the reference's coverage"),
+    5: N_("measurement missing"),
+    6: N_("measurement is zero or negative"),
+    8: N_("value beyond the range of the reference curve"),
+    9: N_("no size adjustment for this measure"),
+    10: N_("height-age outside the reference's coverage"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +97,7 @@ def zscore(
     if value is None:
         return ZValue(None, None, pack_id, "")
     if pack_id is None:
-        return ZValue(None, None, None, "no reference data for this measure")
+        return ZValue(None, None, None, N_("no reference data for this measure"))
     try:
         result = _pack(pack_id).evaluate(
             measure, sex=sex, age_years=age_years, value=value, group=group
@@ -90,15 +106,9 @@ def zscore(
         centile = float(np.ravel(result.centile)[0])
         status_code = int(np.ravel(result.status)[0])
     except NotImplementedError:
-        return ZValue(None, None, pack_id, "reference engine not available")
+        return ZValue(None, None, pack_id, N_("reference engine not available"))
     except (KeyError, ValueError) as exc:
         return ZValue(None, None, pack_id, str(exc).strip("'\""))
     if status_code != 0 or not math.isfinite(z):
-        from pedbone.references import Status
-
-        try:
-            reason = Status(status_code).description  # type: ignore[call-arg]
-        except Exception:
-            reason = f"status {status_code}"
-        return ZValue(None, None, pack_id, str(reason))
+        return ZValue(None, None, pack_id, STATUS_TEXT.get(status_code, N_("no Z-score")))
     return ZValue(z, centile, pack_id, "")
