@@ -109,6 +109,11 @@ def test_tsv_and_explicit_separator(tmp_path: Path) -> None:
     assert code == 2
     assert "is ';' the separator?" in err
     assert _run(semi, "-o", tmp_path / "semi_out.csv", "--sep", ";")[0] == 0
+    # a text output keeps the input's separator; a tab input written to .csv gets commas
+    header = (tmp_path / "semi_out.csv").read_text().splitlines()[0]
+    assert header == "sex;age_years;height_cm;height_z;height_centile;zscore_status"
+    assert _run(src, "-o", tmp_path / "from_tsv.csv")[0] == 0
+    assert (tmp_path / "from_tsv.csv").read_text().startswith("sex,age_years,height_cm,")
 
 
 @pytest.mark.parametrize(

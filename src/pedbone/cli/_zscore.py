@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from pedbone.io import FileFormat
     from pedbone.references._batch import BatchPlan
 
 _HELP = """Add Z-scores, centiles and a per-row status to every row of a CSV or Parquet file.
@@ -125,9 +126,9 @@ def zscore_command(
 
     if output is None:
         output = input_file.with_name(f"{input_file.stem}_scored{input_file.suffix}")
-    formats = ("csv", "parquet")
+    formats: dict[str | None, FileFormat | None] = {None: None, "csv": "csv", "parquet": "parquet"}
     for label, fmt in (("--format", input_format), ("--output-format", output_format)):
-        if fmt is not None and fmt not in formats:
+        if fmt not in formats:
             raise _fail(f"{label} must be csv or parquet, not {fmt!r}")
     if sep is not None:
         sep = "\t" if sep in ("\\t", "tab") else sep
@@ -155,8 +156,8 @@ def zscore_command(
                 output,
                 references=refs,
                 chunk_rows=chunk_size,
-                input_format=input_format,  # type: ignore[arg-type]
-                output_format=output_format,  # type: ignore[arg-type]
+                input_format=formats[input_format],
+                output_format=formats[output_format],
                 sep=sep,
                 decimals=decimals,
                 overwrite=overwrite,

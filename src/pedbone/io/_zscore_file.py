@@ -27,7 +27,7 @@ __all__ = ["FileFormat", "ScoreSummary", "infer_format", "score_file"]
 FileFormat = Literal["csv", "parquet"]
 T = TypeVar("T")
 _SUFFIXES: dict[str, tuple[FileFormat, str | None]] = {
-    ".csv": ("csv", ","),
+    ".csv": ("csv", None),
     ".txt": ("csv", None),
     ".tsv": ("csv", "\t"),
     ".tab": ("csv", "\t"),
@@ -37,7 +37,7 @@ _SUFFIXES: dict[str, tuple[FileFormat, str | None]] = {
 
 
 def infer_format(path: Path | str) -> tuple[FileFormat, str | None]:
-    """File format and default separator from the extension (``.csv``, ``.tsv``, ``.parquet``)."""
+    """File format and implied separator (tab for ``.tsv``/``.tab``) from the extension."""
     suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIXES:
         known = ", ".join(_SUFFIXES)
@@ -102,7 +102,9 @@ def score_file(
     in_fmt, in_sep = (input_format, None) if input_format else infer_format(source)
     out_fmt, out_sep = (output_format, None) if output_format else infer_format(output)
     sep = sep or in_sep or ","
-    output_sep = output_sep or out_sep or sep
+    # a text output keeps the input's separator (e.g. ';'), except that .tsv means tab and a
+    # tab-separated input written to .csv gets commas
+    output_sep = output_sep or out_sep or (sep if sep != "\t" else ",")
 
     reader: CsvChunkReader | ParquetChunkReader
     if in_fmt == "csv":
