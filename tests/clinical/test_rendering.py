@@ -61,3 +61,17 @@ def test_assessment_is_reproducible_for_a_given_as_of() -> None:
     a1 = run(rec, as_of=dt.date(2023, 1, 1))
     a2 = run(rec, as_of=dt.date(2023, 1, 1))
     assert a1.to_json() == a2.to_json()
+
+
+def test_bmi_and_tanner_stage_are_shown_without_judgement() -> None:
+    rec = patient(
+        anthropometry=[{"date": "2022-01-01", "height_cm": 150.0, "weight_kg": 45.0}],
+        puberty=[{"date": "2022-01-01", "tanner_stage": 3, "menarche_date": "2021-11-01"}],
+    )
+    a = run(rec)
+    bmi = a.by_code("growth.bmi")[0]
+    assert abs(bmi.inputs["bmi"] - 20.0) < 1e-9  # 45 / 1.5² = 20.0 kg/m²
+    assert bmi.severity == "info"
+    pub = a.by_code("growth.puberty")[0]
+    assert "Tanner stage 3" in pub.message_en
+    assert "menarche 2021-11-01" in pub.message_en

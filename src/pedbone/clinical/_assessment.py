@@ -7,6 +7,7 @@ from typing import Any
 
 from pedbone.clinical import _rules
 from pedbone.clinical._engine import (
+    _bmi_and_puberty,
     _classify,
     _Ctx,
     _date_checks,
@@ -76,6 +77,7 @@ def assess(
         )
     _value_checks(ctx)
     _growth(ctx)
+    _bmi_and_puberty(ctx)
     z, _scan = _densitometry(ctx)
     vfs, vf_count = _vertebral(ctx)
     classification = _classify(ctx, z, vfs)

@@ -526,6 +526,69 @@ def _growth(ctx: _Ctx) -> None:
     )
 
 
+def _bmi_and_puberty(ctx: _Ctx) -> None:
+    """BMI-for-age Z at the latest visit with height and weight, and the latest Tanner stage:
+    shown without judgement (the sources give no cut-off for either)."""
+    pairs = [
+        (i, a)
+        for i, a in _valid(ctx, "anthropometry", ctx.patient.anthropometry)
+        if a.height_cm is not None
+        and a.weight_kg is not None
+        and ctx.ok(f"anthropometry[{i}].height_cm")
+        and ctx.ok(f"anthropometry[{i}].weight_kg")
+    ]
+    last = _latest(pairs)
+    if last is not None:
+        i, a = last
+        assert a.height_cm is not None
+        assert a.weight_kg is not None
+        bmi = a.weight_kg / (a.height_cm / 100.0) ** 2
+        age = ctx.age(a.date)
+        pack_id = ctx.options.growth_pack
+        z: float | None
+        try:
+            from pedbone.references import reference
+
+            z = float(
+                reference(pack_id).zscore("bmi", sex=[ctx.sex], age_years=[age], value=[bmi])[0]
+            )
+            if math.isnan(z):
+                z = None
+        except Exception:
+            z = None
+        zt_en = f", BMI-for-age Z {z:+.2f} ({pack_id})" if z is not None else ""
+        zt_nl = f", BMI-voor-leeftijd Z {_nl_num(z)} ({pack_id})" if z is not None else ""
+        ctx.add(
+            "growth.bmi",
+            Severity.INFO,
+            Category.GROWTH,
+            f"Weight {a.weight_kg:g} kg on {a.date}: BMI {bmi:.1f} kg/m²{zt_en}.",
+            f"Gewicht {a.weight_kg:g} kg op {a.date}: BMI {bmi:.1f} kg/m²{zt_nl}.",
+            inputs={"field": f"anthropometry[{i}]", "bmi": bmi, "bmi_z": z, "pack": pack_id},
+        )
+    pub = _latest(
+        [(i, po) for i, po in _valid(ctx, "puberty", ctx.patient.puberty) if po.tanner_stage]
+    )
+    if pub is not None:
+        i, po = pub
+        men = [
+            q.menarche_date
+            for j, q in enumerate(ctx.patient.puberty)
+            if q.menarche_date is not None and ctx.ok(f"puberty[{j}].menarche_date")
+        ]
+        m_en = f"; menarche {min(men)}" if men else ""
+        m_nl = f"; menarche {min(men)}" if men else ""
+        ctx.add(
+            "growth.puberty",
+            Severity.INFO,
+            Category.GROWTH,
+            f"Tanner stage {po.tanner_stage} on {po.date} (age {ctx.age(po.date):.1f} y){m_en}.",
+            f"Tannerstadium {po.tanner_stage} op {po.date} (leeftijd "
+            f"{_nl_num(ctx.age(po.date), 1)} jaar){m_nl}.",
+            inputs={"field": f"puberty[{i}]", "tanner_stage": po.tanner_stage},
+        )
+
+
 def _size_adjustment_reason(ctx: _Ctx) -> tuple[str, str] | None:
     """Why the child counts as short or late-maturing (English, Dutch), or None."""
     codes = [d.code.value for d in ctx.patient.diagnoses if d.code in _SIZE_CODES]
