@@ -72,6 +72,7 @@ from pedbone.evidence._bias import (
 )
 from pedbone.evidence._mh import MHResult, rma_mh
 from pedbone.evidence._peto import rma_peto
+from pedbone.evidence._plots import forest, funnel
 from pedbone.evidence._sensitivity import InfluenceResult, cumul, influence, leave1out
 
 __all__ += [
@@ -81,6 +82,8 @@ __all__ += [
     "RegTestResult",
     "TrimFillResult",
     "cumul",
+    "forest",
+    "funnel",
     "influence",
     "leave1out",
     "ranktest",
