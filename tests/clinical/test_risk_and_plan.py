@@ -226,3 +226,16 @@ def test_back_pain_without_spine_imaging_asks_for_it() -> None:
     f = a.by_code("symptoms.back_pain")[0]
     assert f.severity == "warning"
     assert "VFA" in f.message_en
+
+
+def test_galactosaemia_supplements_below_minus_1_bmc_z() -> None:
+    # [S66] Panis 2007: "supplement Ca, vitamin K1 and D3 if BMC < −1 SD"
+    def rec(bmc_z: float) -> dict[str, object]:
+        return patient(
+            birth="2012-01-01",
+            diagnoses=[{"code": "galactosaemia"}],
+            dxa_scans=[scan("2022-03-01", spine_z=-1.0, vendor_z_bmc=bmc_z)],
+        )
+
+    assert run(rec(-1.01)).by_code("dxa_plan.galactosaemia.supplement")
+    assert not run(rec(-1.0)).by_code("dxa_plan.galactosaemia.supplement")

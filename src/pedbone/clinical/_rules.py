@@ -1309,6 +1309,16 @@ def dxa_plan(
                 ("S66",),
                 due=due,
             )
+            if bmc_z and min(bmc_z) < -1.0:
+                rule(
+                    "galactosaemia.supplement",
+                    f"Galactosaemia (older proposal): BMC Z {min(bmc_z):+.2f} < −1: the proposal "
+                    "supplements calcium, vitamin K1 and vitamin D3.",
+                    f"Galactosemie (ouder voorstel): BMC-Z {min(bmc_z):+.2f} < −1: het voorstel "
+                    "geeft supplementen van calcium, vitamine K1 en vitamine D3.",
+                    ("S66",),
+                    bmc_z=min(bmc_z),
+                )
     if _has(ctx, DiagnosisCode.PHENYLKETONURIA):
         rule(
             "phenylketonuria",
