@@ -3,7 +3,7 @@
 >>> import pedbone
 >>> ref = pedbone.reference("cdc2000")
 >>> float(ref.zscore("height", sex="M", age_years=10.0, value=138.0))  # doctest: +ELLIPSIS
--0.05...
+-0.0939...
 
 Built-in packs: ``who2006`` (0-5 y), ``who2007`` (5-19 y), ``cdc2000`` (2-20 y),
 ``schafmeyer2022`` (lower-limb DXA, 8-20 y). Clinics add their own (e.g. BMDCS) with
