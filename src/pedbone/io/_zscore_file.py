@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar, cast
@@ -131,11 +132,13 @@ def score_file(
                 # three stages overlap on separate threads (polars and NumPy release the
                 # GIL): read + parse, score, and (here) write; at most 2 chunks wait per stage
                 parsed = _prefetch(iter(reader))
-                for scored in _prefetch(score_frame(chunk, plan) for chunk in parsed):
-                    writer.write(scored)
-                    rows += scored.height
-                    problems += int((scored[STATUS_COLUMN] != "ok").sum())
-                    _report(progress, reader)
+                stages = _prefetch(score_frame(chunk, plan) for chunk in parsed)
+                with contextlib.closing(stages):  # on an error, stop both threads first
+                    for scored in stages:
+                        writer.write(scored)
+                        rows += scored.height
+                        problems += int((scored[STATUS_COLUMN] != "ok").sum())
+                        _report(progress, reader)
                 writer.close()
             finally:
                 writer.discard()
@@ -147,7 +150,7 @@ def score_file(
 _DONE = object()
 
 
-def _prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+def _prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
     """Run ``items`` in a background thread, ``depth`` ahead; exceptions re-raise here, in order.
 
     Closing the generator early (an error downstream) stops the thread before returning.
