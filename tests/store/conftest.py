@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from pedbone.store import Database
 
@@ -43,32 +44,63 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "real_argon2: use pedbone's production argon2 parameters")
 
 
+class Backend:
+    """Hands out fresh, empty databases of one backend and drops them afterwards."""
+
+    def __init__(self, name: str, tmp_path: Path) -> None:
+        self.name = name
+        self._tmp = tmp_path
+        self._created: list[str] = []
+        self._admin: Engine | None = None
+        if name == "postgresql":
+            base = os.environ.get(PG_ENV)
+            if not base:
+                if _ci():
+                    pytest.fail(f"{NO_PG} (CI=true: PostgreSQL tests must run)")
+                pytest.skip(NO_PG)
+            self._base = base
+            self._admin = create_engine(base, isolation_level="AUTOCOMMIT")
+
+    def new_url(self) -> str:
+        """URL of a new empty database."""
+        if self._admin is None:
+            path = self._tmp / f"store{len(self._created)}.sqlite3"
+            self._created.append(str(path))
+            return f"sqlite:///{path}"
+        name = f"pedbone_t_{uuid.uuid4().hex[:16]}"
+        with self._admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        self._created.append(name)
+        return make_url(self._base).set(database=name).render_as_string(hide_password=False)
+
+    def close(self) -> None:
+        if self._admin is None:
+            return
+        with self._admin.connect() as connection:
+            for name in self._created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._admin.dispose()
+
+
 @pytest.fixture(
     params=[
         pytest.param("sqlite", id="sqlite"),
         pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
     ]
 )
-def db_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
-    """URL of an empty database of each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/store.sqlite3"
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        if _ci():
-            pytest.fail(f"{NO_PG} (CI=true: PostgreSQL tests must run)")
-        pytest.skip(NO_PG)
-    name = f"pedbone_t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Each store test runs once on SQLite and once on PostgreSQL."""
+    helper = Backend(request.param, tmp_path)
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        yield helper
     finally:
-        admin.dispose()
+        helper.close()
+
+
+@pytest.fixture
+def db_url(backend: Backend) -> str:
+    """URL of an empty database of each backend."""
+    return backend.new_url()
 
 
 @pytest.fixture

@@ -1,0 +1,301 @@
+"""Backup and restore.
+
+* SQLite databases are backed up with SQLite's online backup API (a consistent copy even while
+  the application is running) into a single ``.sqlite3`` file.
+* Any database (PostgreSQL in particular) can be dumped to a portable JSON file (optionally
+  ``.json.gz``): every table, every row, plus the schema revision. (``pg_dump`` also works for
+  PostgreSQL; the JSON form restores into SQLite or PostgreSQL alike.)
+
+:func:`restore` reads either kind into a migrated database, in one transaction: it refuses a
+database that already holds data unless ``replace=True``, and a failure leaves the target as
+it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Table, delete, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+from pedbone.store._engine import Database
+from pedbone.store._errors import StoreError
+from pedbone.store._migrate import current_revision, head_revision
+from pedbone.store._models import Base
+
+__all__ = ["BACKUP_FORMAT", "RestoreSummary", "backup", "restore"]
+
+BACKUP_FORMAT = "pedbone-backup"
+FORMAT_VERSION = 1
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass
+class RestoreSummary:
+    """What :func:`restore` put into the database."""
+
+    source: str  # "sqlite" or "json"
+    schema_revision: str
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """Rows restored over all tables."""
+        return sum(self.rows.values())
+
+
+def _tables() -> list[Table]:
+    return list(Base.metadata.sorted_tables)  # parents before children
+
+
+# --------------------------------------------------------------------------- backup
+
+
+def backup(
+    db: Database, dest: str | Path, *, kind: Literal["auto", "sqlite", "json"] = "auto"
+) -> Path:
+    """Write a backup of ``db`` to ``dest`` and return its path.
+
+    ``kind="auto"`` uses the SQLite online backup for SQLite (unless ``dest`` ends in ``.json``
+    or ``.json.gz``) and JSON for PostgreSQL. An existing ``dest`` is not overwritten.
+    """
+    path = Path(dest)
+    if path.exists():
+        raise StoreError(f"{path}: already exists; choose a new file name")
+    if not path.parent.is_dir():
+        raise StoreError(f"{path.parent}: folder does not exist")
+    json_name = path.name.endswith((".json", ".json.gz"))
+    if kind == "auto":
+        kind = "json" if (db.backend != "sqlite" or json_name) else "sqlite"
+    if kind == "sqlite":
+        if db.backend != "sqlite":
+            raise StoreError("the SQLite file backup needs a SQLite database; use a .json file")
+        _sqlite_backup(db, path)
+    else:
+        _json_backup(db, path)
+    return path
+
+
+def _sqlite_backup(db: Database, path: Path) -> None:
+    partial = path.with_name(path.name + ".partial")
+    raw = db.engine.raw_connection()
+    try:
+        source = raw.driver_connection
+        assert isinstance(source, sqlite3.Connection)
+        target = sqlite3.connect(partial)
+        try:
+            source.backup(target)  # online backup API: consistent snapshot, pages copied
+            target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        finally:
+            target.close()
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        raw.close()
+    partial.replace(path)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _json_backup(db: Database, path: Path) -> None:
+    tables: dict[str, Any] = {}
+    with db.engine.connect() as connection, connection.begin():  # one consistent snapshot
+        if db.backend == "postgresql":
+            connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        for table in _tables():
+            columns = [c.name for c in table.columns]
+            result = connection.execute(select(table).order_by(*table.primary_key.columns))
+            tables[table.name] = {
+                "columns": columns,
+                "rows": [[_encode(v) for v in row] for row in result],
+            }
+    document = {
+        "format": BACKUP_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "schema_revision": revision,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "source_backend": db.backend,
+        "tables": tables,
+    }
+    partial = path.with_name(path.name + ".partial")
+    try:
+        opener: Any = gzip.open if path.name.endswith(".gz") else open
+        with opener(partial, "wt", encoding="utf-8") as handle:
+            json.dump(document, handle, ensure_ascii=False, separators=(",", ":"))
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(path)
+
+
+# --------------------------------------------------------------------------- restore
+
+
+def restore(db: Database, src: str | Path, *, replace: bool = False) -> RestoreSummary:
+    """Load a backup made by :func:`backup` into ``db`` (which must be at the newest schema).
+
+    Refuses a database that holds any row unless ``replace=True`` (then everything in it is
+    deleted first). All in one transaction: on any error the database is left as it was.
+    """
+    path = Path(src)
+    if not path.is_file():
+        raise StoreError(f"{path}: no such backup file")
+    head = head_revision()
+    if current_revision(db.engine) != head:
+        raise StoreError("the target database is not at the newest schema; run `db upgrade`")
+    with path.open("rb") as handle:
+        magic = handle.read(16)
+    if magic.startswith(_SQLITE_MAGIC):
+        summary = _restore_sqlite(db, path, replace)
+    else:
+        summary = _restore_json(db, path, magic.startswith(_GZIP_MAGIC), replace)
+    return summary
+
+
+def _prepare_target(connection: Connection, replace: bool) -> None:
+    counts = {
+        t.name: connection.execute(select(func.count()).select_from(t)).scalar_one()
+        for t in _tables()
+    }
+    filled = {name: n for name, n in counts.items() if n}
+    if filled and not replace:
+        listing = ", ".join(f"{name} ({n})" for name, n in sorted(filled.items()))
+        raise StoreError(
+            f"the target database is not empty: {listing}; restore into a new database or "
+            "pass replace=True (--replace) to delete its contents first"
+        )
+    for table in reversed(_tables()):
+        connection.execute(delete(table))
+
+
+def _reset_sequences(connection: Connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    for table in _tables():
+        pk = list(table.primary_key.columns)
+        if len(pk) == 1 and pk[0].autoincrement is not False and pk[0].type.python_type is int:
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
+                    f"COALESCE(MAX({pk[0].name}), 1), MAX({pk[0].name}) IS NOT NULL) "
+                    f"FROM {table.name}"
+                )
+            )
+
+
+def _load(
+    db: Database, rows_by_table: dict[str, list[dict[str, Any]]], replace: bool
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with db.engine.begin() as connection:
+        _prepare_target(connection, replace)
+        for table in _tables():
+            rows = rows_by_table.get(table.name, [])
+            if rows:
+                connection.execute(insert(table), rows)
+            counts[table.name] = len(rows)
+        _reset_sequences(connection)
+    return counts
+
+
+def _restore_sqlite(db: Database, path: Path, replace: bool) -> RestoreSummary:
+    head = head_revision()
+    with tempfile.TemporaryDirectory(prefix="pedbone-restore-") as tmp:
+        copy = Path(tmp) / "source.sqlite3"
+        shutil.copyfile(path, copy)  # never touch the backup file itself
+        url = make_url("sqlite:///").set(database=str(copy)).render_as_string()
+        source_db = Database(url, upgrade=False)
+        try:
+            try:
+                revision = current_revision(source_db.engine)
+            except Exception as exc:
+                raise StoreError(f"{path}: not a readable SQLite database ({exc})") from exc
+            if revision is None:
+                raise StoreError(f"{path}: not a pedbone database (no schema revision)")
+            if revision != head:
+                source_db.upgrade()  # an older backup is migrated (in the copy) first
+            rows: dict[str, list[dict[str, Any]]] = {}
+            with source_db.engine.connect() as connection:
+                for table in _tables():
+                    result = connection.execute(select(table).order_by(*table.primary_key))
+                    rows[table.name] = [dict(r._mapping) for r in result]
+        finally:
+            source_db.dispose()
+    return RestoreSummary("sqlite", head, _load(db, rows, replace))
+
+
+def _decode_rows(table: Table, columns: list[str], raw: list[list[Any]]) -> list[dict[str, Any]]:
+    known = {c.name: c for c in table.columns}
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise StoreError(f"table {table.name}: unknown columns {unknown} in the backup")
+    kinds: dict[str, type | None] = {}
+    for name in columns:
+        try:
+            kinds[name] = known[name].type.python_type
+        except NotImplementedError:
+            kinds[name] = None
+    out = []
+    for number, values in enumerate(raw, start=1):
+        if len(values) != len(columns):
+            raise StoreError(f"table {table.name}, row {number}: wrong number of values")
+        row: dict[str, Any] = {}
+        for name, value in zip(columns, values, strict=True):
+            kind = kinds[name]
+            try:
+                if isinstance(value, str) and kind is dt.datetime:
+                    value = dt.datetime.fromisoformat(value)
+                elif isinstance(value, str) and kind is dt.date:
+                    value = dt.date.fromisoformat(value)
+            except ValueError as exc:
+                raise StoreError(
+                    f"table {table.name}, row {number}, column {name}: bad date {value!r}"
+                ) from exc
+            row[name] = value
+        out.append(row)
+    return out
+
+
+def _restore_json(db: Database, path: Path, gzipped: bool, replace: bool) -> RestoreSummary:
+    try:
+        opener: Any = gzip.open if gzipped else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(f"{path}: not a pedbone backup (neither SQLite nor JSON: {exc})") from exc
+    if not isinstance(document, dict) or document.get("format") != BACKUP_FORMAT:
+        raise StoreError(f"{path}: not a pedbone backup (format field missing)")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise StoreError(
+            f"{path}: backup format version {document.get('format_version')!r} "
+            f"is not supported (this pedbone reads {FORMAT_VERSION})"
+        )
+    head = head_revision()
+    revision = document.get("schema_revision")
+    if revision != head:
+        raise StoreError(
+            f"{path}: made at schema revision {revision!r}, this pedbone is at {head!r}; "
+            "restore it with the pedbone version that wrote it, then upgrade and back up again"
+        )
+    tables = {t.name: t for t in _tables()}
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for name, body in document.get("tables", {}).items():
+        if name not in tables:
+            raise StoreError(f"{path}: unknown table {name!r}")
+        rows[name] = _decode_rows(tables[name], body["columns"], body["rows"])
+    return RestoreSummary("json", head, _load(db, rows, replace))
