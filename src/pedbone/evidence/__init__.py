@@ -70,12 +70,14 @@ from pedbone.evidence._bias import (
     regtest,
     trimfill,
 )
+from pedbone.evidence._heterogeneity import HeterogeneityReadout, heterogeneity_readout
 from pedbone.evidence._mh import MHResult, rma_mh
 from pedbone.evidence._peto import rma_peto
 from pedbone.evidence._plots import forest, funnel
 from pedbone.evidence._sensitivity import InfluenceResult, cumul, influence, leave1out
 
 __all__ += [
+    "HeterogeneityReadout",
     "InfluenceResult",
     "MHResult",
     "RankTestResult",
@@ -84,6 +86,7 @@ __all__ += [
     "cumul",
     "forest",
     "funnel",
+    "heterogeneity_readout",
     "influence",
     "leave1out",
     "ranktest",
