@@ -229,3 +229,12 @@ def test_plan_defaults_and_overrides() -> None:
         "bmi": "who2007",
     }
     assert plan.output_columns[-1] == STATUS_COLUMN
+
+
+def test_plan_reports_reference_keys_that_match_nothing() -> None:
+    plan = plan_batch(
+        ["sex", "age_years", "height_cm", "spine_abmd"],
+        {"growth": "who2007", "bmi": "cdc2000", "dxa": "schafmeyer2022", "leg_bmc": "x"},
+    )
+    # growth and dxa both have columns (spine_abmd unscored, but present); no bmi, no leg_bmc
+    assert plan.unused_references == ("bmi", "leg_bmc")

@@ -146,6 +146,8 @@ def zscore_command(
         typer.echo(f"references: {used}", err=True)
         for column, reason in plan.unscored:
             typer.echo(f"warning: column {column!r} left unscored: {reason}", err=True)
+        for key in plan.unused_references:
+            typer.echo(f"warning: --reference {key}=... matches no column of the input", err=True)
 
     show_bar = sys.stderr.isatty() if progress is None else progress
     try:
@@ -168,6 +170,9 @@ def zscore_command(
         raise _fail(str(exc)) from None
     except (ValueError, LookupError) as exc:  # unknown pack id, format, same in/out file
         raise _fail(str(exc)) from None
+    except OSError as exc:  # e.g. no permission to write the output folder
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     if not quiet:
         typer.echo(summary.line(), err=True)
 

@@ -131,6 +131,8 @@ class BatchPlan:
     group_column: str | None
     unscored: tuple[tuple[str, str], ...] = field(default=())
     """(column, reason) for measure-like columns left unscored (no reference covers them)."""
+    unused_references: tuple[str, ...] = field(default=())
+    """Keys of ``references`` that matched no family, measure or column of this input."""
 
     @property
     def adds_age(self) -> bool:
@@ -155,6 +157,13 @@ def _resolve(pack_id: str) -> ReferencePack:
     from pedbone.references._registry import reference
 
     return reference(pack_id)
+
+
+def _measure_of(column: str) -> tuple[str, Literal["growth", "dxa"]]:
+    """Measure id and family of a measure column (``height_cm`` -> height, growth)."""
+    if column in GROWTH_COLUMNS:
+        return GROWTH_COLUMNS[column], "growth"
+    return column, "dxa"
 
 
 def pack_family(pack_id: str) -> Literal["growth", "dxa"]:
@@ -209,10 +218,8 @@ def plan_batch(
             unscored.append((col, f"{reason}; choose one with --reference {key}=PACK"))
 
     for col in cols:
-        if col in GROWTH_COLUMNS:
-            add(col, GROWTH_COLUMNS[col], "growth")
-        elif _DXA_COLUMN.match(col):
-            add(col, col, "dxa")
+        if col in GROWTH_COLUMNS or _DXA_COLUMN.match(col):
+            add(col, *_measure_of(col))
     for site in BMAD_EXPONENT:  # BMAD from BMC and area where no BMAD column is given
         bmc, area, bmad_col = f"{site}_bmc", f"{site}_area", f"{site}_bmad"
         if {bmc, area} <= present and bmad_col not in present:
@@ -226,6 +233,9 @@ def plan_batch(
             problems.append(f"no input column named {out!r} (it would be overwritten)")
     if problems:
         raise BatchSchemaError("the input needs " + "; ".join(problems))
+    candidates = [(m.column, m.measure, m.family) for m in measures]
+    candidates += [(c, *_measure_of(c)) for c, _ in unscored]
+    used = {key for triple in candidates for key in triple}
     return BatchPlan(
         columns=cols,
         measures=tuple(measures),
@@ -234,6 +244,7 @@ def plan_batch(
         gestational_column="gestational_age_weeks" if "gestational_age_weeks" in present else None,
         group_column="group" if "group" in present else None,
         unscored=tuple(unscored),
+        unused_references=tuple(k for k in given if k not in used),
     )
 
 
