@@ -74,7 +74,7 @@ def format_number(value: float | int | None, language: str, decimals: int = 2) -
 
     ``None`` and NaN render as an en dash so that a missing value is never shown as ``0``.
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         return "–"
     pattern = "0" if decimals <= 0 else "0." + "0" * decimals
     return _babel_format_decimal(value, format=pattern, locale=_locale(language))
