@@ -281,3 +281,46 @@ def test_threaded_blocks_equal_single_thread(monkeypatch: pytest.MonkeyPatch) ->
     np.testing.assert_array_equal(one.z, three.z)
     np.testing.assert_array_equal(one.status, three.status)
     assert (one.status == Status.SEX_UNKNOWN).sum() == ((sex == 0) | (sex == 3)).sum()
+
+
+@pytest.mark.parametrize("interp", ["linear", "lagrange4"])
+def test_irregular_table_ages(make_pack: Callable[..., Path], interp: str) -> None:
+    # ages 0, 0.3, 1, 2.5, 3 (not on a common grid -> the engine's interval-search path);
+    # M = 10, 11, 13, 16, 17; L 1; S 0.1
+    ages = [0, 0.3, 1, 2.5, 3]
+    ms = [10, 11, 13, 16, 17]
+    rows = [("height", s, "", a, 1, m, 0.1) for s in "MF" for a, m in zip(ages, ms, strict=True)]
+    measures = {"height": {"unit": "cm", "age_min": 0, "age_max": 3, "interpolation": interp}}
+    ref = reference(str(make_pack(rows, measures=measures)))
+    assert ref._compiled_for("height").aligned is False
+    probe = [0.0, 0.2, 0.3, 0.65, 2.0, 2.9999, 3.0]
+    got = ref.value("height", sex="M", age_years=probe, z=0.0)
+    if interp == "linear":
+        # 0.2: 10 + 0.2/0.3*1 = 10.6667; 0.65: 11 + 0.35/0.7*2 = 12; 2.0: 13 + 1/1.5*3 = 15;
+        # 2.9999: 16 + 0.4999/0.5*1 = 16.9998
+        want = [10, 10 + 2 / 3, 11, 12, 15, 16 + 0.4999 / 0.5, 17]
+    else:
+        # cubic through 4 points, by the Lagrange formula written out here
+        def lag(x: float, xs: list[float], ys: list[int]) -> float:
+            tot = 0.0
+            for i, (xi, yi) in enumerate(zip(xs, ys, strict=True)):
+                w = 1.0
+                for k, xk in enumerate(xs):
+                    if k != i:
+                        w *= (x - xk) / (xi - xk)
+                tot += w * yi
+            return tot
+
+        first, last = (ages[:4], ms[:4]), (ages[1:], ms[1:])
+        # intervals [0,0.3] and [0.3,1] use points 0..3; [1,2.5] uses 0.3..3 (j-1..j+2);
+        # [2.5,3] is the last interval -> last four points
+        want = [
+            10,
+            lag(0.2, *first),
+            11,
+            lag(0.65, *first),
+            lag(2.0, *last),
+            lag(2.9999, *last),
+            17,
+        ]
+    np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -10,6 +10,7 @@ per element.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -143,6 +144,7 @@ class _Compiled:
     buckets: NDArray[np.intp]
     aligned: bool
     seg_present: NDArray[np.bool_]
+    bcoef: F64 | None = None  # aligned grids: per-bucket coefficients in u = bucket fraction
 
 
 def _segment_pieces(interp: str, rows: F64) -> tuple[F64, F64, NDArray[np.float64]]:
@@ -201,6 +203,22 @@ def _compile(info: MeasureInfo, segs: list[F64 | None]) -> _Compiled:
         n_int += m
     coef_all = np.concatenate(coefs, axis=0)  # (n_int, 3, d+1)
     d1 = coef_all.shape[2]
+    buckets = np.concatenate(bucket_parts)
+    left_all = np.concatenate(lefts)
+    bcoef = None
+    if aligned:
+        # Re-expand each bucket's polynomial about the bucket's own left edge, in units of the
+        # bucket width: q(u) = p(d + h u), d = bucket edge - interval edge. Then a query needs
+        # only its bucket index and fraction u (no interval search, no edge lookup).
+        edge = np.tile(edges, len(pieces))
+        d = edge - left_all[buckets]
+        c = coef_all[buckets]  # (n_buckets, 3, d1)
+        q = np.zeros_like(c)
+        for i in range(d1):
+            for m in range(i, d1):
+                q[:, :, i] += math.comb(m, i) * c[:, :, m] * (d ** (m - i))[:, None]
+            q[:, :, i] *= h**i
+        bcoef = np.ascontiguousarray(q.reshape(len(buckets), 3 * d1).T)
     return _Compiled(
         degree=d1 - 1,
         left=np.concatenate(lefts),
@@ -210,9 +228,10 @@ def _compile(info: MeasureInfo, segs: list[F64 | None]) -> _Compiled:
         start=start,
         inv_h=1.0 / h,
         nb=nb,
-        buckets=np.concatenate(bucket_parts),
+        buckets=buckets,
         aligned=aligned,
         seg_present=np.asarray([p is not None for p in pieces]),
+        bcoef=bcoef,
     )
 
 
@@ -349,12 +368,28 @@ class ReferencePack:
         kf *= comp.inv_h
         np.clip(kf, 0, comp.nb - 1, out=kf)
         k = kf.astype(np.intp)
+        d1 = comp.degree + 1
+        if comp.bcoef is not None:
+            bc = comp.bcoef
+            k += seg * comp.nb
+            if comp.degree == 0:
+                return bc[0][k], bc[1][k], bc[2][k]
+            u = kf
+            u -= np.floor(kf)
+            res = []
+            for p in range(3):
+                base = p * d1
+                acc = bc[base + d1 - 1][k]
+                for q in range(d1 - 2, -1, -1):
+                    acc *= u
+                    acc += bc[base + q][k]
+                res.append(acc)
+            return res[0], res[1], res[2]
         k += seg * comp.nb
         j = comp.buckets[k]
         if not comp.aligned:
             np.add(j, a >= comp.guard_hi[j], out=j, casting="unsafe")
             np.subtract(j, a < comp.guard_lo[j], out=j, casting="unsafe")
-        d1 = comp.degree + 1
         coef = comp.coef
         if comp.degree == 0:
             return coef[0][j], coef[1][j], coef[2][j]
