@@ -239,3 +239,32 @@ def test_galactosaemia_supplements_below_minus_1_bmc_z() -> None:
 
     assert run(rec(-1.01)).by_code("dxa_plan.galactosaemia.supplement")
     assert not run(rec(-1.0)).by_code("dxa_plan.galactosaemia.supplement")
+
+
+def test_cerebral_palsy_vertebral_fracture_on_imaging_is_a_fragility_fracture() -> None:
+    # [S59] CP: DXA "only if fragility fractures"; a Genant grade ≥ 1 vertebra (T9 anterior
+    # 14 / posterior 20 mm = 30 % → grade 2 [S16]) without high-energy trauma is one.
+    rec = patient(
+        diagnoses=[{"code": "cerebral_palsy"}],
+        vertebral_assessments=[
+            {
+                "date": "2022-05-01",
+                "vertebrae": [
+                    {"level": "T9", "anterior_mm": 14.0, "middle_mm": 18.0, "posterior_mm": 20.0}
+                ],
+            }
+        ],
+        fractures=[fracture("2021-01-01", trauma="unknown")],
+    )
+    assert run(rec).dxa_indicated_now is True
+    only_unknown = run(
+        patient(
+            diagnoses=[{"code": "cerebral_palsy"}],
+            fractures=[fracture("2021-01-01", trauma="unknown")],
+        )
+    )
+    assert only_unknown.dxa_indicated_now is False
+    assert (
+        "unknown trauma level"
+        in only_unknown.by_code("dxa_plan.cerebral_palsy.no_fragility_fracture")[0].message_en
+    )

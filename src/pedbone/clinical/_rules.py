@@ -992,7 +992,11 @@ def dxa_plan(
     last = _latest(scans)
     last_date = last[1].date if last else None
     fractures = [f for _, f in _valid(ctx, "fractures", p.fractures)]
-    fragility = [f for f in fractures if f.trauma == TraumaLevel.LOW]
+    # fragility fractures: low-energy fractures, and vertebral fractures found on imaging
+    fragility = [f for f in fractures if f.trauma == TraumaLevel.LOW] + (
+        [None] * vertebral_fractures
+    )
+    unknown_trauma = [f for f in fractures if f.trauma == TraumaLevel.UNKNOWN]
     meds = [m for _, m in _valid(ctx, "medications", p.medications, attr="start")]
     gcs = [m for m in meds if m.drug_class == MedicationClass.GLUCOCORTICOID]
     gc_now = any(_active(m.start, m.end, on) for m in gcs)
@@ -1109,10 +1113,19 @@ def dxa_plan(
                 ("S59", "S89"),
             )
         else:
+            n_unk = len(unknown_trauma)
             rule(
                 "cerebral_palsy.no_fragility_fracture",
-                "Cerebral palsy: DXA only if fragility fractures (none recorded).",
-                "Cerebrale parese: DXA enkel bij fragiliteitsfracturen (geen geregistreerd).",
+                "Cerebral palsy: DXA only if fragility fractures (none recorded"
+                + (f"; {n_unk} fracture(s) of unknown trauma level: check" if n_unk else "")
+                + ").",
+                "Cerebrale parese: DXA enkel bij fragiliteitsfracturen (geen geregistreerd"
+                + (
+                    f"; {n_unk} fractu(u)r(en) met onbekend traumaniveau: na te gaan"
+                    if n_unk
+                    else ""
+                )
+                + ").",
                 ("S59",),
                 Severity.INFO,
             )
