@@ -172,6 +172,11 @@ def _fmt(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}"
 
 
+def _nl_z(x: float) -> str:
+    """A signed Z-score with a decimal comma, e.g. '+1,25'."""
+    return f"{x:+.2f}".replace(".", ",")
+
+
 def _nl_num(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}".replace(".", ",")
 
@@ -515,7 +520,7 @@ def _growth(ctx: _Ctx) -> None:
         Category.GROWTH,
         f"Height {a.height_cm:g} cm at {age:.2f} y: height-for-age Z {z:+.2f} ({pack_id}).",
         f"Lengte {a.height_cm:g} cm op {_nl_num(age)} jaar: lengte-voor-leeftijd Z "
-        f"{_nl_num(z)} ({pack_id}).",
+        f"{_nl_z(z)} ({pack_id}).",
         inputs={
             "height_cm": a.height_cm,
             "age_years": age,
@@ -523,7 +528,16 @@ def _growth(ctx: _Ctx) -> None:
             "pack": pack_id,
             "field": f"anthropometry[{i}]",
         },
+        sources=_pack_citation(pack_id),
     )
+
+
+def _pack_citation(pack_id: str) -> tuple[str, ...]:
+    """The bibliography key of a built-in reference pack (e.g. 'CDC2000'), if there is one."""
+    from pedbone.bibliography import sources
+
+    key = pack_id.upper()
+    return (key,) if key in sources() else ()
 
 
 def _bmi_and_puberty(ctx: _Ctx) -> None:
@@ -557,7 +571,7 @@ def _bmi_and_puberty(ctx: _Ctx) -> None:
         except Exception:
             z = None
         zt_en = f", BMI-for-age Z {z:+.2f} ({pack_id})" if z is not None else ""
-        zt_nl = f", BMI-voor-leeftijd Z {_nl_num(z)} ({pack_id})" if z is not None else ""
+        zt_nl = f", BMI-voor-leeftijd Z {_nl_z(z)} ({pack_id})" if z is not None else ""
         ctx.add(
             "growth.bmi",
             Severity.INFO,
@@ -565,6 +579,7 @@ def _bmi_and_puberty(ctx: _Ctx) -> None:
             f"Weight {a.weight_kg:g} kg on {a.date}: BMI {bmi:.1f} kg/m²{zt_en}.",
             f"Gewicht {a.weight_kg:g} kg op {a.date}: BMI {bmi:.1f} kg/m²{zt_nl}.",
             inputs={"field": f"anthropometry[{i}]", "bmi": bmi, "bmi_z": z, "pack": pack_id},
+            sources=_pack_citation(pack_id) if z is not None else (),
         )
     pub = _latest(
         [(i, po) for i, po in _valid(ctx, "puberty", ctx.patient.puberty) if po.tanner_stage]
@@ -841,7 +856,7 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
             f"HAZ {ctx.haz:+.2f}: unadjusted Z-scores remain associated with height Z [S11]"
         )
         why_nl.append(
-            f"HAZ {_nl_num(ctx.haz)}: niet-gecorrigeerde Z-scores blijven geassocieerd met de "
+            f"HAZ {_nl_z(ctx.haz)}: niet-gecorrigeerde Z-scores blijven geassocieerd met de "
             "lengte-Z [S11]"
         )
     if chosen.kind == "vendor":
@@ -861,7 +876,7 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
         + ".",
         f"DXA {scan.date}: de classificatie gebruikt de Z-score ({kind_nl}) van "
         f"{SITE_NL.get(chosen.site.value, chosen.site.value)} ({chosen.quantity}): "
-        f"{_nl_num(chosen.value)}" + (f" ({'; '.join(why_nl)})" if why_nl else "") + ".",
+        f"{_nl_z(chosen.value)}" + (f" ({'; '.join(why_nl)})" if why_nl else "") + ".",
         inputs={
             "scan_date": scan.date,
             "site": chosen.site.value,
@@ -1118,7 +1133,7 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
         )
         nl = (
             f"Osteoporose: klinisch significante fractuuranamnese ({hist_nl}) en Z-score "
-            f"{_nl_num(z.value)} ≤ −2,0."
+            f"{_nl_z(z.value)} ≤ −2,0."
         )
         if high:
             en += (
@@ -1148,7 +1163,7 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
         )
         nl = (
             f"Lage botmassa/botdensiteit voor de chronologische leeftijd: Z-score "
-            f"{_nl_num(z.value)} ≤ −2,0. Geen osteoporose: densitometrie alleen volstaat nooit "
+            f"{_nl_z(z.value)} ≤ −2,0. Geen osteoporose: densitometrie alleen volstaat nooit "
             f"voor die diagnose ({hist_nl}; geen wervelfractuur)."
         )
         ctx.add(
@@ -1168,7 +1183,7 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
             "fragility."
         )
         nl = (
-            f"Z-score {_nl_num(z.value)} ligt boven −2,0 en er is geen wervelfractuur: geen "
+            f"Z-score {_nl_z(z.value)} ligt boven −2,0 en er is geen wervelfractuur: geen "
             "osteoporose volgens de ISCD-definitie. Een Z-score boven −2,0 sluit botfragiliteit "
             "niet uit."
         )

@@ -17,6 +17,7 @@ from pedbone.clinical._engine import (
     _has,
     _latest,
     _nl_num,
+    _nl_z,
     _norm_unit,
     _valid,
 )
@@ -901,8 +902,8 @@ def monitoring_changes(ctx: _Ctx) -> float | None:
             if z is not None and z.change is not None and z.annualised is not None:
                 zt_en = f" Z {z0:+.2f} → {z1:+.2f} (ΔZ {z.change:+.2f}, {z.annualised:+.2f}/year)."
                 zt_nl = (
-                    f" Z {_nl_num(z0)} → {_nl_num(z1)} (ΔZ {_nl_num(z.change)}, "
-                    f"{_nl_num(z.annualised)}/jaar)."
+                    f" Z {_nl_z(z0)} → {_nl_z(z1)} (ΔZ {_nl_z(z.change)}, "
+                    f"{_nl_z(z.annualised)}/jaar)."
                 )
             sev = Severity.WARNING if res.verdict == "real_decrease" else Severity.INFO
             ctx.add(
