@@ -93,6 +93,7 @@ def test_rma_equals_metafor(case: dict[str, Any]) -> None:
     close(res.h2, out["H2"], "H2")
     close(res.s2w, out["s2w"], "s2w")
     close(res.ll, out["ll"], "logLik")
+    close(res.r2, out["R2"], "R2", atol=1e-5)
     assert res.k == out["k"]
     assert res.p == out["p"]
     if "predict" in case:

@@ -181,7 +181,9 @@ class RMAResult:
     """A fitted meta-analytic (meta-regression) model, metafor's ``rma.uni`` object.
 
     Arrays are indexed by coefficient (``beta``, ``se_beta``, ``zval_beta``, ...) or by study
-    (``yi``, ``vi``, ``X``, ``weights_raw``). The scalar properties ``estimate``, ``se``,
+    (``yi``, ``vi``, ``X``, ``weights_raw``). ``r2`` is metafor's pseudo-R² (percent of tau²
+    accounted for by the moderators; NaN for intercept-only or equal-effects models). The scalar
+    properties ``estimate``, ``se``,
     ``zval``, ``pval``, ``ci_lb``, ``ci_ub`` refer to the first coefficient (the pooled effect
     of an intercept-only model, the intercept of a meta-regression).
     """
@@ -221,6 +223,7 @@ class RMAResult:
     slab: tuple[str, ...]
     measure: str = "GEN"
     ll: float = math.nan
+    r2: float = math.nan
     converged: bool = True
     iterations: int = 0
     notes: tuple[str, ...] = ()

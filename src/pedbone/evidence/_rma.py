@@ -335,6 +335,27 @@ def _fit(
             h2 = qe / (k - p)
     else:
         qe, qe_p, i2, h2, vt = 0.0, 1.0, 0.0, 1.0, 0.0
+    r2 = math.nan
+    if not random and is_int and p > 1:
+        # metafor: adjusted R² of the weighted least-squares fit (lm(yi ~ X, weights = 1/vi))
+        w0 = 1.0 / v
+        fitted = X @ (np.linalg.solve((X.T * w0) @ X, (X.T * w0) @ y))
+        mean_w = float(np.sum(w0 * fitted) / np.sum(w0))
+        mss = float(np.sum(w0 * (fitted - mean_w) ** 2))
+        rss_w = float(np.sum(w0 * (y - fitted) ** 2))
+        if np.var(y) == 0 or mss + rss_w == 0:
+            r2 = 0.0
+        else:
+            adj = 1 - (1 - mss / (mss + rss_w)) * (k - 1) / (k - p) if k > p else math.nan
+            r2 = max(0.0, 100 * adj) if not math.isnan(adj) else math.nan
+    if random and is_int and p > 1 and k > 1:
+        try:
+            tau2_re = estimate_tau2(
+                method, ymc, v, np.ones((k, 1)), threshold=threshold, maxiter=maxiter
+            ).tau2
+            r2 = 0.0 if tau2_re <= 0 else max(0.0, 100 * (tau2_re - tau2) / tau2_re)
+        except (EvidenceInputError, RuntimeError):  # pragma: no cover - mirrors metafor's NA
+            r2 = math.nan
     reml = method == "REML"
     ll_ml = -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(v + tau2))) - 0.5 * rss
     if reml:
@@ -383,6 +404,7 @@ def _fit(
         slab=slab,
         measure=measure,
         ll=ll,
+        r2=r2,
         converged=True,
         iterations=iters,
         notes=tuple(notes),
@@ -553,6 +575,7 @@ def _to_dict(res: RMAResult) -> dict[str, Any]:
         "ddf": res.ddf,
         "s2w": res.s2w,
         "ll": res.ll,
+        "r2": _num(res.r2),
         "iterations": res.iterations,
         "notes": list(res.notes),
         "slab": list(res.slab),
@@ -561,107 +584,149 @@ def _to_dict(res: RMAResult) -> dict[str, Any]:
 
 
 _METHOD_TITLE = {
-    "DL": "DerSimonian-Laird",
-    "HE": "Hedges",
-    "HS": "Hunter-Schmidt",
-    "SJ": "Sidik-Jonkman",
+    "DL": "DL",
+    "HE": "HE",
+    "HS": "HS",
+    "SJ": "SJ",
     "ML": "ML",
     "REML": "REML",
-    "EB": "Empirical Bayes",
-    "PM": "Paule-Mandel",
+    "EB": "EB",
+    "PM": "PM",
 }
 
 
 def _fp(x: float, digits: int) -> str:
+    """p-value as metafor prints it: ``<.0001`` below 10^-digits."""
+    if math.isnan(x):
+        return "NA"
     if x < 10.0 ** (-digits):
-        return f"<.{'0' * (digits - 1)}1"
+        return "<." + "0" * (digits - 1) + "1"
     return f"{x:.{digits}f}"
+
+
+def _pval_txt(pv: float, d: int) -> str:
+    txt = _fp(pv, d)
+    return f"p-val < {txt[1:]}" if txt.startswith("<") else f"p-val = {txt}"
+
+
+def _stars(p: float) -> str:
+    if math.isnan(p):
+        return ""
+    for cut, mark in ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, ".")):
+        if p < cut:
+            return mark
+    return ""
+
+
+def _btt_txt(btt: tuple[int, ...]) -> str:
+    idx = [i + 1 for i in btt]
+    if len(idx) == 1:
+        return f"coefficient {idx[0]}"
+    if idx == list(range(idx[0], idx[-1] + 1)):
+        return f"coefficients {idx[0]}:{idx[-1]}"
+    return "coefficients " + ",".join(str(i) for i in idx)
+
+
+def _aligned(rows: list[tuple[str, str]]) -> list[str]:
+    width = max(len(label) for label, _ in rows)
+    return [f"{label:<{width}} {value}" for label, value in rows]
 
 
 def _summary(res: RMAResult, digits: int) -> str:
     d = digits
     mods = res.p > 1 or not res.intercept
-    lines: list[str] = []
+    lines: list[str] = [""]
     if res.is_random:
         kind = "Mixed-Effects Model" if mods else "Random-Effects Model"
         lines.append(f"{kind} (k = {res.k}; tau^2 estimator: {_METHOD_TITLE[res.method]})")
         lines.append("")
-        lines.append(
-            f"tau^2 (estimated amount of {'residual ' if mods else 'total '}heterogeneity): "
-            f"{res.tau2:.{d}f} (SE = {res.se_tau2:.{d}f})"
-        )
-        lines.append(f"tau (square root of estimated tau^2 value):{' ' * 7}{res.tau:.{d}f}")
-        i2_txt = (
-            "residual heterogeneity / unaccounted variability"
-            if mods
-            else "total heterogeneity / total variability"
-        )
-        h2_txt = (
-            "unaccounted variability / sampling variability"
-            if mods
-            else "total variability / sampling variability"
-        )
-        lines.append(f"I^2 ({i2_txt}):   {res.i2:.2f}%")
-        lines.append(f"H^2 ({h2_txt}):  {res.h2:.2f}")
+        which = "residual" if mods else "total"
+        rows = [
+            (
+                f"tau^2 (estimated amount of {which} heterogeneity):",
+                f"{res.tau2:.{d}f} (SE = {res.se_tau2:.{d}f})",
+            ),
+            ("tau (square root of estimated tau^2 value):", f"{res.tau:.{d}f}"),
+        ]
+        if mods:
+            rows += [
+                ("I^2 (residual heterogeneity / unaccounted variability):", f"{res.i2:.2f}%"),
+                ("H^2 (unaccounted variability / sampling variability):", f"{res.h2:.2f}"),
+            ]
+            if not math.isnan(res.r2):
+                rows.append(("R^2 (amount of heterogeneity accounted for):", f"{res.r2:.2f}%"))
+        else:
+            rows += [
+                ("I^2 (total heterogeneity / total variability):", f"{res.i2:.2f}%"),
+                ("H^2 (total variability / sampling variability):", f"{res.h2:.2f}"),
+            ]
+        lines += _aligned(rows)
     else:
-        lines.append(f"{'Fixed' if res.method == 'FE' else 'Equal'}-Effects Model (k = {res.k})")
-        lines.append("")
-        lines.append(f"I^2 (total heterogeneity / total variability):   {res.i2:.2f}%")
-        lines.append(f"H^2 (total variability / sampling variability):  {res.h2:.2f}")
+        title = "Fixed-Effects" if res.method == "FE" else "Equal-Effects"
+        lines.append(f"{title} {'with Moderators ' if mods else ''}Model (k = {res.k})")
+        if not mods:
+            lines.append("")
+            lines += _aligned(
+                [
+                    ("I^2 (total heterogeneity / total variability):", f"{res.i2:.2f}%"),
+                    ("H^2 (total variability / sampling variability):", f"{res.h2:.2f}"),
+                ]
+            )
     lines.append("")
     lines.append(f"Test for {'Residual ' if mods else ''}Heterogeneity:")
     lines.append(
-        f"Q{'E' if mods else ''}(df = {res.q_df}) = {res.q:.{d}f}, p-val {_pval_txt(res.q_pval, d)}"
+        f"Q{'E' if mods else ''}(df = {res.q_df}) = {res.q:.{d}f}, {_pval_txt(res.q_pval, d)}"
     )
     lines.append("")
     if mods:
-        coefs = ",".join(str(i + 1) for i in res.btt)
+        lines.append(f"Test of Moderators ({_btt_txt(res.btt)}):")
         if res.ddf is None:
-            lines.append(f"Test of Moderators (coefficients {coefs}):")
-            lines.append(
-                f"QM(df = {res.qm_df[0]}) = {res.qm:.{d}f}, p-val {_pval_txt(res.qm_pval, d)}"
-            )
+            stat = f"QM(df = {res.qm_df[0]}) = {res.qm:.{d}f}"
         else:
-            lines.append(f"Test of Moderators (coefficients {coefs}):")
-            lines.append(
-                f"F(df1 = {res.qm_df[0]}, df2 = {res.qm_df[1]}) = {res.qm:.{d}f}, "
-                f"p-val {_pval_txt(res.qm_pval, d)}"
-            )
+            stat = f"F(df1 = {res.qm_df[0]}, df2 = {res.qm_df[1]}) = {res.qm:.{d}f}"
+        lines.append(f"{stat}, {_pval_txt(res.qm_pval, d)}")
         lines.append("")
     lines.append("Model Results:")
     lines.append("")
-    stat = "zval" if res.ddf is None else "tval"
-    hdr = f"{'':<10}{'estimate':>10}{'se':>10}{stat:>10}{'pval':>10}{'ci.lb':>10}{'ci.ub':>10}"
+    header = ["", "estimate", "se", "zval" if res.ddf is None else "tval"]
     if res.ddf is not None:
-        hdr = (
-            f"{'':<10}{'estimate':>10}{'se':>10}{stat:>10}{'df':>5}"
-            f"{'pval':>10}{'ci.lb':>10}{'ci.ub':>10}"
-        )
-    lines.append(hdr)
-    for i, n in enumerate(res.coef_names):
-        name = n if mods else ""
-        df_col = f"{res.ddf:>5}" if res.ddf is not None else ""
-        lines.append(
-            f"{name:<10}{res.beta[i]:>10.{d}f}{res.se_beta[i]:>10.{d}f}{res.zval_beta[i]:>10.{d}f}"
-            f"{df_col}{_fp(float(res.pval_beta[i]), d):>10}{res.ci_lb_beta[i]:>10.{d}f}"
-            f"{res.ci_ub_beta[i]:>10.{d}f}"
-        )
+        header.append("df")
+    header += ["pval", "ci.lb", "ci.ub", ""]
+    table: list[list[str]] = [header]
+    for i, name in enumerate(res.coef_names):
+        row = [
+            name if mods else "",
+            f"{res.beta[i]:.{d}f}",
+            f"{res.se_beta[i]:.{d}f}",
+            f"{res.zval_beta[i]:.{d}f}",
+        ]
+        if res.ddf is not None:
+            row.append(str(res.ddf))
+        row += [
+            _fp(float(res.pval_beta[i]), d),
+            f"{res.ci_lb_beta[i]:.{d}f}",
+            f"{res.ci_ub_beta[i]:.{d}f}",
+            _stars(float(res.pval_beta[i])),
+        ]
+        table.append(row)
+    widths = [max(len(r[j]) for r in table) for j in range(len(header))]
+    for r in table:
+        cells = [r[0].ljust(widths[0])] if widths[0] else []
+        cells += [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1], strict=True)]
+        cells.append(r[-1].ljust(widths[-1]))
+        lines.append(" ".join(cells).rstrip())
+    lines.append("")
+    lines.append("---")
+    lines.append("Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
     if not mods and res.is_random:
+        pr = res.predict()
         lines.append("")
         lines.append(
-            f"Prediction interval ({res.level:g}%): [{res.pi_lb:.{d}f}, {res.pi_ub:.{d}f}]"
+            f"Prediction interval ({res.level:g}%): [{pr.pi_lb[0]:.{d}f}, {pr.pi_ub[0]:.{d}f}]"
         )
     for note in res.notes:
         lines.append(f"Note: {note}")
-    return "\n".join(lines)
-
-
-def _pval_txt(pv: float, d: int) -> str:
-    if math.isnan(pv):
-        return "= NA"
-    if pv < 10.0 ** (-d):
-        return f"< .{'0' * (d - 1)}1"
-    return f"= {pv:.{d}f}"
+    return "\n".join(lines) + "\n"
 
 
 def subgroups(
