@@ -73,10 +73,11 @@ from pedbone.evidence._bias import (
 from pedbone.evidence._heterogeneity import HeterogeneityReadout, heterogeneity_readout
 from pedbone.evidence._mh import MHResult, rma_mh
 from pedbone.evidence._peto import rma_peto
-from pedbone.evidence._plots import forest, funnel
+from pedbone.evidence._plots import RATIO_MEASURES, forest, funnel
 from pedbone.evidence._sensitivity import InfluenceResult, cumul, influence, leave1out
 
 __all__ += [
+    "RATIO_MEASURES",
     "HeterogeneityReadout",
     "InfluenceResult",
     "MHResult",

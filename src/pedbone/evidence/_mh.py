@@ -486,7 +486,7 @@ def rma_mh(
     data: Any = None,
     slab: Sequence[Any] | str | None = None,
     add: float | tuple[float, float] = 0.5,
-    to: ToRule | tuple[ToRule, ToRule] = "only0",
+    to: str | tuple[str, str] = "only0",
     drop00: bool | tuple[bool, bool] = True,
     correct: bool = True,
     level: float = 95,

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from pedbone.evidence._mh import MHResult, ToRule, _level_z, _prepare
+from pedbone.evidence._mh import MHResult, _level_z, _prepare
 
 __all__ = ["rma_peto"]
 
@@ -25,7 +25,7 @@ def rma_peto(
     data: Any = None,
     slab: Sequence[Any] | str | None = None,
     add: float | tuple[float, float] = 0.5,
-    to: ToRule | tuple[ToRule, ToRule] = "only0",
+    to: str | tuple[str, str] = "only0",
     drop00: bool | tuple[bool, bool] = True,
     level: float = 95,
 ) -> MHResult:
