@@ -67,7 +67,10 @@ class ParquetChunkWriter:
 
     def write(self, frame: pl.DataFrame) -> None:
         """Write one chunk to a part file."""
-        frame.write_parquet(self._parts / f"part-{self._count:08d}.parquet")
+        # parts are temporary: compressing them too would double the compression work
+        frame.write_parquet(
+            self._parts / f"part-{self._count:08d}.parquet", compression="uncompressed"
+        )
         self._count += 1
 
     def close(self) -> None:
