@@ -286,6 +286,11 @@ def pack_yaml(pack_id: str, spec: dict[str, Any], checksum: str, n_rows: int) ->
         cov.update(spec.get("coverage_by_measure", {}).get(measure, {}))
         entry: dict[str, Any] = {
             "title": title,
+            **(
+                {"site": measure.split("_", 1)[0], "quantity": measure.split("_", 1)[1]}
+                if pack_id == "schafmeyer2022"
+                else {}
+            ),
             "unit": unit,
             "source_file": source,
             **cov,

@@ -613,6 +613,8 @@ class ReferencePack:
             "measures": {
                 m: {
                     "title": i.title,
+                    "site": i.site,
+                    "quantity": i.quantity,
                     "unit": i.unit,
                     "age_years": [i.age_min / f, i.age_max / f],
                     "age_max_inclusive": i.age_max_inclusive,

@@ -336,6 +336,19 @@ def _check_meta(
             )
             amin, amax = 0.0, 0.0
         dxa = _DXA_ID.match(mid)
+        for key, derived in (
+            ("site", dxa.group(1) if dxa else None),
+            ("quantity", dxa.group(2) if dxa else mid),
+        ):
+            given = m.get(key)
+            if given is not None and given != derived:
+                problems.append(
+                    Problem(
+                        fname,
+                        line,
+                        f"measure {mid!r}: {key} {given!r} disagrees with the id ({derived!r})",
+                    )
+                )
         measures[mid] = MeasureInfo(
             id=mid,
             title=str(m.get("title") or mid),
