@@ -18,12 +18,21 @@ setup: $(STAMP)
 system-deps:
 	bash tools/system-deps.sh
 
-# Until the clinic application exists, `make run` demonstrates the Z-score engine
-# on the bundled example file (see README).
+# `make run`: the Z-score engine on the bundled example file, then the clinic application on
+# http://127.0.0.1:8000/ with fictional demo patients in out/demo.sqlite3 (created on the first
+# run, upgraded on later ones; the demo login is kept in out/demo-login.txt). Ctrl+C stops it.
+DEMO_DB := out/demo.sqlite3
 run: setup
 	mkdir -p out
 	$(BIN)/pedbone zscore examples/zscore_example.csv -o out/zscore_example_scored.csv --overwrite
 	$(BIN)/python -c "import polars as pl; pl.Config.set_tbl_cols(12); pl.Config.set_tbl_rows(25); pl.Config.set_tbl_width_chars(200); pl.Config.set_fmt_str_lengths(60); print(pl.read_csv('out/zscore_example_scored.csv').select('id', 'age_used_years', pl.col('^.*_z$$'), 'zscore_status'))"
+	@if [ ! -f $(DEMO_DB) ]; then \
+		$(BIN)/pedbone demo --database-url sqlite:///$(DEMO_DB) | tee out/demo-login.txt; \
+	else \
+		$(BIN)/pedbone db upgrade --database-url sqlite:///$(DEMO_DB); \
+	fi
+	@echo "pedbone: open http://127.0.0.1:8000/ and $$(grep -h 'sign in' out/demo-login.txt 2>/dev/null | sed 's/ *(shown once)//' || echo 'sign in with your account')"
+	$(BIN)/pedbone serve --database-url sqlite:///$(DEMO_DB) --port 8000
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools
