@@ -43,6 +43,11 @@ def test_csv_to_csv(tmp_path: Path) -> None:
     assert code == 0, err
     assert "scored 4 rows (2 with problems)" in err
     assert "height_cm -> cdc2000" in err
+    # the most frequent problems follow the summary, ties in name order
+    assert err.splitlines()[-2:] == [
+        "         1  height_cm:not_a_number",
+        "         1  sex:sex_unknown",
+    ]
     frame = pl.read_csv(out, infer_schema_length=0)
     assert frame.columns == [
         "id", "sex", "age_years", "height_cm", "note",
@@ -76,6 +81,10 @@ def test_chunk_size_does_not_change_the_result(tmp_path: Path, chunk: str) -> No
     assert code == 0, err
     assert out.read_bytes() == ref.read_bytes()
     assert "scored 40 rows (5 with problems)" in err  # sex Q at 0, 11, 22, 33; p13
+    assert err.splitlines()[-2:] == [
+        "         4  sex:sex_unknown",
+        "         1  height_cm:not_a_number",
+    ]
 
 
 def test_parquet_round_trip(tmp_path: Path) -> None:

@@ -175,6 +175,8 @@ def zscore_command(
         raise typer.Exit(1) from None
     if not quiet:
         typer.echo(summary.line(), err=True)
+        for line in summary.reason_lines():
+            typer.echo(line, err=True)
 
 
 @contextlib.contextmanager

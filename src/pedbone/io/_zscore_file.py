@@ -6,8 +6,9 @@ import contextlib
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar, cast
 
@@ -57,6 +58,9 @@ class ScoreSummary:
     seconds: float
     output: Path
     plan: BatchPlan
+    reasons: Mapping[str, int] = field(default_factory=dict)
+    """Rows per status reason (``height_cm:not_a_number`` -> 12), most frequent first, ties
+    by name."""
 
     def line(self) -> str:
         """One-line human summary."""
@@ -65,6 +69,14 @@ class ScoreSummary:
             f"scored {self.rows:,} rows ({self.rows_with_problems:,} with problems) "
             f"in {self.seconds:.2f} s{rate} -> {self.output}"
         )
+
+    def reason_lines(self, limit: int = 10) -> list[str]:
+        """The most frequent problems, one line each (and how many kinds were left out)."""
+        items = list(self.reasons.items())
+        out = [f"  {count:>8,}  {reason}" for reason, count in items[:limit]]
+        if len(items) > limit:
+            out.append(f"  ... and {len(items) - limit} more kinds of problem")
+        return out
 
 
 Progress = Callable[[int, int], None]
@@ -122,6 +134,7 @@ def score_file(
         if on_plan is not None:
             on_plan(plan)
         rows = problems = 0
+        reasons: Counter[str] = Counter()
         with atomic_path(output, overwrite=overwrite) as tmp:
             writer: CsvChunkWriter | ParquetChunkWriter
             if out_fmt == "csv":
@@ -137,14 +150,20 @@ def score_file(
                     for scored in stages:
                         writer.write(scored)
                         rows += scored.height
-                        problems += int((scored[STATUS_COLUMN] != "ok").sum())
+                        flagged = scored[STATUS_COLUMN].filter(scored[STATUS_COLUMN] != "ok")
+                        problems += flagged.len()
+                        if flagged.len():
+                            counts = flagged.str.split(";").explode().value_counts()
+                            reasons.update(dict(counts.iter_rows()))
                         _report(progress, reader)
                 writer.close()
             finally:
                 writer.discard()
     finally:
         reader.close()
-    return ScoreSummary(rows, problems, time.perf_counter() - started, output, plan)
+    seconds = time.perf_counter() - started
+    ranked = dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+    return ScoreSummary(rows, problems, seconds, output, plan, ranked)
 
 
 _DONE = object()
