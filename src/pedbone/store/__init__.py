@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from pedbone.store import _audit  # registers the flush hooks
 from pedbone.store._audit import Actor, actor_of, row_snapshot
+from pedbone.store._backup import RestoreSummary, backup, restore
+from pedbone.store._clinical import DxaZ, dxa_zscores, to_clinical
+from pedbone.store._demo import create_demo_patients
 from pedbone.store._engine import (
     ENV_DATA_DIR,
     ENV_DATABASE_URL,
@@ -62,6 +65,7 @@ from pedbone.store._models import (
     Vertebra,
     VertebralAssessment,
 )
+from pedbone.store._pseudo import HIDDEN_FIELDS, pseudonym, pseudonymise, pseudonymised_patients
 from pedbone.store._security import (
     Permission,
     authenticate,
@@ -72,12 +76,20 @@ from pedbone.store._security import (
     set_password,
     verify_password,
 )
+from pedbone.store._services import (
+    ImportRowError,
+    build,
+    delete_record,
+    import_patients,
+    update_record,
+)
 
 del _audit
 
 __all__ = [
     "ENV_DATABASE_URL",
     "ENV_DATA_DIR",
+    "HIDDEN_FIELDS",
     "Actor",
     "AdverseEvent",
     "AdverseEventCategory",
@@ -91,8 +103,10 @@ __all__ = [
     "Diet",
     "DxaMeasurement",
     "DxaScan",
+    "DxaZ",
     "Fracture",
     "FractureSite",
+    "ImportRowError",
     "Infusion",
     "LabResult",
     "Medication",
@@ -103,6 +117,7 @@ __all__ = [
     "Permission",
     "PermissionDeniedError",
     "PubertyAssessment",
+    "RestoreSummary",
     "Role",
     "Setting",
     "StoreError",
@@ -117,18 +132,30 @@ __all__ = [
     "VertebralAssessment",
     "actor_of",
     "authenticate",
+    "backup",
+    "build",
+    "create_demo_patients",
     "create_user",
     "current_revision",
     "data_dir",
     "default_database_url",
+    "delete_record",
+    "dxa_zscores",
     "has_permission",
     "hash_password",
     "head_revision",
+    "import_patients",
     "make_engine",
+    "pseudonym",
+    "pseudonymise",
+    "pseudonymised_patients",
     "require",
     "resolve_database_url",
+    "restore",
     "row_snapshot",
     "schema_diff",
     "set_password",
+    "to_clinical",
+    "update_record",
     "verify_password",
 ]
