@@ -238,3 +238,27 @@ def test_plan_reports_reference_keys_that_match_nothing() -> None:
     )
     # growth and dxa both have columns (spine_abmd unscored, but present); no bmi, no leg_bmc
     assert plan.unused_references == ("bmi", "leg_bmc")
+
+
+def test_aliases_use_the_inputs_own_column_names() -> None:
+    frame = pl.DataFrame(
+        {
+            "gender": ["F", "?"],
+            "Age": ["2", "2"],
+            "sex": ["M", "M"],  # bears an aliased name: passes through unused
+            "Height": ["90", "90"],
+        }
+    )
+    plan = plan_batch(
+        frame.columns, aliases={"sex": "gender", "age_years": "Age", "height_cm": "Height"}
+    )
+    assert (plan.sex_column, plan.age_column) == ("gender", "Age")
+    out = score_frame(frame, plan)
+    assert out.columns == [*frame.columns, "height_z", "height_centile", STATUS_COLUMN]
+    assert out["height_z"][0] == pytest.approx(_lms_z(90.0, *CDC_F24), abs=1e-9)
+    # reasons name the input's own column
+    assert out[STATUS_COLUMN].to_list() == ["ok", "gender:sex_unknown"]
+    with pytest.raises(BatchSchemaError, match=r"a column 'Weight' \(to use as 'weight_kg'\)"):
+        plan_batch(frame.columns, aliases={"sex": "gender", "weight_kg": "Weight"})
+    with pytest.raises(BatchSchemaError, match="'stature' to be a documented column name"):
+        plan_batch(frame.columns, aliases={"stature": "Height"})

@@ -243,3 +243,17 @@ def test_progress_bar_forced_on_and_quiet(tmp_path: Path) -> None:
     assert out == ""
     assert err == ""  # no bar (not a terminal), no summary
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_column_option_maps_the_inputs_names(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("Gender,Age,Height\nF,2,90\n")
+    out = tmp_path / "out.csv"
+    code, _, err = _run(src, "-o", out, "--column", "sex=Gender", "-c", "age_years=Age",
+                        "-c", "height_cm=Height", "--decimals", "6")  # fmt: skip
+    assert code == 0, err
+    assert "Height -> cdc2000" in err
+    assert pl.read_csv(out)["height_z"][0] == pytest.approx(Z_F2_H90, abs=1e-6)
+    code, _, err = _run(src, "-o", tmp_path / "x.csv", "--column", "sex")
+    assert code == 2
+    assert "expected NAME=VALUE" in err

@@ -67,6 +67,16 @@ def parse_references(values: list[str]) -> dict[str, str]:
     return out
 
 
+def _pairs(option: str, values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in values:
+        key, sep, value = (part.strip() for part in raw.partition("="))
+        if not (sep and key and value):
+            raise ValueError(f"{option} {raw!r}: expected NAME=VALUE")
+        out[key] = value
+    return out
+
+
 def zscore_command(
     input_file: Annotated[
         Path, typer.Argument(metavar="INPUT", help="CSV/TSV or Parquet file to score.")
@@ -88,6 +98,17 @@ def zscore_command(
                 "Reference pack: PACK for growth (default cdc2000; head circumference "
                 "who2006), or KEY=PACK with KEY growth, dxa (default schafmeyer2022), a "
                 "measure id or a column. Repeatable. See `pedbone refs list`."
+            ),
+        ),
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            "-c",
+            help=(
+                "NAME=YOURS: use your column YOURS as the documented column NAME, e.g. "
+                "--column sex=gender --column height_cm=Height. Repeatable."
             ),
         ),
     ] = None,
@@ -136,6 +157,7 @@ def zscore_command(
             raise _fail(f"--sep must be one character, not {sep!r}")
     try:
         refs = parse_references(reference or [])
+        aliases = _pairs("--column", column or [])
     except (ValueError, LookupError) as exc:
         raise _fail(str(exc)) from None
 
@@ -157,6 +179,7 @@ def zscore_command(
                 input_file,
                 output,
                 references=refs,
+                aliases=aliases,
                 chunk_rows=chunk_size,
                 input_format=formats[input_format],
                 output_format=formats[output_format],

@@ -87,6 +87,7 @@ def score_file(
     output: Path | str,
     *,
     references: Mapping[str, str] | None = None,
+    aliases: Mapping[str, str] | None = None,
     chunk_rows: int = 100_000,
     input_format: FileFormat | None = None,
     output_format: FileFormat | None = None,
@@ -103,7 +104,8 @@ def score_file(
     written to a temporary file beside ``output`` and renamed into place only on success;
     an existing ``output`` is replaced only with ``overwrite``. A structural problem in the
     input raises :class:`MalformedInputError` (with the line for text files); bad values only
-    flag their rows. ``progress(done, total)`` is called after each chunk (bytes for CSV,
+    flag their rows. ``references`` and ``aliases`` go to :func:`plan_batch`.
+    ``progress(done, total)`` is called after each chunk (bytes for CSV,
     rows for Parquet); ``on_plan`` sees the plan before any row is read.
     """
     started = time.perf_counter()
@@ -128,7 +130,7 @@ def score_file(
         header_line = None
     try:
         try:
-            plan = plan_batch(reader.columns, references)
+            plan = plan_batch(reader.columns, references, aliases)
         except BatchSchemaError as exc:
             raise MalformedInputError(source, header_line, str(exc)) from None
         if on_plan is not None:

@@ -125,6 +125,7 @@ class BatchPlan:
 
     columns: tuple[str, ...]
     measures: tuple[MeasureColumn, ...]
+    sex_column: str
     age_column: str | None
     date_columns: tuple[str, str] | None
     gestational_column: str | None
@@ -174,23 +175,62 @@ def pack_family(pack_id: str) -> Literal["growth", "dxa"]:
     return "growth"
 
 
+_ROLE_COLUMNS = (
+    "sex",
+    "age_years",
+    "birth_date",
+    "measurement_date",
+    "gestational_age_weeks",
+    "group",
+)
+_AREA_COLUMN = re.compile(r"^[a-z][a-z0-9_]*_area$")
+
+
+def _known_name(name: str) -> bool:
+    return (
+        name in _ROLE_COLUMNS
+        or name in GROWTH_COLUMNS
+        or bool(_DXA_COLUMN.match(name) or _AREA_COLUMN.match(name))
+    )
+
+
 def plan_batch(
     columns: Iterable[str],
     references: Mapping[str, str] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> BatchPlan:
     """Decide which columns are scored against which reference pack.
 
     ``references`` maps a family (``growth``, ``dxa``), a measure id (``height``,
     ``leg_abmd``) or a column name (``height_cm``) to a pack id; entries override
-    :data:`DEFAULT_REFERENCES`. Raises :class:`BatchSchemaError` naming what is missing.
-    A measure column whose pack does not cover it raises if the pack was chosen for that
-    measure or column explicitly, and is otherwise listed in ``plan.unscored``.
+    :data:`DEFAULT_REFERENCES`. ``aliases`` maps a documented column name to the input's own
+    name for it (``{"sex": "gender", "height_cm": "Height"}``); a column that already bears
+    an aliased name then passes through unused. Raises :class:`BatchSchemaError` naming
+    what is missing. A measure column whose pack does not cover it raises if the pack was
+    chosen for that measure or column explicitly, and is otherwise listed in
+    ``plan.unscored``.
     """
     cols = tuple(columns)
-    present = set(cols)
     given = dict(references or {})
     refs = {**DEFAULT_REFERENCES, **given}
+    alias = dict(aliases or {})
     problems: list[str] = []
+    for canonical, name in alias.items():
+        if not _known_name(canonical):
+            problems.append(
+                f"{canonical!r} to be a documented column name (sex, age_years, height_cm, "
+                "<site>_abmd, ...) to rename a column to"
+            )
+        if name not in cols:
+            problems.append(f"a column {name!r} (to use as {canonical!r})")
+    # documented name -> the input column that plays its part
+    inverse = {name: canonical for canonical, name in alias.items()}
+    actual: dict[str, str] = {}
+    for col in cols:
+        role = inverse.get(col, None if col in alias else col)
+        if role is not None:
+            actual[role] = col
+    present = set(actual)
     if "sex" not in present:
         problems.append("a 'sex' column (M/F or 1/2)")
     has_age = "age_years" in present
@@ -204,11 +244,17 @@ def plan_batch(
     measures: list[MeasureColumn] = []
     unscored: list[tuple[str, str]] = []
 
-    def add(col: str, measure: str, family: Literal["growth", "dxa"], **extra: Any) -> None:
-        explicit = col in given or measure in given
-        pack_id = given.get(col) or refs.get(measure) or refs[family]
+    def add(
+        canonical: str,
+        measure: str,
+        family: Literal["growth", "dxa"],
+        bmad_from: tuple[str, str] | None = None,
+    ) -> None:
+        col = actual.get(canonical, canonical)
+        explicit = canonical in given or col in given or measure in given
+        pack_id = given.get(canonical) or given.get(col) or refs.get(measure) or refs[family]
         if measure in _resolve(pack_id).measures:
-            measures.append(MeasureColumn(col, measure, family, pack_id, **extra))
+            measures.append(MeasureColumn(col, measure, family, pack_id, bmad_from))
             return
         reason = f"reference {pack_id!r} has no measure {measure!r}"
         if explicit:
@@ -217,32 +263,35 @@ def plan_batch(
             key = "dxa" if family == "dxa" else measure
             unscored.append((col, f"{reason}; choose one with --reference {key}=PACK"))
 
-    for col in cols:
-        if col in GROWTH_COLUMNS or _DXA_COLUMN.match(col):
-            add(col, *_measure_of(col))
+    for canonical in actual:
+        if canonical in GROWTH_COLUMNS or _DXA_COLUMN.match(canonical):
+            add(canonical, *_measure_of(canonical))
     for site in BMAD_EXPONENT:  # BMAD from BMC and area where no BMAD column is given
         bmc, area, bmad_col = f"{site}_bmc", f"{site}_area", f"{site}_bmad"
         if {bmc, area} <= present and bmad_col not in present:
-            add(bmad_col, bmad_col, "dxa", bmad_from=(bmc, area))
+            add(bmad_col, bmad_col, "dxa", (actual[bmc], actual[area]))
     if not measures and not problems:
         known = ", ".join(GROWTH_COLUMNS)
         extra = f" ({'; '.join(r for _, r in unscored)})" if unscored else ""
         problems.append(f"at least one measure column to score, e.g. {known}, <site>_abmd{extra}")
-    for out in [c for m in measures for c in (m.z_column, m.centile_column)] + [STATUS_COLUMN]:
-        if out in present:
+    added = [c for m in measures for c in (m.z_column, m.centile_column)] + [STATUS_COLUMN]
+    added += [m.column for m in measures if m.bmad_from]
+    for out in added:
+        if out in cols:
             problems.append(f"no input column named {out!r} (it would be overwritten)")
     if problems:
         raise BatchSchemaError("the input needs " + "; ".join(problems))
     candidates = [(m.column, m.measure, m.family) for m in measures]
-    candidates += [(c, *_measure_of(c)) for c, _ in unscored]
-    used = {key for triple in candidates for key in triple}
+    candidates += [(c, *_measure_of(inverse.get(c, c))) for c, _ in unscored]
+    used = {key for triple in candidates for key in triple} | set(inverse.values())
     return BatchPlan(
         columns=cols,
         measures=tuple(measures),
-        age_column="age_years" if has_age else None,
-        date_columns=("birth_date", "measurement_date") if has_dates else None,
-        gestational_column="gestational_age_weeks" if "gestational_age_weeks" in present else None,
-        group_column="group" if "group" in present else None,
+        sex_column=actual["sex"],
+        age_column=actual.get("age_years"),
+        date_columns=(actual["birth_date"], actual["measurement_date"]) if has_dates else None,
+        gestational_column=actual.get("gestational_age_weeks"),
+        group_column=actual.get("group"),
         unscored=tuple(unscored),
         unused_references=tuple(k for k in given if k not in used),
     )
@@ -408,15 +457,15 @@ def score_frame(
         raise BatchSchemaError(f"the chunk lacks the planned column(s) {missing}")
     n = frame.height
     reasons = _Reasons(n)
-    sex = _sex_codes(frame["sex"])
+    sex = _sex_codes(frame[plan.sex_column])
     age_np = _ages(frame, plan, reasons)
     group: NDArray[Any] | None = None
     if plan.group_column is not None:
         group = frame[plan.group_column].cast(pl.String).str.strip_chars().to_numpy()
     # row-level problems are reported once, on their own column, before the measures
-    reasons.add("sex", "sex_unknown", sex == 0)
+    reasons.add(plan.sex_column, "sex_unknown", sex == 0)
     age_flagged = reasons.any_for(age_source_columns(plan))
-    age_blame = plan.age_column or "measurement_date"
+    age_blame = plan.age_column or (plan.date_columns or ("", "measurement_date"))[1]
     reasons.add(age_blame, "age_missing", np.isnan(age_np) & ~age_flagged)
     group_unknown = np.zeros(n, dtype=bool)
     added = [_float_series(AGE_USED_COLUMN, age_np)] if plan.adds_age else []
