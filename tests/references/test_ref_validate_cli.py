@@ -133,3 +133,15 @@ def test_cli_list_show_validate_install(make_pack: Callable[..., Path], data_dir
     assert runner.invoke(app, ["refs", "install", str(good)]).exit_code == 2
     z = reference("synthetic_cli").zscore("height", sex="F", age_years=0, value=11.0)
     np.testing.assert_allclose(z, (11 / 10 - 1) / 0.1)
+
+
+def test_cli_remove_and_table_name_guard(make_pack: Callable[..., Path], data_dir: Path) -> None:
+    good = make_pack(_rows(), id="synthetic_rm")
+    assert runner.invoke(app, ["refs", "install", str(good)]).exit_code == 0
+    res = runner.invoke(app, ["refs", "remove", "synthetic_rm"])
+    assert res.exit_code == 0, res.output
+    assert not (data_dir / "packs" / "synthetic_rm").exists()
+    assert runner.invoke(app, ["refs", "remove", "synthetic_rm"]).exit_code == 2
+    assert runner.invoke(app, ["refs", "remove", "cdc2000"]).exit_code == 2
+    escaping = make_pack(_rows(), name="esc", table="../table.csv")
+    assert any("must be a file name inside the pack" in str(p) for p in validate(escaping))

@@ -145,6 +145,20 @@ def install_cmd(
     typer.echo(f"installed {target.name} -> {target}")
 
 
+@refs_app.command("remove")
+def remove_cmd(
+    pack_id: str = typer.Argument(..., metavar="ID", help="Installed pack id."),
+) -> None:
+    """Remove an installed pack from the per-user data folder (built-in packs stay)."""
+    from pedbone.references import UnknownReferenceError, uninstall
+
+    try:
+        target = uninstall(pack_id)
+    except (UnknownReferenceError, PermissionError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"removed {pack_id} ({target})")
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root application."""
     app.add_typer(refs_app, name="refs")

@@ -37,6 +37,7 @@ from pedbone.references._registry import (
     data_dir,
     install,
     reference,
+    uninstall,
     validate,
 )
 from pedbone.references._status import Status
@@ -69,5 +70,6 @@ __all__ = [
     "lms_z",
     "reference",
     "sex_codes",
+    "uninstall",
     "validate",
 ]

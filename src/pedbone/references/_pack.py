@@ -248,6 +248,11 @@ def _check_meta(
     licence = need_str("licence")
     population = need_str("population")
     table = need_str("table") or "table.csv"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", table) or ".." in table.split("/"):
+        problems.append(
+            Problem(fname, where("table"), f"table {table!r} must be a file name inside the pack")
+        )
+        table = "table.csv"
     citation = raw.get("citation")
     if not isinstance(citation, dict) or not citation.get("text"):
         problems.append(

@@ -9,6 +9,7 @@ Nothing is read until a pack is asked for; loaded packs are cached.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ __all__ = [
     "data_dir",
     "install",
     "reference",
+    "uninstall",
     "validate",
 ]
 
@@ -181,6 +183,17 @@ def available() -> list[PackSummary]:
     return out
 
 
+def uninstall(pack_id: str) -> Path:
+    """Remove an installed user pack; built-in packs cannot be removed. Returns its folder."""
+    if pack_id in _builtin_ids():
+        raise PermissionError(f"pack {pack_id!r} is built in and cannot be removed")
+    target = _user_root() / pack_id
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", pack_id) or not (target / "pack.yaml").is_file():
+        raise UnknownReferenceError(f"no installed pack {pack_id!r} in {_user_root()}")
+    shutil.rmtree(target)
+    return target
+
+
 def _pack_folder(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     return p.parent if p.name == "pack.yaml" else p
@@ -215,6 +228,7 @@ def install(path: str | os.PathLike[str], *, force: bool = False) -> Path:
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     shutil.copy2(folder / "pack.yaml", tmp / "pack.yaml")
+    (tmp / meta.table).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(folder / meta.table, tmp / meta.table)
     for extra in _EXTRA_FILES:
         if (folder / extra).is_file():
