@@ -262,3 +262,33 @@ def test_aliases_use_the_inputs_own_column_names() -> None:
         plan_batch(frame.columns, aliases={"sex": "gender", "weight_kg": "Weight"})
     with pytest.raises(BatchSchemaError, match="'stature' to be a documented column name"):
         plan_batch(frame.columns, aliases={"stature": "Height"})
+
+
+def test_chained_packs_score_each_row_with_the_first_covering_its_age() -> None:
+    import pedbone
+
+    frame = pl.DataFrame(
+        {
+            "sex": ["F", "F", "F", "F"],
+            "age_years": [1.0, 4.5, 10.0, 25.0],
+            "height_cm": [74.0, 104.0, 140.0, 165.0],
+            "head_circumference_cm": [45.0, 49.5, None, None],
+        }
+    )
+    plan = plan_batch(frame.columns, {"growth": "who2006+who2007"})
+    packs = {m.column: m.packs for m in plan.measures}
+    # head circumference (a growth measure, default who2006) is unaffected by the growth choice;
+    # height is chained
+    assert packs == {"height_cm": ("who2006", "who2007"), "head_circumference_cm": ("who2006",)}
+    out = score_frame(frame, plan)
+    who06 = pedbone.reference("who2006")
+    expected = [
+        who06.zscore("height", sex="F", age_years=1.0, value=74.0),
+        who06.zscore("height", sex="F", age_years=4.5, value=104.0),
+        # L = 1 at 120 months: (140 - 138.6363) / (138.6363 * 0.04614) = 0.213189
+        0.2131888,
+    ]
+    for got, want in zip(out["height_z"].to_list()[:3], expected, strict=True):
+        assert got == pytest.approx(float(want), abs=1e-6)
+    assert out["height_z"][3] is None
+    assert out[STATUS_COLUMN].to_list() == ["ok", "ok", "ok", "height_cm:age_out_of_range"]

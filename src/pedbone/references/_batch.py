@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from pedbone.references._adjust import BMAD_EXPONENT, bmad
 from pedbone.references._age import corrected_age, decimal_age
-from pedbone.references._engine import ReferencePack, sex_codes
+from pedbone.references._engine import ReferencePack, ZScoreResult, sex_codes
 from pedbone.references._status import Status
 
 __all__ = [
@@ -100,6 +100,7 @@ class MeasureColumn:
 
     With ``bmad_from`` = (BMC column, area column) the column is not in the input: it is the
     BMAD computed from the two (:func:`pedbone.references.bmad`) and added to the output.
+    ``pack_id`` may chain packs with ``+`` (see ``packs``).
     """
 
     column: str
@@ -107,6 +108,13 @@ class MeasureColumn:
     family: Literal["growth", "dxa"]
     pack_id: str
     bmad_from: tuple[str, str] | None = None
+    packs: tuple[str, ...] = ()
+    """The packs of ``pack_id`` (``who2006+who2007``) that have the measure, in order: each
+    row is scored by the first whose age range covers it. Defaults to ``(pack_id,)``."""
+
+    def __post_init__(self) -> None:
+        if not self.packs:
+            object.__setattr__(self, "packs", (self.pack_id,))
 
     @property
     def z_column(self) -> str:
@@ -168,8 +176,8 @@ def _measure_of(column: str) -> tuple[str, Literal["growth", "dxa"]]:
 
 
 def pack_family(pack_id: str) -> Literal["growth", "dxa"]:
-    """``dxa`` if every measure of the pack is a DXA measure (``<site>_<quantity>``)."""
-    measures = _resolve(pack_id).measures
+    """``dxa`` if every measure of the pack(s) is a DXA measure (``<site>_<quantity>``)."""
+    measures = [m for one in pack_id.split("+") for m in _resolve(one).measures]
     if measures and all(_DXA_COLUMN.match(m) for m in measures):
         return "dxa"
     return "growth"
@@ -253,8 +261,9 @@ def plan_batch(
         col = actual.get(canonical, canonical)
         explicit = canonical in given or col in given or measure in given
         pack_id = given.get(canonical) or given.get(col) or refs.get(measure) or refs[family]
-        if measure in _resolve(pack_id).measures:
-            measures.append(MeasureColumn(col, measure, family, pack_id, bmad_from))
+        having = tuple(p for p in pack_id.split("+") if measure in _resolve(p).measures)
+        if having:
+            measures.append(MeasureColumn(col, measure, family, pack_id, bmad_from, having))
             return
         reason = f"reference {pack_id!r} has no measure {measure!r}"
         if explicit:
@@ -438,6 +447,31 @@ def _ages(frame: pl.DataFrame, plan: BatchPlan, reasons: _Reasons) -> NDArray[np
     return age
 
 
+def _evaluate(
+    m: MeasureColumn,
+    sex: NDArray[np.int8],
+    age: NDArray[np.float64],
+    value: NDArray[np.float64],
+    group: NDArray[Any] | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int8]]:
+    """Z, centile and status of one measure; with chained packs the first covering the age."""
+
+    def one(pack_id: str) -> ZScoreResult:
+        pack = _resolve(pack_id)
+        kwargs: dict[str, Any] = {"group": group} if group is not None and pack.groups else {}
+        return pack.evaluate(m.measure, sex=sex, age_years=age, value=value, **kwargs)
+
+    first = one(m.packs[0])
+    z = np.array(first.z, dtype=np.float64)
+    centile = np.array(first.centile, dtype=np.float64)
+    status = np.array(first.status, dtype=np.int8)
+    for pack_id in m.packs[1:]:
+        res = one(pack_id)
+        take = (status == Status.AGE_OUT_OF_RANGE) & (res.status != Status.AGE_OUT_OF_RANGE)
+        z[take], centile[take], status[take] = res.z[take], res.centile[take], res.status[take]
+    return z, centile, status
+
+
 def score_frame(
     frame: pl.DataFrame,
     plan: BatchPlan | None = None,
@@ -471,7 +505,6 @@ def score_frame(
     added = [_float_series(AGE_USED_COLUMN, age_np)] if plan.adds_age else []
     measure_reasons: list[tuple[str, str, NDArray[np.bool_] | None]] = []
     for m in plan.measures:
-        pack = _resolve(m.pack_id)
         inputs = m.bmad_from or (m.column,)
         arrays = []
         for col in inputs:
@@ -485,13 +518,10 @@ def score_frame(
             added.append(_float_series(m.column, value_np))
         else:
             value_np = arrays[0]
-        kwargs: dict[str, Any] = {}
-        if group is not None and pack.groups:
-            kwargs["group"] = group
-        result = pack.evaluate(m.measure, sex=sex, age_years=age_np, value=value_np, **kwargs)
+        z, centile, status = _evaluate(m, sex, age_np, value_np, group)
         # a blank (or unreadable) measurement has nothing to score: its row is not flagged
         # for this measure's age range or group
-        status = np.where(np.isnan(value_np), 0, np.asarray(result.status, dtype=np.int8))
+        status[np.isnan(value_np)] = 0
         for code in np.flatnonzero(np.bincount(status.view(np.uint8))).tolist():
             if code in _NOT_PER_MEASURE:
                 continue
@@ -499,8 +529,8 @@ def score_frame(
                 group_unknown |= status == code
             else:
                 measure_reasons.append((m.column, _CODE_NAMES[code], status == code))
-        added.append(_float_series(m.z_column, result.z))
-        added.append(_float_series(m.centile_column, result.centile))
+        added.append(_float_series(m.z_column, z))
+        added.append(_float_series(m.centile_column, centile))
     reasons.add(plan.group_column or "group", "group_unknown", group_unknown)
     for column, reason, mask in measure_reasons:
         reasons.add(column, reason, mask)
