@@ -266,6 +266,6 @@ def render_chart(chart: Chart) -> str:
                     f'stroke="{colour}" stroke-width="2.5"/>'
                 )
             out.append(f'<text x="{lx + 18}" y="33" fill="#1d2733">{escape(label)}</text>')
-            lx += 26 + 6.5 * len(label)
+            lx += 30 + 7.3 * len(label)
     out.append("</svg>")
     return "".join(out)

@@ -36,6 +36,7 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     hint: str = ""
+    section: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,16 @@ class FormSpec:
     model: str  # class name in pedbone.store
     date_field: str
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sections(self) -> list[tuple[str, list[Field]]]:
+        """Consecutive fields grouped by their section title, in form order."""
+        out: list[tuple[str, list[Field]]] = []
+        for f in self.fields:
+            if not out or out[-1][0] != f.section:
+                out.append((f.section, []))
+            out[-1][1].append(f)
+        return out
 
 
 def parse(
@@ -185,22 +196,29 @@ PATIENT_FIELDS: Final = (
 
 _GRADES = (("0", "0"), ("0.5", "0.5"), ("1", "1"), ("2", "2"), ("3", "3"))
 _VENDOR_Z_HINT = _("Informational; never used for classification.")
+_SCAN = _("Scan")
+_SPINE = _("Lumbar spine (L1–L4)")
+_TBLH = _("Total body less head")
+_LEG = _("Lower limb")
 
 
 def _dxa_fields() -> tuple[Field, ...]:
     num: Kind = "number"
     return (
-        Field("scanned_on", _("Scan date"), "date", required=True),
+        Field("scanned_on", _("Scan date"), "date", required=True, section=_SCAN),
         Field(
             "manufacturer",
             _("Manufacturer"),
             "choice",
             required=True,
             choices=(("Hologic", "Hologic"), ("GE Lunar", "GE Lunar"), ("other", _("other"))),
+            section=_SCAN,
         ),
-        Field("model", _("Scanner model")),
-        Field("software_version", _("Software version")),
-        Field("analysis_mode", _("Analysis mode"), hint=_("For example: pediatric.")),
+        Field("model", _("Scanner model"), section=_SCAN),
+        Field("software_version", _("Software version"), section=_SCAN),
+        Field(
+            "analysis_mode", _("Analysis mode"), hint=_("For example: pediatric."), section=_SCAN
+        ),
         Field(
             "precision_spine",
             _("Precision error, spine aBMD (RMS-SD)"),
@@ -209,12 +227,53 @@ def _dxa_fields() -> tuple[Field, ...]:
             minimum=0.0001,
             maximum=0.2,
             hint=_("From the facility's precision study; gives the least significant change."),
+            section=_SCAN,
         ),
-        Field("height_cm", _("Height on the scan day"), num, unit="cm", minimum=30, maximum=230),
-        Field("weight_kg", _("Weight on the scan day"), num, unit="kg", minimum=0.5, maximum=250),
-        Field("spine_abmd", _("Lumbar spine aBMD"), num, unit="g/cm²", minimum=0.05, maximum=2.5),
-        Field("spine_bmc", _("Lumbar spine BMC"), num, unit="g", minimum=0.5, maximum=150),
-        Field("spine_area", _("Lumbar spine area"), num, unit="cm²", minimum=1, maximum=150),
+        Field(
+            "height_cm",
+            _("Height on the scan day"),
+            num,
+            unit="cm",
+            minimum=30,
+            maximum=230,
+            section=_SCAN,
+        ),
+        Field(
+            "weight_kg",
+            _("Weight on the scan day"),
+            num,
+            unit="kg",
+            minimum=0.5,
+            maximum=250,
+            section=_SCAN,
+        ),
+        Field(
+            "spine_abmd",
+            _("Lumbar spine aBMD"),
+            num,
+            unit="g/cm²",
+            minimum=0.05,
+            maximum=2.5,
+            section=_SPINE,
+        ),
+        Field(
+            "spine_bmc",
+            _("Lumbar spine BMC"),
+            num,
+            unit="g",
+            minimum=0.5,
+            maximum=150,
+            section=_SPINE,
+        ),
+        Field(
+            "spine_area",
+            _("Lumbar spine area"),
+            num,
+            unit="cm²",
+            minimum=1,
+            maximum=150,
+            section=_SPINE,
+        ),
         Field(
             "spine_vendor_z",
             _("Lumbar spine Z (scanner)"),
@@ -222,6 +281,7 @@ def _dxa_fields() -> tuple[Field, ...]:
             minimum=-10,
             maximum=10,
             hint=_VENDOR_Z_HINT,
+            section=_SPINE,
         ),
         Field(
             "tblh_abmd",
@@ -230,8 +290,17 @@ def _dxa_fields() -> tuple[Field, ...]:
             unit="g/cm²",
             minimum=0.05,
             maximum=2.5,
+            section=_TBLH,
         ),
-        Field("tblh_bmc", _("Total body less head BMC"), num, unit="g", minimum=10, maximum=5000),
+        Field(
+            "tblh_bmc",
+            _("Total body less head BMC"),
+            num,
+            unit="g",
+            minimum=10,
+            maximum=5000,
+            section=_TBLH,
+        ),
         Field(
             "tblh_vendor_z",
             _("Total body less head Z (scanner)"),
@@ -239,17 +308,43 @@ def _dxa_fields() -> tuple[Field, ...]:
             minimum=-10,
             maximum=10,
             hint=_VENDOR_Z_HINT,
+            section=_TBLH,
         ),
-        Field("leg_abmd", _("Lower limb aBMD"), num, unit="g/cm²", minimum=0.05, maximum=2.5),
-        Field("leg_bmc", _("Lower limb BMC"), num, unit="g", minimum=5, maximum=3000),
-        Field("leg_lean_mass", _("Lower limb lean mass"), num, unit="g", minimum=50, maximum=30000),
-        Field("leg_fat_mass", _("Lower limb fat mass"), num, unit="g", minimum=10, maximum=30000),
+        Field(
+            "leg_abmd",
+            _("Lower limb aBMD"),
+            num,
+            unit="g/cm²",
+            minimum=0.05,
+            maximum=2.5,
+            section=_LEG,
+        ),
+        Field("leg_bmc", _("Lower limb BMC"), num, unit="g", minimum=5, maximum=3000, section=_LEG),
+        Field(
+            "leg_lean_mass",
+            _("Lower limb lean mass"),
+            num,
+            unit="g",
+            minimum=50,
+            maximum=30000,
+            section=_LEG,
+        ),
+        Field(
+            "leg_fat_mass",
+            _("Lower limb fat mass"),
+            num,
+            unit="g",
+            minimum=10,
+            maximum=30000,
+            section=_LEG,
+        ),
         Field(
             "reference_group",
             _("Reference group (lower limb)"),
             "choice",
             choices=DXA_GROUPS,
             hint=_("Population group of the Schafmeyer 2022 lower-limb reference."),
+            section=_LEG,
         ),
         Field("comment", _("Comment"), "textarea"),
     )
