@@ -4,7 +4,9 @@ For every (measure, sex, group) the table is turned once into piecewise polynomi
 and S in ``t = age - left edge`` (degree 0 for WHO's daily lookup, 1 for linear, 3 for cubic
 Lagrange). A query finds its interval through a uniform bucket grid (bucket width = the
 narrowest interval, so one correction step suffices), evaluates the polynomials by Horner's
-rule and applies the LMS transform. Work is done in cache-sized chunks; no Python loop runs
+rule and applies the LMS transform. Where every table age lies on the bucket grid, each bucket
+carries its own polynomial (re-expanded about the bucket edge), so no search is needed at all.
+Work is done in cache-sized chunks, on several threads for large inputs; no Python loop runs
 per element.
 """
 
@@ -85,6 +87,12 @@ def sex_codes(sex: ArrayLike) -> NDArray[np.int8]:
         uniq, inv = np.unique(arr, return_inverse=True)
         codes = np.array([_code_of(u) for u in uniq], dtype=np.int8)
         return codes[inv].reshape(arr.shape)
+    if arr.dtype.kind == "O":
+        try:
+            # None -> "None", 1 -> "1", 2.0 -> "2.0", nan -> "nan": the text rules apply
+            return sex_codes(arr.astype(str))
+        except (TypeError, ValueError):
+            pass
     flat = [_code_of(x) for x in arr.ravel().tolist()]
     return np.asarray(flat, dtype=np.int8).reshape(arr.shape)
 
