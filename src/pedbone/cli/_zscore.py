@@ -14,19 +14,21 @@ if TYPE_CHECKING:
     from pedbone.io import FileFormat
     from pedbone.references._batch import BatchPlan
 
-_HELP = """Add Z-scores, centiles and a per-row status to every row of a CSV or Parquet file.
-
-Input columns: [bold]sex[/] (M/F or 1/2), [bold]age_years[/] or both [bold]birth_date[/] and
-[bold]measurement_date[/] (YYYY-MM-DD), optional [bold]gestational_age_weeks[/] (corrected age
-under 2 years) and [bold]group[/] (population group); measures [bold]height_cm[/],
-[bold]weight_kg[/], [bold]bmi[/], [bold]head_circumference_cm[/] and DXA
-[bold]<site>_abmd[/], [bold]<site>_bmc[/], [bold]<site>_lean_mass[/], [bold]<site>_fat_mass[/]
-(e.g. leg_abmd). Other columns pass through unchanged.
-
-Output adds [bold]<measure>_z[/], [bold]<measure>_centile[/] and [bold]zscore_status[/]
-("ok" or reasons such as "height_cm:age_out_of_range;sex:sex_unknown"). A malformed file stops
-with its line number (exit 2); a bad value only flags its row. See docs/batch.md.
-"""
+_HELP = (
+    "Add Z-scores, centiles and a per-row status to every row of a CSV or Parquet file.\n\n"
+    "Input columns: [bold]sex[/] (M/F or 1/2), [bold]age_years[/] or both "
+    "[bold]birth_date[/] and [bold]measurement_date[/] (YYYY-MM-DD), optional "
+    "[bold]gestational_age_weeks[/] (corrected age under 2 years) and [bold]group[/] "
+    "(population group); measures [bold]height_cm[/], [bold]weight_kg[/], [bold]bmi[/], "
+    "[bold]head_circumference_cm[/] and DXA [bold]<site>_abmd[/], [bold]<site>_bmc[/], "
+    "[bold]<site>_lean_mass[/], [bold]<site>_fat_mass[/] (e.g. leg_abmd); "
+    "[bold]<site>_area[/] with <site>_bmc gives BMAD. Other columns pass through unchanged; "
+    "map differently named columns with --column (e.g. --column sex=gender).\n\n"
+    "Output adds [bold]<measure>_z[/], [bold]<measure>_centile[/] and "
+    '[bold]zscore_status[/] ("ok" or reasons such as '
+    '"height_cm:age_out_of_range;sex:sex_unknown"). A malformed file stops with its line '
+    "number (exit 2); a bad value only flags its row. See docs/batch.md."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -97,7 +99,8 @@ def zscore_command(
             help=(
                 "Reference pack: PACK for growth (default cdc2000; head circumference "
                 "who2006), or KEY=PACK with KEY growth, dxa (default schafmeyer2022), a "
-                "measure id or a column. Repeatable. See `pedbone refs list`."
+                "measure id or a column. Chain packs by age with '+', e.g. who2006+who2007. "
+                "Repeatable. See `pedbone refs list`."
             ),
         ),
     ] = None,
