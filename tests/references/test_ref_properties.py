@@ -15,7 +15,7 @@ CASES = [
 ]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     case=st.sampled_from(CASES),
     sex=st.sampled_from(["M", "F"]),
@@ -42,7 +42,7 @@ def test_value_then_zscore_round_trips(
     np.testing.assert_allclose(back, z, rtol=1e-9, atol=1e-9)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(case=st.sampled_from(CASES), where=st.floats(0.0, 0.999))
 def test_zscore_increases_with_the_value(case: tuple[str, str], where: float) -> None:
     pid, measure = case
