@@ -85,8 +85,12 @@ def show(
         typer.echo(f"  doi:        {cit['doi']}")
     typer.echo(f"  licence:    {info['licence']}")
     typer.echo(f"  population: {info['population']}")
-    if info["manufacturer"] or info["scanner"]:
-        typer.echo(f"  scanner:    {info['manufacturer'] or ''} {info['scanner'] or ''}".rstrip())
+    if info["manufacturer"]:
+        typer.echo(f"  maker:      {info['manufacturer']}")
+    if info["scanner"]:
+        typer.echo(f"  scanner:    {info['scanner']}")
+    if info["notes"]:
+        typer.echo(f"  notes:      {info['notes']}")
     if info["groups"]:
         typer.echo(f"  groups:     {', '.join(info['groups'])}")
     typer.echo(f"  table:      age in {info['age_unit']}, {info['checksum']}")

@@ -615,6 +615,7 @@ class ReferencePack:
             "population": self.meta.population,
             "manufacturer": self.meta.manufacturer,
             "scanner": self.meta.scanner,
+            "notes": self.meta.raw.get("notes"),
             "groups": list(self.meta.groups),
             "age_unit": self.meta.age_unit,
             "checksum": self.meta.checksum,
