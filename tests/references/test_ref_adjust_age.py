@@ -27,6 +27,7 @@ from pedbone.references import (
     height_age,
     height_age_zscore,
     reference,
+    who_length_or_height,
 )
 
 FIXTURE = Path(__file__).parent / "fixtures" / "synthetic_dxa_pack"
@@ -149,3 +150,14 @@ def test_corrected_age_for_preterm_birth() -> None:
     np.testing.assert_allclose(
         got, [0.5 - 84 / 365.25, 1.99 - 84 / 365.25, 2.0, 0.5, 0.5], rtol=1e-15
     )
+
+
+def test_who_length_height_position_as_anthro() -> None:
+    # WHO anthro adjust_lenhei: < 731 d standing -> +0.7 cm; >= 731 d lying -> -0.7 cm
+    # 700 d standing 80 -> 80.7; 800 d lying 90 -> 89.3; 730.4 d (rounds to 730) standing -> +0.7;
+    # 730.5 d (rounds to 731) lying -> -0.7; matching positions and unknown ones unchanged
+    days = np.array([700, 800, 730.4, 730.5, 700, 800, 700])
+    got = who_length_or_height(
+        [80, 90, 85, 85, 80, 90, 80], days / 365.25, ["H", "l", "h", "L", "L", "H", "?"]
+    )
+    np.testing.assert_allclose(got, [80.7, 89.3, 85.7, 84.3, 80, 90, 80], rtol=1e-15)

@@ -21,7 +21,7 @@ from pedbone.references._adjust import (
     height_age,
     height_age_zscore,
 )
-from pedbone.references._age import corrected_age, decimal_age
+from pedbone.references._age import corrected_age, decimal_age, who_length_or_height
 from pedbone.references._engine import (
     ReferencePack,
     UnknownMeasureError,
@@ -72,4 +72,5 @@ __all__ = [
     "sex_codes",
     "uninstall",
     "validate",
+    "who_length_or_height",
 ]

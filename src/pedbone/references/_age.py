@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["DAYS_PER_YEAR", "corrected_age", "decimal_age"]
+__all__ = ["DAYS_PER_YEAR", "corrected_age", "decimal_age", "who_length_or_height"]
 
 #: Days per year used for decimal age (the WHO anthro convention: 30.4375 d/month x 12).
 DAYS_PER_YEAR = 365.25
@@ -59,3 +59,30 @@ def corrected_age(age_years: ArrayLike, gestational_age_weeks: ArrayLike) -> NDA
     with np.errstate(invalid="ignore"):
         apply = (age < CORRECT_BELOW_YEARS) & (ga < TERM_WEEKS)
     return np.asarray(np.where(apply, age - shift, age), dtype=np.float64)
+
+
+#: WHO anthro: standing height is 0.7 cm less than recumbent length [WHO_ANTHRO]
+LENGTH_HEIGHT_DIFF_CM = 0.7
+#: WHO anthro: length below 731 days of age, height from 731 days [WHO_ANTHRO]
+LENGTH_BELOW_DAYS = 731
+
+
+def who_length_or_height(
+    value_cm: ArrayLike, age_years: ArrayLike, position: ArrayLike
+) -> NDArray[np.float64]:
+    """Convert a measured length/height to what the WHO 2006 table expects at that age, as WHO
+    anthro's ``adjust_lenhei`` does [WHO_ANTHRO]: under 731 days (age rounded half up to whole
+    days) a standing height gets +0.7 cm; from 731 days a recumbent length gets -0.7 cm.
+
+    ``position`` is ``"L"`` (lying, recumbent length) or ``"H"`` (standing height), any case;
+    anything else leaves the value unchanged.
+    """
+    v = np.asarray(value_cm, dtype=np.float64)
+    days = np.floor(np.asarray(age_years, dtype=np.float64) * DAYS_PER_YEAR + 0.5)
+    pos = np.char.upper(np.char.strip(np.asarray(position).astype(str)))
+    with np.errstate(invalid="ignore"):
+        young = days < LENGTH_BELOW_DAYS
+        old = days >= LENGTH_BELOW_DAYS
+    out = np.where(young & (pos == "H"), v + LENGTH_HEIGHT_DIFF_CM, v)
+    out = np.where(old & (pos == "L"), out - LENGTH_HEIGHT_DIFF_CM, out)
+    return np.asarray(out, dtype=np.float64)
