@@ -12,7 +12,15 @@ from typer.testing import CliRunner
 
 import pedbone
 from pedbone.cli import app
-from pedbone.store import Database, DxaMeasurement, DxaScan, Patient, User, authenticate
+from pedbone.store import (
+    Database,
+    DxaMeasurement,
+    DxaScan,
+    Patient,
+    User,
+    authenticate,
+    history,
+)
 from pedbone.store._demo import PROFILES, create_demo_patients
 
 from .conftest import Backend
@@ -154,3 +162,49 @@ def test_backup_restore_cli(db: Database, backend: Backend, tmp_path: Path) -> N
     assert "not empty" in err
     code, out, err = _run("restore", str(tmp_path / name), "--replace", "--database-url", target)
     assert code == 0, err
+
+
+def test_user_passwd_and_disable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/c.sqlite3"
+    _run("user", "add", "doc", "--password-stdin", "--database-url", url, stdin="old password\n")
+    code, out, _ = _run(
+        "user", "passwd", "doc", "--password-stdin", "--database-url", url, stdin="new password\n"
+    )
+    assert code == 0, out
+    code, _, err = _run(
+        "user",
+        "passwd",
+        "nobody",
+        "--password-stdin",
+        "--database-url",
+        url,
+        stdin="new password\n",
+    )
+    assert code == 2
+    assert "no user 'nobody'" in err
+    db = Database(url)
+    try:
+        with db.unit_of_work() as session:
+            assert authenticate(session, "doc", "old password") is None
+            assert authenticate(session, "doc", "new password") is not None
+        assert _run("user", "disable", "doc", "--database-url", url)[0] == 0
+        with db.unit_of_work() as session:
+            assert authenticate(session, "doc", "new password") is None
+        code, out, _ = _run("user", "list", "--database-url", url)
+        assert "(disabled)" in out
+        with db.unit_of_work() as session:
+            user = session.scalars(select(User)).one()
+            trail = history(session, User, user.id)
+        # add; password change; sign-in with the new password (last_login_at); disable.
+        # The failed sign-ins changed nothing, so they left no entry.
+        assert [e.action for e in trail] == ["insert", "update", "update", "update"]
+        assert trail[1].before is not None
+        assert trail[1].after is not None
+        assert trail[1].before["password_hash"] == "<redacted>"
+        assert trail[1].after["password_hash"] == "<redacted: changed>"
+        assert (trail[3].after or {})["password_hash"] == "<redacted>"  # unchanged here
+        assert trail[1].after["version"] == 2
+        assert (trail[3].before or {})["active"] is True
+        assert (trail[3].after or {})["active"] is False
+    finally:
+        db.dispose()

@@ -155,6 +155,48 @@ def user_list(database_url: DatabaseUrl = None) -> None:
             typer.echo(f"{user.username:<20} {user.role:<11} last sign-in {last}{state}")
 
 
+@user_app.command("passwd")
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="Whose password to set.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from the first input line."),
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set a user's password (hidden prompt or standard input)."""
+    from sqlalchemy import select
+
+    from pedbone.store import User, set_password
+
+    password = _read_password(password_stdin)
+    with _database(database_url) as db, db.unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise _fail(f"no user {username!r}")
+        set_password(user, password)
+        typer.echo(f"password of {username!r} changed")
+
+
+@user_app.command("disable")
+def user_disable(
+    username: Annotated[str, typer.Argument(help="Who may no longer sign in.")],
+    enable: Annotated[bool, typer.Option("--enable", help="Enable the account again.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Disable (or with --enable, re-enable) an account; its history stays in the audit log."""
+    from sqlalchemy import select
+
+    from pedbone.store import User
+
+    with _database(database_url) as db, db.unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise _fail(f"no user {username!r}")
+        user.active = enable
+        typer.echo(f"{username!r} {'enabled' if enable else 'disabled'}")
+
+
 # --------------------------------------------------------------------------- demo, backup
 
 

@@ -80,6 +80,7 @@ from pedbone.store._services import (
     ImportRowError,
     build,
     delete_record,
+    history,
     import_patients,
     update_record,
 )
@@ -144,6 +145,7 @@ __all__ = [
     "has_permission",
     "hash_password",
     "head_revision",
+    "history",
     "import_patients",
     "make_engine",
     "pseudonym",

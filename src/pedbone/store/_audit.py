@@ -22,6 +22,7 @@ from pedbone.store._models import AuditEntry, Role, User, utcnow
 __all__ = ["Actor", "actor_of", "row_snapshot"]
 
 REDACTED = "<redacted>"
+REDACTED_CHANGED = "<redacted: changed>"
 _REDACT = frozenset({"password_hash"})
 _BEFORE = "pedbone.audit.before"
 
@@ -158,7 +159,12 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
             entry(obj, "insert", None, row_snapshot(obj))
     for obj in session.dirty:
         if _audited(obj) and id(obj) in before:
-            entry(obj, "update", before[id(obj)], row_snapshot(obj))
+            after = row_snapshot(obj)
+            state = inspect(obj)
+            for key in _REDACT & after.keys():
+                if state.attrs[key].history.has_changes():
+                    after[key] = REDACTED_CHANGED  # say that it changed, never to what
+            entry(obj, "update", before[id(obj)], after)
     for obj in session.deleted:
         if _audited(obj):
             entry(obj, "delete", before.get(id(obj)), None)

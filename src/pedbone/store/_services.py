@@ -12,14 +12,21 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from pedbone.store._engine import Database
 from pedbone.store._errors import ConflictError, StoreError, ValidationError
-from pedbone.store._models import Base, Patient
+from pedbone.store._models import AuditEntry, Base, Patient
 
-__all__ = ["ImportRowError", "build", "delete_record", "import_patients", "update_record"]
+__all__ = [
+    "ImportRowError",
+    "build",
+    "delete_record",
+    "history",
+    "import_patients",
+    "update_record",
+]
 
 T = TypeVar("T", bound=Base)
 
@@ -154,3 +161,14 @@ def import_patients(db: Database, rows: Iterable[Mapping[str, Any]], actor: Any 
                 raise ImportRowError(number, reason) from exc
             count += 1
     return count
+
+
+def history(session: Session, model: type[Base] | str, row_id: int | str) -> list[AuditEntry]:
+    """The audit trail of one row, oldest first (who changed what, when, before/after)."""
+    table = model if isinstance(model, str) else str(model.__tablename__)
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.table_name == table, AuditEntry.row_id == str(row_id))
+        .order_by(AuditEntry.id)
+    )
+    return list(session.scalars(query))
