@@ -145,3 +145,13 @@ def test_cli_remove_and_table_name_guard(make_pack: Callable[..., Path], data_di
     assert runner.invoke(app, ["refs", "remove", "cdc2000"]).exit_code == 2
     escaping = make_pack(_rows(), name="esc", table="../table.csv")
     assert any("must be a file name inside the pack" in str(p) for p in validate(escaping))
+
+
+def test_cli_list_warns_about_unreadable_installed_pack(data_dir: Path) -> None:
+    broken = data_dir / "packs" / "broken_pack"
+    broken.mkdir(parents=True)
+    (broken / "pack.yaml").write_text("id: [unclosed\n")
+    res = runner.invoke(app, ["refs", "list"])
+    assert res.exit_code == 0
+    assert "installed pack 'broken_pack' is unreadable" in res.stderr
+    assert "cdc2000" in res.stdout

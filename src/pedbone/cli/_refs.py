@@ -28,9 +28,19 @@ def list_packs(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List packs with their measures and age coverage (years)."""
-    from pedbone.references import available
+    from pedbone.references import available, data_dir
 
     packs = available()
+    listed = {p.id for p in packs}
+    root = data_dir() / "packs"
+    if root.is_dir():
+        for folder in sorted(root.iterdir()):
+            if (folder / "pack.yaml").is_file() and folder.name not in listed:
+                typer.echo(
+                    f"warning: installed pack {folder.name!r} is unreadable; "
+                    f"run: pedbone refs validate {folder}",
+                    err=True,
+                )
     if as_json:
         typer.echo(
             json.dumps(
