@@ -72,7 +72,49 @@ def test_tau2_at_the_boundary_is_exactly_zero() -> None:
 def test_non_convergence_raises_never_a_silent_number() -> None:
     src = _fx()["yv"]["bcg_RR"]
     with pytest.raises(ConvergenceError, match="did not converge in 2 iterations"):
-        rma(src["yi"], src["vi"], method="REML", control={"maxiter": 2})
+        rma(src["yi"], src["vi"], method="REML", control={"maxiter": 2, "fallback": False})
+
+
+# Fisher scoring oscillates on these data, in metafor too ("did not converge" with
+# control=list(threshold=1e-10, maxiter=1000)); metafor's remedy stepadj=0.5 converges to
+# tau² = 0.159250507772272 (Rscript: rma(yi, vi, control=list(stepadj=0.5, threshold=1e-12,
+# maxiter=1000))$tau2). pedbone's bracketed fallback finds the same root and says so.
+OSC_YI = [
+    0.4517823610372181,
+    -0.164864300624802,
+    -0.7039960137580228,
+    0.24333004525936347,
+    -0.05133775340151967,
+    0.10153715778391412,
+    -0.9826644791046941,
+    0.16720586894952158,
+    -1.0060756302024172,
+]
+OSC_VI = [
+    0.6911962343089795,
+    0.9335169354116263,
+    0.8488404811331268,
+    0.21188685122443507,
+    0.419043931306895,
+    0.988921108870576,
+    0.703285275132772,
+    0.7941116568855446,
+    0.0837522830529166,
+]
+
+
+def test_fisher_scoring_fallback_finds_metafors_stepadj_answer() -> None:
+    res = rma(OSC_YI, OSC_VI, method="REML")
+    assert res.tau2 == pytest.approx(0.159250507772272, rel=1e-9)
+    assert "did not converge" in res.notes[0]
+    assert "bracketed search" in res.summary()
+    with pytest.raises(ConvergenceError):
+        rma(OSC_YI, OSC_VI, method="REML", control={"fallback": False})
+
+
+def test_knha_with_zero_residual_variance_is_an_error() -> None:
+    with pytest.raises(EvidenceInputError, match="Knapp-Hartung standard errors would be 0"):
+        rma([0.2, 0.2, 0.2], [0.01, 0.02, 0.03], method="DL", test="knha")
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.01, math.inf])

@@ -177,7 +177,10 @@ def rma(
         Indices (0-based) of the coefficients in the omnibus QM test; default all but the
         intercept (all for intercept-only models).
     control
-        ``threshold`` and ``maxiter`` of Fisher scoring (defaults 1e-12 and 1000), ``tau2_max``.
+        ``threshold`` and ``maxiter`` of Fisher scoring (defaults 1e-12 and 1000), ``tau2_max``,
+        ``fallback`` (default True: if Fisher scoring does not converge, solve the estimating
+        equation by a bracketed search and say so in ``notes``; False: raise
+        :class:`ConvergenceError`, as metafor does).
 
     Studies with a missing ``yi``, ``vi`` or moderator are omitted (listed in ``notes``); any
     non-positive or infinite sampling variance raises :class:`EvidenceInputError`.
@@ -234,6 +237,7 @@ def rma(
     threshold = float(con.get("threshold", 1e-12))
     maxiter = int(con.get("maxiter", 1000))
     tau2_max = con.get("tau2_max")
+    fallback = bool(con.get("fallback", True))
     return _fit(
         y,
         v,
@@ -250,6 +254,7 @@ def rma(
         threshold=threshold,
         maxiter=maxiter,
         tau2_max=None if tau2_max is None else float(tau2_max),
+        fallback=fallback,
     )
 
 
@@ -270,6 +275,7 @@ def _fit(
     threshold: float = 1e-12,
     maxiter: int = 1000,
     tau2_max: float | None = None,
+    fallback: bool = True,
 ) -> RMAResult:
     k, p = X.shape
     ymc = y - y.mean()
@@ -277,7 +283,14 @@ def _fit(
     tau2, se_tau2, iters = 0.0, math.nan, 0
     if random and k > 1:
         fit = estimate_tau2(
-            method, ymc, v, X, threshold=threshold, maxiter=maxiter, tau2_max=tau2_max
+            method,
+            ymc,
+            v,
+            X,
+            threshold=threshold,
+            maxiter=maxiter,
+            tau2_max=tau2_max,
+            fallback=fallback,
         )
         tau2, se_tau2, iters = fit.tau2, fit.se_tau2, fit.iterations
         if fit.note:
@@ -292,6 +305,11 @@ def _fit(
         s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
         if test == "adhoc":
             s2w = max(1.0, s2w)
+    if test in ("knha", "adhoc") and s2w == 0:
+        raise EvidenceInputError(
+            f'test="{test}": the weighted residual sum of squares is 0 (the model fits every '
+            "study exactly), so the Knapp-Hartung standard errors would be 0; use test='z'"
+        )
     vb = vb * s2w
     is_int = intercept and names[0] == "intrcpt"
     if btt is None:

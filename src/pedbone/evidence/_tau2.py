@@ -100,6 +100,7 @@ def estimate_tau2(
     threshold: float = 1e-12,
     maxiter: int = 1000,
     tau2_max: float | None = None,
+    fallback: bool = True,
 ) -> Tau2Fit:
     """Estimate tau² by ``method`` for outcomes ``y`` (mean-centred, as metafor), variances ``vi``.
 
@@ -141,8 +142,7 @@ def estimate_tau2(
         return Tau2Fit(tau2, se)
     if method == "SJ":
         tau2_0 = float(np.var(y - y.mean()))  # var(y) * (k-1)/k
-        if tau2_0 <= 0:
-            raise EvidenceInputError("SJ estimator: all outcomes are identical (initial tau² = 0)")
+        # identical outcomes: tau2_0 = 0 and so tau² = 0, as in metafor
         w = 1.0 / (vi + tau2_0)
         S, _, e = _wls(y, w, X)
         rss = float(np.sum(w * e * e))
@@ -175,7 +175,7 @@ def estimate_tau2(
     if method == "PM":
         return _pm(y, vi, X, tau2_max)
     if method in ("ML", "REML", "EB"):
-        return _fisher(method, y, vi, X, max(0.0, tau2_he), threshold, maxiter)
+        return _fisher(method, y, vi, X, max(0.0, tau2_he), threshold, maxiter, fallback, tau2_max)
     raise EvidenceInputError(
         f"unknown method {method!r}; choose one of EE, FE, {', '.join(TAU2_METHODS)}"
     )
@@ -215,8 +215,15 @@ def _fisher(
     tau2: float,
     threshold: float,
     maxiter: int,
+    fallback: bool = True,
+    tau2_max: float | None = None,
 ) -> Tau2Fit:
-    """Fisher scoring for ML, REML and EB exactly as metafor, with a tighter stopping rule."""
+    """Fisher scoring for ML, REML and EB exactly as metafor, with a tighter stopping rule.
+
+    If it does not converge and ``fallback`` is true, the root of the score (estimating)
+    equation is found by a bracketed search and a note says so; otherwise
+    ``ConvergenceError``.
+    """
     k, p = X.shape
     ones = np.ones(k)
 
@@ -233,13 +240,23 @@ def _fisher(
 
     change = math.inf
     it = 0
+    note = ""
+    start = tau2
     while change > threshold:
         it += 1
         if it > maxiter:
-            raise ConvergenceError(
-                f"{method}: Fisher scoring did not converge in {maxiter} iterations "
-                f"(last tau² = {tau2:.6g}, change {change:.3g}); try another method"
+            if not fallback:
+                raise ConvergenceError(
+                    f"{method}: Fisher scoring did not converge in {maxiter} iterations "
+                    f"(last tau² = {tau2:.6g}, change {change:.3g}); try another method"
+                )
+            tau2 = _score_root(method, y, vi, X, start, tau2_max)
+            note = (
+                f"{method}: Fisher scoring did not converge in {maxiter} iterations (metafor "
+                "stops here with an error); tau² is the root of the estimating equation found "
+                "by a bracketed search instead"
             )
+            break
         old = tau2
         adj = step(tau2)
         if not math.isfinite(adj):
@@ -251,7 +268,6 @@ def _fisher(
                 break
         tau2 = tau2 + adj
         change = abs(old - tau2)
-    note = ""
     if tau2 < threshold * 100 and step(0.0) <= 0:
         tau2 = 0.0
     if method in ("ML", "REML") and tau2 > 0:
@@ -269,3 +285,40 @@ def _fisher(
     else:
         se = _eb_pm_se(tau2, vi, k, p)
     return Tau2Fit(tau2, se, it, True, note)
+
+
+def _score_root(
+    method: str, y: FloatArray, vi: FloatArray, X: FloatArray, start: float, tau2_max: float | None
+) -> float:
+    """Maximiser of the (restricted) likelihood / root of the EB equation by bracketing.
+
+    Used only when Fisher scoring fails. EB solves the same equation as PM. For ML/REML the
+    log-likelihood is scanned on a grid over [0, upper]; the best grid point is refined with
+    Brent's method on the score; a maximum at 0 gives 0.
+    """
+    k = X.shape[0]
+    if method == "EB":
+        return _pm(y, vi, X, tau2_max).tau2
+    ones = np.ones(k)
+    reml = method == "REML"
+
+    def score(t: float) -> float:
+        w = 1.0 / (vi + t)
+        S, _, e = _wls(y, w, X)
+        Py = w * e
+        if reml:
+            return float(Py @ Py - tr_pd(w, X, S, ones))
+        return float(Py @ Py - np.sum(w))
+
+    upper = tau2_max if tau2_max is not None else max(100.0, 10 * float(np.var(y)), 10 * start)
+    grid = np.concatenate([[0.0], np.geomspace(1e-10, upper, 400)])
+    ll = np.array([_loglik(float(t), y, vi, X, reml) for t in grid])
+    i = int(np.argmax(ll))
+    if i == 0:
+        return 0.0
+    lo, hi = float(grid[i - 1]), float(grid[min(i + 1, grid.size - 1)])
+    if score(lo) > 0 > score(hi):
+        return float(optimize.brentq(score, lo, hi, xtol=1e-14, rtol=1e-15))
+    raise ConvergenceError(  # pragma: no cover - the grid maximum is interior or at 0
+        f"{method}: neither Fisher scoring nor the bracketed search found the maximum"
+    )
