@@ -49,6 +49,7 @@ test: lint typecheck unit
 
 bench: setup
 	$(BIN)/python benchmarks/bench_zscore.py
+	$(BIN)/python benchmarks/bench_meta.py
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache
