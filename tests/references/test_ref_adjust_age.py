@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from pedbone.references import (
     height_age,
     height_age_zscore,
     reference,
+    validate,
     who_length_or_height,
 )
 
@@ -161,3 +163,53 @@ def test_who_length_height_position_as_anthro() -> None:
         [80, 90, 85, 85, 80, 90, 80], days / 365.25, ["H", "l", "h", "L", "L", "H", "?"]
     )
     np.testing.assert_allclose(got, [80.7, 89.3, 85.7, 84.3, 80, 90, 80], rtol=1e-15)
+
+
+def test_haz_equations_by_age_band(make_pack: Callable[..., Path]) -> None:
+    # per-age-band coefficients (as published tables often give them): girls 5-10 y slope 0.5,
+    # 10-20 y slope 0.2 (synthetic). z of 0.65 at 10 y (M 0.65) = 0; at 7 y M = 0.56 ->
+    # value 0.616 gives z (0.616/0.56 - 1)/0.1 = 1.0.
+    rows = [
+        ("spine_abmd", s, "", a, 1, round(0.5 + 0.03 * (a - 5), 6), 0.1)
+        for s in "MF"
+        for a in range(5, 21)
+    ]
+    measures = {
+        "spine_abmd": {"unit": "g/cm2", "age_min": 5, "age_max": 20, "interpolation": "linear"}
+    }
+    bands = {
+        "haz_reference": "cdc2000",
+        "source": "synthetic",
+        "equations": [
+            {
+                "measure": "spine_abmd",
+                "sex": "F",
+                "age_min": 5,
+                "age_max": 10,
+                "terms": {"haz": 0.5},
+            },
+            {
+                "measure": "spine_abmd",
+                "sex": "F",
+                "age_min": 10,
+                "age_max": 20.01,
+                "terms": {"haz": 0.2},
+            },
+        ],
+    }
+    pack = reference(str(make_pack(rows, measures=measures, haz_adjustment=bands)))
+    res = haz_adjusted_zscore(
+        pack,
+        "spine_abmd",
+        sex="F",
+        age_years=[7.0, 10.0, 4.0],
+        value=[0.616, 0.65, 0.5],
+        haz=-2.0,
+    )
+    # 7 y: 1.0 - 0.5*(-2) = 2.0; 10 y: 0 - 0.2*(-2) = 0.4; 4 y: outside the pack's ages
+    np.testing.assert_allclose(res.z[:2], [2.0, 0.4], rtol=1e-12)
+    assert res.status.tolist() == [0, 0, Status.AGE_OUT_OF_RANGE]
+    # overlapping bands are refused
+    bands["equations"][1]["age_min"] = 9
+    bad = make_pack(rows, name="overlap", measures=measures, haz_adjustment=bands)
+    assert any("overlap in age (5-10 and 9-20.01 y)" in str(p) for p in validate(bad))

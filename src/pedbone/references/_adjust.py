@@ -164,6 +164,8 @@ def haz_adjusted_zscore(
         if eq.measure != measure:
             continue
         mask = sx == (0 if eq.sex == "M" else 1)
+        with np.errstate(invalid="ignore"):
+            mask = mask & (age >= eq.age_min) & (age < eq.age_max)
         if eq.group is not None:
             if grp is None:
                 continue

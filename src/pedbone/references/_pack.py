@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Protocol
 
 import numpy as np
@@ -117,6 +118,8 @@ class HazEquation:
     group: str | None
     terms: tuple[tuple[str, float], ...]
     residual_sd: float
+    age_min: float = -math.inf  # years; the equation applies to age_min <= age < age_max
+    age_max: float = math.inf
 
     def predict(
         self, haz: NDArray[np.float64], age_years: NDArray[np.float64]
@@ -446,9 +449,33 @@ def _check_haz(
             problems.append(Problem(fname, line, f"{tag}: residual_sd must be > 0"))
             rsd = 1.0
         group = eq.get("group")
+        lo = _num(eq.get("age_min", -math.inf))
+        hi = _num(eq.get("age_max", math.inf))
+        if lo is None or hi is None or not lo < hi:
+            problems.append(Problem(fname, line, f"{tag}: needs numeric age_min < age_max"))
+            lo, hi = -math.inf, math.inf
         eqs.append(
-            HazEquation(measure, sex, None if group is None else str(group), tuple(terms), rsd)
+            HazEquation(
+                measure, sex, None if group is None else str(group), tuple(terms), rsd, lo, hi
+            )
         )
+    # equations for the same measure/sex/group must not overlap in age
+    by_key: dict[tuple[str, str, str | None], list[HazEquation]] = {}
+    for e in eqs:
+        by_key.setdefault((e.measure, e.sex, e.group), []).append(e)
+    for (measure, sex, group), lst in by_key.items():
+        lst.sort(key=lambda e: e.age_min)
+        for a, b in pairwise(lst):
+            if b.age_min < a.age_max:
+                problems.append(
+                    Problem(
+                        fname,
+                        line,
+                        f"haz_adjustment: equations for {measure}/{sex}"
+                        f"{'/' + group if group else ''} overlap in age "
+                        f"({a.age_min:g}-{a.age_max:g} and {b.age_min:g}-{b.age_max:g} y)",
+                    )
+                )
     return str(ref), None if source is None else str(source), tuple(eqs)
 
 
