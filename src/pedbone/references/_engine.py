@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr
 
 from pedbone.references._lms import lms_value, lms_value_restricted, lms_z, lms_z_restricted
 from pedbone.references._pack import MeasureInfo, PackMeta, PackTables
@@ -35,6 +34,13 @@ PARALLEL_MIN = 1 << 20
 
 _MALE = {"M", "MALE", "1", "1.0", "BOY"}
 _FEMALE = {"F", "FEMALE", "2", "2.0", "GIRL"}
+
+
+def _centile(z: F64) -> F64:
+    """100 x standard normal CDF (scipy imported on first use: it is slow to import)."""
+    from scipy.special import ndtr
+
+    return np.asarray(ndtr(z) * 100.0, dtype=np.float64)
 
 
 class UnknownMeasureError(LookupError):
@@ -117,7 +123,7 @@ class ZScoreResult:
     def centile(self) -> F64:
         """Centiles 0-100 (NaN where ``z`` is NaN)."""
         if self._centile is None:
-            self._centile = np.asarray(ndtr(self.z) * 100.0, dtype=np.float64)
+            self._centile = _centile(self.z)
         return self._centile
 
     def ok(self) -> NDArray[np.bool_]:
@@ -557,7 +563,7 @@ class ReferencePack:
     ) -> F64:
         """Centiles, 0-100 (100 x the standard normal CDF of the Z-score)."""
         z = self.zscore(measure, sex=sex, age_years=age_years, value=value, group=group)
-        return np.asarray(ndtr(z) * 100.0, dtype=np.float64)
+        return _centile(z)
 
     def value(
         self,
