@@ -8,6 +8,7 @@ server the PostgreSQL variants skip loudly — except under ``CI=true``, where t
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,12 +45,59 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "real_argon2: use pedbone's production argon2 parameters")
 
 
-class Backend:
-    """Hands out fresh, empty databases of one backend and drops them afterwards."""
+class _Templates:
+    """One migrated template database per backend and test process, copied for each test
+    (a file copy for SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL): the migrations
+    run once instead of once per test."""
 
-    def __init__(self, name: str, tmp_path: Path) -> None:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.sqlite: Path | None = None
+        self.postgres: str | None = None
+        self.admin: Engine | None = None
+
+    def sqlite_template(self) -> Path:
+        if self.sqlite is None:
+            path = self.folder / "template.sqlite3"
+            database = Database(f"sqlite:///{path}")
+            database.dispose()  # last connection closed: the write-ahead log is checkpointed
+            self.sqlite = path
+        return self.sqlite
+
+    def postgres_template(self, base: str) -> str:
+        if self.postgres is None:
+            self.admin = create_engine(base, isolation_level="AUTOCOMMIT")
+            name = f"pedbone_tpl_{uuid.uuid4().hex[:16]}"
+            with self.admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            database = Database(make_url(base).set(database=name).render_as_string(False))
+            database.dispose()  # a template must have no open connections
+            self.postgres = name
+        return self.postgres
+
+    def close(self) -> None:
+        if self.admin is not None and self.postgres is not None:
+            with self.admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{self.postgres}" WITH (FORCE)'))
+            self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Templates]:
+    templates = _Templates(tmp_path_factory.mktemp("templates"))
+    try:
+        yield templates
+    finally:
+        templates.close()
+
+
+class Backend:
+    """Hands out fresh databases of one backend and drops them afterwards."""
+
+    def __init__(self, name: str, tmp_path: Path, templates: _Templates) -> None:
         self.name = name
         self._tmp = tmp_path
+        self._templates = templates
         self._created: list[str] = []
         self._admin: Engine | None = None
         if name == "postgresql":
@@ -61,15 +109,20 @@ class Backend:
             self._base = base
             self._admin = create_engine(base, isolation_level="AUTOCOMMIT")
 
-    def new_url(self) -> str:
-        """URL of a new empty database."""
+    def new_url(self, *, migrated: bool = False) -> str:
+        """URL of a new database: empty, or (``migrated=True``) at the newest schema."""
         if self._admin is None:
             path = self._tmp / f"store{len(self._created)}.sqlite3"
+            if migrated:
+                shutil.copyfile(self._templates.sqlite_template(), path)
             self._created.append(str(path))
             return f"sqlite:///{path}"
         name = f"pedbone_t_{uuid.uuid4().hex[:16]}"
+        template = (
+            f' TEMPLATE "{self._templates.postgres_template(self._base)}"' if migrated else ""
+        )
         with self._admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{template}'))
         self._created.append(name)
         return make_url(self._base).set(database=name).render_as_string(hide_password=False)
 
@@ -88,9 +141,11 @@ class Backend:
         pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
     ]
 )
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, _templates: _Templates
+) -> Iterator[Backend]:
     """Each store test runs once on SQLite and once on PostgreSQL."""
-    helper = Backend(request.param, tmp_path)
+    helper = Backend(request.param, tmp_path, _templates)
     try:
         yield helper
     finally:
@@ -104,9 +159,9 @@ def db_url(backend: Backend) -> str:
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    """A migrated, empty clinic database on each backend."""
-    database = Database(db_url)
+def db(backend: Backend) -> Iterator[Database]:
+    """A migrated, empty clinic database on each backend (a copy of a migrated template)."""
+    database = Database(backend.new_url(migrated=True))
     try:
         yield database
     finally:

@@ -49,7 +49,7 @@ def test_round_trip(db: Database, backend: Backend, tmp_path: Path, suffix: str)
     if suffix == "auto":
         magic = path.read_bytes()[:16]
         assert magic.startswith(b"SQLite format 3") == (backend.name == "sqlite")
-    target = Database(backend.new_url())
+    target = Database(backend.new_url(migrated=True))
     try:
         summary = restore(target, path)
         after = _contents(target)

@@ -153,7 +153,7 @@ def test_backup_restore_cli(db: Database, backend: Backend, tmp_path: Path) -> N
     name = "b.sqlite3" if backend.name == "sqlite" else "b.json.gz"
     code, out, err = _run("backup", str(tmp_path / name), "--database-url", db.url)
     assert code == 0, err
-    target = backend.new_url()
+    target = backend.new_url(migrated=True)
     code, out, err = _run("restore", str(tmp_path / name), "--database-url", target)
     assert code == 0, err
     assert re.search(r"restored \d+ rows", out)
