@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from pedbone.web._app import create_app
+from pedbone.web._app import create_app, create_app_from_env
 from pedbone.web._settings import WebSettings
 
-__all__ = ["WebSettings", "create_app"]
+__all__ = ["WebSettings", "create_app", "create_app_from_env"]

@@ -18,7 +18,7 @@ from pedbone._version import __version__
 from pedbone.web._security import CsrfError, ForbiddenError, LoginRequiredError, guard
 from pedbone.web._settings import WebSettings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_app_from_env"]
 
 SESSION_COOKIE = "pedbone_session"
 
@@ -122,3 +122,16 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
     for module in (_views_auth, _views_patients, _views_import, _views_report):
         app.include_router(module.router)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """App factory for process managers (``uvicorn --factory pedbone.web:create_app_from_env``).
+
+    Reads ``PEDBONE_DATABASE_URL``, ``PEDBONE_SECRET_KEY`` (needed so that several worker
+    processes accept each other's sessions) and ``PEDBONE_HTTPS`` (``1``: Secure cookies).
+    """
+    import os
+
+    return create_app(
+        WebSettings(https_only=os.environ.get("PEDBONE_HTTPS", "") in ("1", "true", "yes"))
+    )

@@ -18,7 +18,7 @@ from babel.dates import format_date as _babel_format_date
 from babel.dates import format_datetime as _babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal as _babel_format_decimal
+from babel.numbers import get_decimal_symbol as _babel_decimal_symbol
 from babel.support import NullTranslations, Translations
 
 __all__ = [
@@ -76,8 +76,17 @@ def format_number(value: float | int | None, language: str, decimals: int = 2) -
     """
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         return "–"
-    pattern = "0" if decimals <= 0 else "0." + "0" * decimals
-    return _babel_format_decimal(value, format=pattern, locale=_locale(language))
+    text = f"{value:.{max(decimals, 0)}f}"
+    if text.startswith("-") and not text.strip("-0."):
+        text = text[1:]  # no "-0.0"
+    return text.replace(".", _decimal_symbol(language))
+
+
+@cache
+def _decimal_symbol(language: str) -> str:
+    """The locale's decimal separator (``,`` in Dutch). Numbers are shown without grouping,
+    rounded by Python's correctly rounded float formatting."""
+    return str(_babel_decimal_symbol(_locale(language)))
 
 
 def parse_number(text: str, language: str) -> float:

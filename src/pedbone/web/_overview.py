@@ -7,9 +7,11 @@ significant change from :mod:`pedbone.clinical.monitoring`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,14 @@ import numpy as np
 from pedbone.report.charts import Band, Chart, Series, decimal_year, render_chart
 from pedbone.web._i18n import format_month, format_number, translations
 from pedbone.web._security import WebUser
-from pedbone.web._zscores import LOW_Z, ZValue, dxa_pack_for, growth_pack_for, zscore
+from pedbone.web._zscores import (
+    LOW_Z,
+    ZRequest,
+    ZValue,
+    dxa_pack_for,
+    growth_pack_for,
+    zscores,
+)
 
 __all__ = ["DxaRow", "GrowthRow", "Overview", "build_overview"]
 
@@ -118,6 +127,7 @@ class Overview:
         return self.dxa[-1] if self.dxa else None
 
 
+NO_Z = ZValue(None, None, None, "")
 _UNITS = {"abmd": "g/cm²", "bmc": "g", "lean_mass": "g", "fat_mass": "g", "area": "cm²"}
 
 
@@ -165,11 +175,7 @@ def build_overview(
             return as_of is None or day is None or day <= as_of
 
         sex, birth = patient.sex, patient.birth_date
-        growth = [
-            _growth_row(a.measured_on, _age(birth, a.measured_on), sex, a.height_cm, a.weight_kg)
-            for a in patient.anthropometry
-            if keep(a.measured_on)
-        ]
+        growth = _growth_rows([a for a in patient.anthropometry if keep(a.measured_on)], sex, birth)
         dxa = _dxa_rows([s for s in patient.dxa_scans if keep(s.scanned_on)], sex, birth)
         events = [Event(g.day, "growth", "anthropometry") for g in growth]
         events += [Event(d.day, "dxa", d.scanner) for d in dxa]
@@ -281,21 +287,25 @@ def build_overview(
     return ov
 
 
-def _growth_row(
-    day: dt.date, age: float, sex: str, height: float | None, weight: float | None
-) -> GrowthRow:
-    bmi = weight / (height / 100.0) ** 2 if height and weight else None
-    pack = growth_pack_for(age)
-    return GrowthRow(
-        day=day,
-        age_years=age,
-        height_cm=height,
-        weight_kg=weight,
-        bmi=bmi,
-        height_z=zscore(pack, "height", sex=sex, age_years=age, value=height),
-        weight_z=zscore(pack, "weight", sex=sex, age_years=age, value=weight),
-        bmi_z=zscore(pack, "bmi", sex=sex, age_years=age, value=bmi),
-    )
+def _growth_rows(rows: list[Any], sex: str, birth: dt.date) -> list[GrowthRow]:
+    requests: list[ZRequest] = []
+    base: list[tuple[dt.date, float, float | None, float | None, float | None]] = []
+    for a in rows:
+        age = _age(birth, a.measured_on)
+        height, weight = a.height_cm, a.weight_kg
+        bmi = weight / (height / 100.0) ** 2 if height and weight else None
+        pack = growth_pack_for(age)
+        base.append((a.measured_on, age, height, weight, bmi))
+        requests += [
+            ZRequest(pack, "height", sex, age, height),
+            ZRequest(pack, "weight", sex, age, weight),
+            ZRequest(pack, "bmi", sex, age, bmi),
+        ]
+    z = zscores(requests)
+    return [
+        GrowthRow(day, age, h, w, bmi, z[3 * i], z[3 * i + 1], z[3 * i + 2])
+        for i, (day, age, h, w, bmi) in enumerate(base)
+    ]
 
 
 def _dxa_rows(scans: list[Any], sex: str, birth: dt.date) -> list[DxaRow]:
@@ -306,6 +316,7 @@ def _dxa_rows(scans: list[Any], sex: str, birth: dt.date) -> list[DxaRow]:
     for scan in scans:
         age = _age(birth, scan.scanned_on)
         values: list[DxaValue] = []
+        packs = {m.site: m.reference_pack for m in scan.measurements if m.reference_pack}
         for meas in scan.measurements:
             for quantity, raw in (
                 ("abmd", meas.abmd_g_cm2),
@@ -317,18 +328,6 @@ def _dxa_rows(scans: list[Any], sex: str, birth: dt.date) -> list[DxaRow]:
                 if raw is None:
                     continue
                 measure = f"{meas.site}_{quantity}"
-                z = (
-                    ZValue(None, None, None, "")
-                    if quantity == "area"
-                    else zscore(
-                        dxa_pack_for(measure, meas.reference_pack),
-                        measure,
-                        sex=sex,
-                        age_years=age,
-                        value=raw,
-                        group=meas.reference_group,
-                    )
-                )
                 values.append(
                     DxaValue(
                         measure=measure,
@@ -336,7 +335,7 @@ def _dxa_rows(scans: list[Any], sex: str, birth: dt.date) -> list[DxaRow]:
                         quantity=quantity,
                         value=raw,
                         unit=_UNITS[quantity],
-                        z=z,
+                        z=NO_Z,
                         vendor_z=(
                             meas.vendor_z_abmd
                             if quantity == "abmd"
@@ -347,6 +346,20 @@ def _dxa_rows(scans: list[Any], sex: str, birth: dt.date) -> list[DxaRow]:
                         group=meas.reference_group,
                     )
                 )
+        requests = [
+            ZRequest(
+                None if v.quantity == "area" else dxa_pack_for(v.measure, packs.get(v.site)),
+                v.measure,
+                sex,
+                age,
+                None if v.quantity == "area" else v.value,
+                v.group,
+            )
+            for v in values
+        ]
+        values = [
+            dataclasses.replace(v, z=z) for v, z in zip(values, zscores(requests), strict=True)
+        ]
         lsc = None
         precision = (scan.precision_rms_sd or {}).get("spine_abmd")
         if precision:
@@ -487,24 +500,14 @@ def _growth_chart(
     fmt_year: Callable[[float], str],
     fmt_y: Callable[[float], str],
 ) -> str:
-    from scipy.stats import norm
 
     pts = [(g.age_years, g.height_cm) for g in ov.growth if g.height_cm is not None]
     series: list[Series] = []
     if pts:
-        lo = max(0.0, min(a for a, _ in pts) - 1.0)
-        hi = max(a for a, _ in pts) + 1.0
-        ages = [lo + (hi - lo) * i / 40 for i in range(41)]
-        for c in _CENTILES:
-            z = float(norm.ppf(c / 100.0))
-            curve: list[tuple[float, float | None]] = []
-            for age in ages:
-                try:
-                    ref = _ref(growth_pack_for(age))
-                    value = float(np.ravel(ref.value("height", sex=ov.sex, age_years=age, z=z))[0])
-                    curve.append((age, value if value == value else None))
-                except Exception:
-                    curve.append((age, None))
+        # whole years around the data, so that curves are shared between patients (cache)
+        lo = max(0, int(np.floor(min(a for a, _ in pts) - 1.0)))
+        hi = int(np.ceil(max(a for a, _ in pts) + 1.0))
+        for c, curve in zip(_CENTILES, _centile_curves(ov.sex, lo, hi), strict=True):
             if any(v is not None for _, v in curve):
                 series.append(
                     Series(
@@ -529,6 +532,36 @@ def _growth_chart(
             empty_text=gettext("No height measured yet"),
         )
     )
+
+
+@lru_cache(maxsize=512)
+def _centile_curves(
+    sex: str, lo: int, hi: int
+) -> tuple[tuple[tuple[float, float | None], ...], ...]:
+    """Height centile curves from ``lo`` to ``hi`` years (41 points; one vectorised reference
+    call per pack and centile). Ages outside every pack give ``None`` (a gap in the line)."""
+    from scipy.stats import norm
+
+    ages = np.linspace(lo, hi, 41)
+    packs = np.array([growth_pack_for(float(a)) for a in ages])
+    curves = []
+    for c in _CENTILES:
+        values = np.full(ages.shape, np.nan)
+        for pack_id in np.unique(packs):
+            mask = packs == pack_id
+            try:
+                values[mask] = _ref(str(pack_id)).value(
+                    "height", sex=[sex] * int(mask.sum()), age_years=ages[mask], z=norm.ppf(c / 100)
+                )
+            except Exception:  # a pack that cannot answer leaves a gap
+                continue
+        curves.append(
+            tuple(
+                (float(a), float(v) if np.isfinite(v) else None)
+                for a, v in zip(ages, values, strict=True)
+            )
+        )
+    return tuple(curves)
 
 
 def _ref(pack_id: str) -> Any:

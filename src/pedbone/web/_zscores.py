@@ -17,7 +17,7 @@ import numpy as np
 
 from pedbone.web._i18n import N_
 
-__all__ = ["LOW_Z", "ZValue", "dxa_pack_for", "growth_pack_for", "zscore"]
+__all__ = ["LOW_Z", "ZRequest", "ZValue", "dxa_pack_for", "growth_pack_for", "zscore", "zscores"]
 
 #: A BMC/BMD Z-score at or below -2.0 is reported as "low bone mass or bone density" [S1][S3].
 LOW_Z: Final = -2.0
@@ -112,3 +112,56 @@ def zscore(
     if status_code != 0 or not math.isfinite(z):
         return ZValue(None, None, pack_id, STATUS_TEXT.get(status_code, N_("no Z-score")))
     return ZValue(z, centile, pack_id, "")
+
+
+@dataclass(frozen=True, slots=True)
+class ZRequest:
+    """One value to score (see :func:`zscores`)."""
+
+    pack: str | None
+    measure: str
+    sex: str
+    age_years: float
+    value: float | None
+    group: str | None = None
+
+
+def zscores(requests: list[ZRequest]) -> list[ZValue]:
+    """Score many values with one vectorised reference call per (pack, measure, group).
+
+    Same answers as :func:`zscore` one by one; never raises.
+    """
+    out: list[ZValue | None] = [None] * len(requests)
+    groups: dict[tuple[str, str, str | None], list[int]] = {}
+    for i, r in enumerate(requests):
+        if r.value is None or r.pack is None:
+            out[i] = zscore(r.pack, r.measure, sex=r.sex, age_years=r.age_years, value=r.value)
+        else:
+            groups.setdefault((r.pack, r.measure, r.group), []).append(i)
+    for (pack_id, measure, group), idx in groups.items():
+        try:
+            result = _pack(pack_id).evaluate(
+                measure,
+                sex=[requests[i].sex for i in idx],
+                age_years=[requests[i].age_years for i in idx],
+                value=[requests[i].value for i in idx],
+                group=group,
+            )
+            zs = np.ravel(result.z)
+            cs = np.ravel(result.centile)
+            st = np.ravel(result.status)
+        except Exception:  # fall back to one by one, which reports the reason per value
+            for i in idx:
+                r = requests[i]
+                out[i] = zscore(
+                    r.pack, r.measure, sex=r.sex, age_years=r.age_years, value=r.value,
+                    group=r.group,
+                )  # fmt: skip
+            continue
+        for k, i in enumerate(idx):
+            z, code = float(zs[k]), int(st[k])
+            if code != 0 or not math.isfinite(z):
+                out[i] = ZValue(None, None, pack_id, STATUS_TEXT.get(code, N_("no Z-score")))
+            else:
+                out[i] = ZValue(z, float(cs[k]), pack_id, "")
+    return [z if z is not None else ZValue(None, None, None, "") for z in out]
