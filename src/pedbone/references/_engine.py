@@ -87,8 +87,8 @@ def sex_codes(sex: ArrayLike) -> NDArray[np.int8]:
             table[ord(ch)] = 0
         for ch in "Ff2":
             table[ord(ch)] = 1
-        cp = arr.view(np.uint32)
-        return np.where(cp < 128, table[np.minimum(cp, 127)], np.int8(-1)).astype(np.int8)
+        # code points >= 127 all land on table[127] = -1 (DEL is no sex either)
+        return table[np.minimum(arr.view(np.uint32), 127)]
     if arr.dtype.kind in "US":
         uniq, inv = np.unique(arr, return_inverse=True)
         codes = np.array([_code_of(u) for u in uniq], dtype=np.int8)
