@@ -43,6 +43,10 @@ def test_all_problems_reported_at_once_with_lines(make_pack: Callable[..., Path]
     assert "table.csv:7: age 'abc' is not a finite number" in text
     assert "missing sex: no rows for height/F" in text
     assert "checksum mismatch" in text
+    (cs,) = [p for p in problems if "checksum mismatch" in p.message]
+    assert cs.file == "pack.yaml"
+    assert cs.line is not None  # the line of the checksum field
+    assert "(measure declared at pack.yaml line" in text
     assert "height/M: lagrange4 needs >= 4 rows, has 3" in text  # ages 0, 1, 3 usable
     assert len(problems) == 8, text
 

@@ -161,6 +161,7 @@ class PackMeta:
     haz_source: str | None
     haz_equations: tuple[HazEquation, ...]
     raw: Mapping[str, Any] = field(repr=False)
+    lines: Mapping[tuple[str, ...], int] = field(default_factory=dict, repr=False)
 
     @property
     def years_to_table(self) -> float:
@@ -390,6 +391,7 @@ def _check_meta(
         haz_source=haz_source,
         haz_equations=equations,
         raw=raw,
+        lines=lines,
     )
 
 
@@ -484,9 +486,9 @@ def _check_table(data: bytes, meta: PackMeta, fname: str, problems: list[Problem
     if meta.checksum and digest != meta.checksum:
         problems.append(
             Problem(
-                fname,
-                None,
-                f"checksum mismatch: pack.yaml says {meta.checksum}, the table is {digest}",
+                "pack.yaml",
+                meta.lines.get(("checksum",)),
+                f"checksum mismatch: pack.yaml says {meta.checksum}, {fname} is {digest}",
             )
         )
     try:
@@ -604,7 +606,14 @@ def _check_table(data: bytes, meta: PackMeta, fname: str, problems: list[Problem
                 rows = ages.get(seg)
                 label = f"{mid}/{sex}{'/' + group if group else ''}"
                 if not rows:
-                    problems.append(Problem(fname, None, f"missing sex: no rows for {label}"))
+                    problems.append(
+                        Problem(
+                            fname,
+                            None,
+                            f"missing sex: no rows for {label} (measure declared at pack.yaml "
+                            f"line {meta.lines.get(('measures', mid), '?')})",
+                        )
+                    )
                     continue
                 if len(rows) < need:
                     problems.append(
