@@ -77,7 +77,7 @@ def test_forest_equal_effects_has_no_prediction_interval(tmp_path: Path) -> None
 @pytest.mark.parametrize(("suffix", "magic"), [(".png", b"\x89PNG"), (".pdf", b"%PDF")])
 def test_other_formats_are_valid_files(tmp_path: Path, suffix: str, magic: bytes) -> None:
     yi, vi, slab, _ = _bcg()
-    res = rma(yi, vi, slab=slab)
+    res = rma(yi[:4], vi[:4], slab=slab[:4])
     for fn in (forest, funnel):
         out = tmp_path / f"{fn.__name__}{suffix}"
         fn(res, path=out)
