@@ -138,8 +138,10 @@ class PatientFilter:
 
 
 def pseudonym(uid: str) -> str:
-    """The pseudonym researchers see: from the random patient UID, never from identity."""
-    return "P-" + uid.replace("-", "")[:8].upper()
+    """The pseudonym researchers see (the store's: from the random patient UID)."""
+    from pedbone.store import pseudonym as store_pseudonym
+
+    return str(store_pseudonym(uid))
 
 
 def _label(patient: Any, user: WebUser) -> str:

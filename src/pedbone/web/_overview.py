@@ -267,7 +267,7 @@ def build_overview(
         try:
             import pedbone
             from pedbone.clinical import AssessOptions
-            from pedbone.web._record import to_clinical
+            from pedbone.store import to_clinical
 
             record, ov.skipped = to_clinical(patient, as_of=as_of)
             dxa_packs = {
