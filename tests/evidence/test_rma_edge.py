@@ -154,6 +154,19 @@ def test_too_many_parameters_and_bad_arguments() -> None:
         rma([0.1, 0.2, 0.3, 0.4], [0.01] * 4, mods=np.array([[1, 2], [2, 4], [3, 6], [4, 8.0]]))
     with pytest.raises(EvidenceInputError, match="equal-effects"):
         rma([0.1, 0.2, 0.3], [0.01] * 3, method="EE").confint()
+    with pytest.raises(EvidenceInputError, match="level"):
+        rma([0.1, 0.2, 0.3], [0.01] * 3).predict(level=0.95 * 100 + 5)
+    with pytest.raises(EvidenceInputError, match="data="):
+        rma("yi", "vi", data=42)
+
+
+def test_data_may_be_a_mapping_of_columns() -> None:
+    d = {"y": [0.1, 0.4, 0.3], "v": [0.01, 0.02, 0.03]}
+    assert rma("y", "v", data=d, method="EE").k == 3
+    es = escalc("PR", xi="x", ni="n", data={"x": [1, 2], "n": [10, 20]})
+    # PR: 1/10 with variance 0.1 × 0.9 / 10 = 0.009
+    assert es.yi[0] == pytest.approx(0.1)
+    assert es.vi[0] == pytest.approx(0.009)
 
 
 def test_sei_and_escalc_input_equal_vi_input() -> None:

@@ -18,6 +18,7 @@ from pedbone.evidence._results import EscalcResult
 from pedbone.evidence._utils import (
     EvidenceInputError,
     FloatArray,
+    as_frame,
     check_lengths,
     column_or_array,
 )
@@ -89,7 +90,7 @@ def escalc(
     ci_ub: Any = None,
     ci_level: float = 95.0,
     log_scale: bool = False,
-    data: pl.DataFrame | None = None,
+    data: pl.DataFrame | Any = None,
     slab: Sequence[Any] | str | None = None,
     add: float = 0.5,
     to: str = "only0",
@@ -132,6 +133,8 @@ def escalc(
         raise EvidenceInputError(f"to must be 'only0', 'all', 'if0all' or 'none', got {to!r}")
     if add < 0 or not math.isfinite(add):
         raise EvidenceInputError(f"add must be a non-negative number, got {add}")
+
+    data = as_frame(data)
 
     def g(x: Any, name: str) -> FloatArray | None:
         return column_or_array(x, name, data)

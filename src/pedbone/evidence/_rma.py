@@ -29,6 +29,7 @@ from pedbone.evidence._utils import (
     EvidenceInputError,
     FloatArray,
     as_float_array,
+    as_frame,
     check_lengths,
     column_or_array,
     labels,
@@ -143,7 +144,7 @@ def rma(
     vi: Any = None,
     *,
     sei: Any = None,
-    data: pl.DataFrame | None = None,
+    data: pl.DataFrame | Any = None,
     mods: Mods | None = None,
     intercept: bool = True,
     method: str = "REML",
@@ -192,7 +193,7 @@ def rma(
         raise EvidenceInputError(f"unknown test {test!r}; choose one of {', '.join(TESTS)}")
     if not 0 < level < 100:
         raise EvidenceInputError(f"level must be in (0, 100) percent, got {level}")
-    y, v, meas, frame = _resolve_yi_vi(yi, vi, sei, data, measure)
+    y, v, meas, frame = _resolve_yi_vi(yi, vi, sei, as_frame(data), measure)
     k_all = y.shape[0]
     if isinstance(slab, str):
         if frame is None or slab not in frame.columns:
@@ -430,6 +431,12 @@ def _fit(
     )
 
 
+def _check_level(level: float) -> float:
+    if not 0 < level < 100:
+        raise EvidenceInputError(f"level must be in (0, 100) percent, got {level}")
+    return float(level)
+
+
 def _crit(res: RMAResult, level: float) -> float:
     alpha = 1 - level / 100
     if res.ddf is not None:
@@ -445,7 +452,7 @@ def _predict(
     level: float | None,
     intercept: bool | None,
 ) -> PredictResult:
-    lv = res.level if level is None else level
+    lv = _check_level(res.level if level is None else level)
     if newmods is None:
         Xn = res.X[:1] if (res.p == 1 and res.intercept) else res.X
     else:
@@ -498,7 +505,7 @@ def _predict(
 
 
 def _confint(res: RMAResult, level: float | None) -> ConfintResult:
-    lv = res.level if level is None else level
+    lv = _check_level(res.level if level is None else level)
     if not res.is_random:
         raise EvidenceInputError("confint: an equal-effects model has no tau² to bound")
     if res.k == 1:
@@ -662,7 +669,9 @@ def _summary(res: RMAResult, digits: int) -> str:
         rows = [
             (
                 f"tau^2 (estimated amount of {which} heterogeneity):",
-                f"{res.tau2:.{d}f} (SE = {res.se_tau2:.{d}f})",
+                f"{res.tau2:.{d}f} (SE = "
+                + ("NA" if math.isnan(res.se_tau2) else f"{res.se_tau2:.{d}f}")
+                + ")",
             ),
             ("tau (square root of estimated tau^2 value):", f"{res.tau:.{d}f}"),
         ]
@@ -753,7 +762,7 @@ def subgroups(
     *,
     subgroup: Sequence[Any] | str,
     sei: Any = None,
-    data: pl.DataFrame | None = None,
+    data: pl.DataFrame | Any = None,
     method: str = "REML",
     test: str = "z",
     level: float = 95.0,
@@ -768,7 +777,7 @@ def subgroups(
     estimates with their standard errors: ``Q_between`` on (levels - 1) df, as RevMan does and
     as the metafor documentation shows. ``overall`` is the same model fitted to all studies.
     """
-    y, v, meas, frame = _resolve_yi_vi(yi, vi, sei, data, measure)
+    y, v, meas, frame = _resolve_yi_vi(yi, vi, sei, as_frame(data), measure)
     k = y.shape[0]
     if isinstance(subgroup, str):
         if frame is None or subgroup not in frame.columns:

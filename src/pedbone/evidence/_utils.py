@@ -43,6 +43,18 @@ def as_float_array(x: Any, name: str) -> FloatArray:
     return arr
 
 
+def as_frame(data: Any) -> pl.DataFrame | None:
+    """Accept a polars DataFrame, a mapping of columns or a pandas DataFrame as ``data=``."""
+    if data is None or isinstance(data, pl.DataFrame):
+        return data
+    try:
+        return pl.DataFrame(data)
+    except Exception as exc:  # polars raises several types for unusable input
+        raise EvidenceInputError(
+            f"data= must be a polars DataFrame (or convertible to one): {exc}"
+        ) from exc
+
+
 def column_or_array(x: Any, name: str, data: pl.DataFrame | None) -> FloatArray | None:
     """Resolve an argument that may be a column name of ``data`` or an array; None passes."""
     if x is None:
