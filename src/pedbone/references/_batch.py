@@ -329,9 +329,10 @@ def _to_float(s: pl.Series) -> tuple[NDArray[np.float64], NDArray[np.bool_] | No
         values = s.cast(pl.Float64, strict=False)
         failed = values.is_null() & s.is_not_null()
         bad = failed.to_numpy() if failed.any() else None
-    arr = values.to_numpy().astype(np.float64, copy=True)  # nulls become NaN
+    arr = values.to_numpy()  # nulls become NaN; may be a read-only view
     infinite = np.isinf(arr)
     if infinite.any():
+        arr = arr.copy()
         arr[infinite] = np.nan
         bad = infinite if bad is None else bad | infinite
     return arr, bad
@@ -462,9 +463,9 @@ def _evaluate(
         return pack.evaluate(m.measure, sex=sex, age_years=age, value=value, **kwargs)
 
     first = one(m.packs[0])
-    z = np.array(first.z, dtype=np.float64)
-    centile = np.array(first.centile, dtype=np.float64)
-    status = np.array(first.status, dtype=np.int8)
+    if len(m.packs) == 1:  # the common case: no copies
+        return first.z, first.centile, first.status
+    z, centile, status = first.z.copy(), first.centile.copy(), first.status.copy()
     for pack_id in m.packs[1:]:
         res = one(pack_id)
         take = (status == Status.AGE_OUT_OF_RANGE) & (res.status != Status.AGE_OUT_OF_RANGE)
@@ -521,7 +522,7 @@ def score_frame(
         z, centile, status = _evaluate(m, sex, age_np, value_np, group)
         # a blank (or unreadable) measurement has nothing to score: its row is not flagged
         # for this measure's age range or group
-        status[np.isnan(value_np)] = 0
+        status = np.where(np.isnan(value_np), np.int8(0), status)
         for code in np.flatnonzero(np.bincount(status.view(np.uint8))).tolist():
             if code in _NOT_PER_MEASURE:
                 continue
