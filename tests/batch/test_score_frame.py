@@ -202,6 +202,10 @@ def test_empty_frame_keeps_the_output_schema() -> None:
         (["sex", "birth_date", "height_cm"], "(only 'birth_date' found)"),
         (["sex", "age_years", "comment"], "at least one measure column"),
         (["sex", "age_years", "height_cm", "height_z"], "'height_z' (it would be overwritten)"),
+        (
+            ["sex", "age_years", "gestational_age_weeks", "bmi", "age_used_years"],
+            "'age_used_years' (it would be overwritten)",
+        ),
     ],
 )
 def test_plan_names_what_is_missing(columns: list[str], needle: str) -> None:

@@ -285,6 +285,8 @@ def plan_batch(
         problems.append(f"at least one measure column to score, e.g. {known}, <site>_abmd{extra}")
     added = [c for m in measures for c in (m.z_column, m.centile_column)] + [STATUS_COLUMN]
     added += [m.column for m in measures if m.bmad_from]
+    if has_dates or "gestational_age_weeks" in present:
+        added.append(AGE_USED_COLUMN)
     for out in added:
         if out in cols:
             problems.append(f"no input column named {out!r} (it would be overwritten)")
