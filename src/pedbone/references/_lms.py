@@ -60,8 +60,11 @@ def lms_z_restricted(y: F64, L: F64, M: F64, S: F64) -> F64:
         Z < -3: -3 + (y - SD3neg) / (SD2neg - SD3neg)
     """
     z = lms_z(y, L, M, S)
-    hi = z > 3
-    lo = z < -3
+    with np.errstate(invalid="ignore"):
+        if not (np.abs(z) > 3).any():
+            return z
+        hi = z > 3
+        lo = z < -3
     if hi.any():
         Lh, Mh, Sh = L[hi], M[hi], S[hi]
         sd3 = _sd(3.0, Lh, Mh, Sh)
