@@ -296,3 +296,13 @@ def test_chained_packs_score_each_row_with_the_first_covering_its_age() -> None:
         assert got == pytest.approx(float(want), abs=1e-6)
     assert out["height_z"][3] is None
     assert out[STATUS_COLUMN].to_list() == ["ok", "ok", "ok", "height_cm:age_out_of_range"]
+
+
+def test_plan_pickles_for_a_distributed_map_step() -> None:
+    import pickle
+
+    frame = pl.DataFrame({"sex": ["F", "M"], "age_years": ["2", "9"], "height_cm": ["90", "x"]})
+    plan = plan_batch(frame.columns, {"growth": "who2006+who2007"})
+    shipped = pickle.loads(pickle.dumps(plan))
+    assert shipped == plan
+    assert score_frame(frame, shipped).equals(score_frame(frame, plan))
