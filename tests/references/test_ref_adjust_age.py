@@ -213,3 +213,45 @@ def test_haz_equations_by_age_band(make_pack: Callable[..., Path]) -> None:
     bands["equations"][1]["age_min"] = 9
     bad = make_pack(rows, name="overlap", measures=measures, haz_adjustment=bands)
     assert any("overlap in age (5-10 and 9-20.01 y)" in str(p) for p in validate(bad))
+
+
+def test_haz_equations_by_group_with_lagrange_pack(make_pack: Callable[..., Path]) -> None:
+    # a BMDCS-shaped synthetic pack: groups black/non_black, cubic Lagrange, per-group equations.
+    # M = 0.5 + 0.03 (age - 5) is linear, so the cubic reproduces it exactly: M(10.5) = 0.665;
+    # value 0.7315 -> z (0.7315/0.665 - 1)/0.1 = 1.0.
+    rows = [
+        ("spine_abmd", s, g, a, 1, round(0.5 + 0.03 * (a - 5), 6), 0.1)
+        for g in ("black", "non_black")
+        for s in "MF"
+        for a in range(5, 21)
+    ]
+    measures = {
+        "spine_abmd": {"unit": "g/cm2", "age_min": 5, "age_max": 20, "interpolation": "lagrange4"}
+    }
+    eqs = {
+        "source": "synthetic",
+        "equations": [
+            {"measure": "spine_abmd", "sex": "M", "group": "black", "terms": {"haz": 0.3}},
+            {"measure": "spine_abmd", "sex": "M", "group": "non_black", "terms": {"haz": 0.6}},
+        ],
+    }
+    pack = reference(
+        str(make_pack(rows, measures=measures, groups=["black", "non_black"], haz_adjustment=eqs))
+    )
+    res = haz_adjusted_zscore(
+        pack,
+        "spine_abmd",
+        sex="M",
+        age_years=10.5,
+        value=0.7315,
+        haz=-1.0,
+        group=["Black", "non_black", "other", "non_black"],
+    )
+    # black: 1 - 0.3*(-1) = 1.3; non-black: 1 + 0.6 = 1.6; unknown group; HAZ reference default
+    np.testing.assert_allclose(res.z[:2], [1.3, 1.6], rtol=1e-12)
+    assert res.status.tolist()[2] == Status.GROUP_UNKNOWN
+    assert res.haz_reference == "given"
+    girls = haz_adjusted_zscore(
+        pack, "spine_abmd", sex="F", age_years=10.5, value=0.7315, haz=-1.0, group="black"
+    )
+    assert girls.status.tolist() == Status.NO_ADJUSTMENT
