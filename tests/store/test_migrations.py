@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from pedbone.store import (
     Base,
@@ -64,3 +64,18 @@ def test_bad_urls_are_explained() -> None:
         resolve_database_url("no url at all")
     with pytest.raises(StoreError, match="unsupported database 'mysql'"):
         resolve_database_url("mysql://localhost/x")
+
+
+def test_database_from_a_newer_pedbone_is_refused(db: Database) -> None:
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(StoreError, match="revision '9999', which this pedbone does not know"):
+        Database(db.url)
+
+
+def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    with pytest.raises(StoreError, match="cannot open the database: folder"):
+        Database(f"sqlite:///{tmp_path}/a-file/x.sqlite3")  # a file where a folder should be
+    with pytest.raises(StoreError, match="cannot open the database"):
+        Database("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")

@@ -131,7 +131,11 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     parsed = make_url(resolved)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot open the database: folder {folder}: {exc}") from exc
         engine = create_engine(resolved, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -154,7 +158,12 @@ class Database:
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(bind=self.engine, class_=StoreSession, expire_on_commit=False)
         if upgrade:
-            self.upgrade()
+            try:
+                self.upgrade()
+            except OperationalError as exc:
+                self.engine.dispose()
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                raise StoreError(f"cannot open the database {self!r}: {reason}") from exc
 
     @property
     def backend(self) -> str:

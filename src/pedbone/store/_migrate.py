@@ -24,11 +24,28 @@ def alembic_config(connection: Connection | None = None) -> Any:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema to ``revision`` (default: the newest)."""
-    from alembic import command
+    """Bring the database schema to ``revision`` (default: the newest).
 
+    A database written by a newer pedbone (a revision this version does not know) is refused
+    with :class:`~pedbone.store.StoreError` instead of being touched.
+    """
+    from alembic import command
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from pedbone.store._errors import StoreError
+
+    config = alembic_config()
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
     with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), revision)
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and current not in known:
+            raise StoreError(
+                f"the database is at schema revision {current!r}, which this pedbone does not "
+                "know: it was written by a newer pedbone; upgrade pedbone, or restore a backup"
+            )
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
 
 
 def head_revision() -> str:
