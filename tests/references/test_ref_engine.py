@@ -324,3 +324,28 @@ def test_irregular_table_ages(make_pack: Callable[..., Path], interp: str) -> No
             17,
         ]
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_who2006_anthro_zscores_published_examples() -> None:
+    # WHO anthro, tests/testthat/test-zscores.R (expected z rounded to 2 dp by anthro):
+    from pedbone.references import who_length_or_height
+
+    ref = reference("who2006")
+    month = 30.4375 * DAY  # anthro: ANTHRO_DAYS_OF_MONTH
+    # "length for age uses adjusted lenhei": boy, 987 days, 72.86 cm lying -> zlen -6.09
+    h = who_length_or_height(72.86, 987 * DAY, "l")
+    assert round(float(ref.zscore("height", sex=1, age_years=987 * DAY, value=h)), 2) == -6.09
+    # "young children with measured standing will be adjusted": boy 9 months, 60 cm standing
+    # -> clenhei 60.7, zlen -5.02
+    h9 = who_length_or_height(60.0, 9 * month, "h")
+    assert float(h9) == pytest.approx(60.7)
+    assert round(float(ref.zscore("height", sex=1, age_years=9 * month, value=h9)), 2) == -5.02
+    # "height measurements are used for age 24 months": girl 24 months (730.5 d -> day 731),
+    # 77.5 cm -> zlen -2.55
+    assert round(float(ref.zscore("height", sex=2, age_years=24 * month, value=77.5)), 2) == -2.55
+    # "adds adjusted lenhei": ages 730, 800, 730, 800 d; measures h, h, l, l; 100 cm
+    got = who_length_or_height(100.0, np.array([730, 800, 730, 800]) * DAY, ["h", "h", "l", "l"])
+    np.testing.assert_allclose(got, [100.7, 100, 100, 99.3])
+    # "zscores are only computed for children younger than 60 months": 59.9, 60, 60.1 months
+    ok = ref.evaluate("weight", sex=1, age_years=np.array([59.9, 60, 60.1]) * month, value=20.0)
+    assert ok.status.tolist() == [Status.OK, Status.AGE_OUT_OF_RANGE, Status.AGE_OUT_OF_RANGE]
