@@ -47,7 +47,7 @@ def test_every_message_has_a_dutch_translation() -> None:
 _SAME_IN_DUTCH = {
     "anorexia nervosa", "calcium", "magnesium", "creatinine", "demo", "info", "ok", "DXA",
     "aBMD", "BMC", "Z (scanner)", "Menarche", "Status", "Start", "Stop", "Test", "Interval",
-    "Trauma", "line %(line)s: %(reason)s", "Scan",
+    "Trauma", "line %(line)s: %(reason)s", "Scan", "Export",
 }  # fmt: skip
 
 

@@ -37,7 +37,8 @@ def test_the_app_has_the_expected_routes(app: Any) -> None:
     assert ("GET", "/patients") in routes
     assert ("POST", "/patients/new") in routes
     assert ("GET", "/patients/{patient_id}/report.pdf") in routes
-    assert len(routes) >= 15  # login, list, forms, import, report, ...
+    assert ("GET", "/export/pseudonymised.json") in routes
+    assert len(routes) >= 17  # login, list, forms, import, report, export, ...
     assert set(routes) >= PUBLIC_ROUTES  # every public route exists
 
 
@@ -203,6 +204,43 @@ def test_researchers_see_pseudonyms_not_names(client: Any, user_ids: dict[str, i
         assert "MRN-778899" not in text
         assert "02/05/2012" not in text
     assert re.search(r"P-[0-9A-F]{8}", listing)
+
+
+def test_researchers_see_ages_instead_of_dates(client: Any, user_ids: dict[str, int]) -> None:
+    token = sign_in(client, user_ids["doc"])
+    pid = new_patient(client, token, birth_date="2012-05-02")
+    client.post(
+        f"/patients/{pid}/records/dxa",
+        data={"csrf_token": token, "scanned_on": "2024-03-05", "manufacturer": "Hologic",
+              "spine_abmd": "0.6", "spine_vendor_z": "-2.4"},
+    )  # fmt: skip
+    assert "05/03/2024" in client.get(f"/patients/{pid}").text
+    sign_in(client, user_ids["res"])
+    page = client.get(f"/patients/{pid}").text
+    # no calendar date anywhere on the page (the findings' ISO dates are replaced too);
+    # (2024-03-05 - 2012-05-02) = 4325 days / 365.25 = 11.84 years
+    assert not re.search(r"\d{1,2}/\d{2}/\d{4}", page)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", page.split("<option")[0])
+    assert "11.84 y" in page
+
+
+def test_pseudonymised_export(client: Any, user_ids: dict[str, int]) -> None:
+    import json
+
+    token = sign_in(client, user_ids["doc"])
+    new_patient(client, token, mrn="MRN-55", birth_date="2012-05-02")
+    sign_in(client, user_ids["res"])
+    r = client.get("/export/pseudonymised.json")
+    assert r.status_code == 200
+    assert "attachment" in r.headers["content-disposition"]
+    data = json.loads(r.text)
+    assert data["format"] == "pedbone-pseudonymised/1"
+    [patient] = data["patients"]
+    assert re.fullmatch(r"P-[0-9A-F]{8}", patient["pseudonym"])
+    assert patient["birth_year"] == 2012
+    assert "Peeters" not in r.text
+    assert "MRN-55" not in r.text
+    assert "2012-05-02" not in r.text
 
 
 def test_security_headers(client: Any) -> None:

@@ -117,9 +117,15 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
     static = resources.files("pedbone.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    from pedbone.web import _views_auth, _views_import, _views_patients, _views_report
+    from pedbone.web import (
+        _views_auth,
+        _views_export,
+        _views_import,
+        _views_patients,
+        _views_report,
+    )
 
-    for module in (_views_auth, _views_patients, _views_import, _views_report):
+    for module in (_views_auth, _views_patients, _views_import, _views_report, _views_export):
         app.include_router(module.router)
     return app
 

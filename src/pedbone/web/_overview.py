@@ -114,6 +114,9 @@ class Overview:
     skipped: list[str] = field(default_factory=list)
     charts: dict[str, str] = field(default_factory=dict)
     as_of: dt.date | None = None
+    #: Researchers' view: dates are shown as ages (``reference_birth`` is never displayed).
+    pseudonymised: bool = False
+    reference_birth: dt.date = dt.date(2000, 1, 1)
 
     @property
     def visit_dates(self) -> list[dt.date]:
@@ -263,6 +266,8 @@ def build_overview(
             if user.pseudonymised
             else [{"at": n.written_at, "text": n.text} for n in patient.notes],
             as_of=as_of,
+            pseudonymised=user.pseudonymised,
+            reference_birth=birth,
         )
         try:
             import pedbone
@@ -423,6 +428,14 @@ def build_charts(ov: Overview, language: str) -> dict[str, str]:
         return lambda v: format_number(v, language, decimals)
 
     charts: dict[str, str] = {}
+    if ov.pseudonymised:  # researchers see ages, never dates
+
+        def xof(day: dt.date) -> float:
+            return (day - ov.reference_birth).days / 365.25
+
+        x_format, x_title = fmt_year, gettext("Age (years)")
+    else:
+        xof, x_format, x_title = decimal_year, fmt_date, ""
     # aBMD over time (spine if present, else the first aBMD measure)
     measures = [v.measure for d in ov.dxa for v in d.values if v.quantity == "abmd"]
     main = "spine_abmd" if "spine_abmd" in measures else (measures[0] if measures else None)
@@ -431,9 +444,7 @@ def build_charts(ov: Overview, language: str) -> dict[str, str]:
         "tblh_abmd": gettext("Total body less head aBMD"),
         "leg_abmd": gettext("Lower limb aBMD"),
     }
-    bmd_points = [
-        (decimal_year(d.day), v.value) for d in ov.dxa for v in d.values if v.measure == main
-    ]
+    bmd_points = [(xof(d.day), v.value) for d in ov.dxa for v in d.values if v.measure == main]
     bands = []
     baseline = next((d for d in ov.dxa for v in d.values if v.measure == main), None)
     lsc = next((d.lsc for d in reversed(ov.dxa) if d.lsc), None)
@@ -445,11 +456,11 @@ def build_charts(ov: Overview, language: str) -> dict[str, str]:
     charts["bmd"] = render_chart(
         Chart(
             title=site_names.get(main or "", gettext("Areal BMD")) + " " + gettext("over time"),
-            x_label=gettext("Scan date"),
+            x_label=x_title or gettext("Scan date"),
             y_label="g/cm²",
             series=[Series(site_names.get(main or "", "aBMD"), bmd_points)] if bmd_points else [],
             bands=bands,
-            format_x=fmt_date,
+            format_x=x_format,
             format_y=fmt(3),
             min_x_span=1.0,
             empty_text=gettext("No DXA scan yet"),
@@ -461,10 +472,10 @@ def build_charts(ov: Overview, language: str) -> dict[str, str]:
     for d in ov.dxa:
         for v in d.values:
             if v.z.z is not None and v.quantity in ("abmd", "bmc"):
-                zseries.setdefault(v.measure, []).append((decimal_year(d.day), v.z.z))
+                zseries.setdefault(v.measure, []).append((xof(d.day), v.z.z))
     for g in ov.growth:
         if g.height_z.z is not None:
-            zseries.setdefault("height", []).append((decimal_year(g.day), g.height_z.z))
+            zseries.setdefault("height", []).append((xof(g.day), g.height_z.z))
     names = {
         **site_names,
         "height": gettext("Height"),
@@ -476,14 +487,14 @@ def build_charts(ov: Overview, language: str) -> dict[str, str]:
     charts["z"] = render_chart(
         Chart(
             title=gettext("Z-scores over time"),
-            x_label=gettext("Date"),
+            x_label=x_title or gettext("Date"),
             y_label="Z",
             series=[
                 Series(names.get(m, m), pts, color=palette[i % len(palette)])
                 for i, (m, pts) in enumerate(zseries.items())
             ],
             hlines=[(0.0, "0", "#5b6877"), (LOW_Z, format_number(LOW_Z, language, 1), "#b3261e")],
-            format_x=fmt_date,
+            format_x=x_format,
             format_y=fmt(1),
             min_x_span=1.0,
             empty_text=gettext("No Z-scores yet"),

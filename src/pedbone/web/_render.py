@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -57,6 +58,40 @@ def _choice_label(kind: str, field: str, value: object) -> str:
     return str(value)
 
 
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def _age_label(ov: Any, day: dt.date, language: str) -> str:
+    age = (day - ov.reference_birth).days / 365.25
+    return f"{format_number(age, language, 2)} {translations(language).gettext('y')}"
+
+
+def _when(ctx: Any, day: dt.date | None, language: str) -> str:
+    """A date, or for researchers (pseudonymised overview) the age on that day."""
+    ov = ctx.get("ov")
+    if day is None:
+        return "–"
+    if ov is not None and getattr(ov, "pseudonymised", False):
+        return _age_label(ov, day, language)
+    return format_date(day, language)
+
+
+def _scrub(ctx: Any, text: str, language: str) -> str:
+    """For researchers, replace ISO dates inside texts (e.g. findings) by the age that day."""
+    ov = ctx.get("ov")
+    if ov is None or not getattr(ov, "pseudonymised", False):
+        return text
+
+    def age(match: re.Match[str]) -> str:
+        try:
+            day = dt.date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return match[0]
+        return _age_label(ov, day, language)
+
+    return _ISO_DATE.sub(age, text)
+
+
 def _diagnosis_labels() -> dict[str, str]:
     from pedbone.web._forms import DIAGNOSIS_LABELS
 
@@ -102,6 +137,8 @@ def environment(language: str) -> Environment:
     env.globals["cite"] = _cite
     env.globals["diagnosis_labels"] = _diagnosis_labels()
     env.globals["choice_label"] = _choice_label
+    env.filters["when"] = pass_context(lambda ctx, day: _when(ctx, day, language))
+    env.filters["scrub"] = pass_context(lambda ctx, text: _scrub(ctx, text, language))
     env.filters["svg"] = lambda s: Markup(s)  # charts are built server-side from numbers only
     return env
 
