@@ -437,7 +437,7 @@ class ReferencePack:
                 st[np.isnan(v)] = Status.Z_MISSING
             else:
                 st[v <= 0] = Status.VALUE_NOT_POSITIVE
-                st[np.isnan(v)] = Status.VALUE_MISSING
+                st[~np.isfinite(v)] = Status.VALUE_MISSING
             hi_out = (a > info.age_max) if info.age_max_inclusive else (a >= info.age_max)
             st[(a < info.age_min) | hi_out] = Status.AGE_OUT_OF_RANGE
         st[np.isnan(a)] = Status.AGE_MISSING
@@ -484,7 +484,9 @@ class ReferencePack:
                 # one pass of cheap tests; NaN fails every comparison, so it lands in ~good
                 good = a >= lo
                 good &= (a <= hi) if incl else (a < hi)
-                good &= np.isfinite(vv) if inverse else (vv > 0)
+                good &= np.isfinite(vv)
+                if not inverse:
+                    good &= vv > 0
                 good &= s >= 0
                 seg = s.astype(np.intp)
                 if g is not None:

@@ -27,7 +27,7 @@ class Status(IntEnum):
     GROUP_UNKNOWN = (2, "population group missing or not in this pack")
     AGE_MISSING = (3, "age missing (NaN)")
     AGE_OUT_OF_RANGE = (4, "age outside the reference's coverage (no extrapolation)")
-    VALUE_MISSING = (5, "measurement missing (NaN)")
+    VALUE_MISSING = (5, "measurement missing (NaN) or not finite")
     VALUE_NOT_POSITIVE = (6, "measurement is zero or negative")
     Z_MISSING = (7, "Z-score missing (NaN) in an inverse (value-for-Z) request")
     Z_OUTSIDE_DISTRIBUTION = (8, "Z-score beyond the range where the LMS curve is defined")
