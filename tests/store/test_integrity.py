@@ -13,6 +13,7 @@ from pedbone.store import (
     ConflictError,
     Database,
     Patient,
+    PermissionDeniedError,
     User,
     create_user,
 )
@@ -184,3 +185,22 @@ def test_failed_multi_row_import_leaves_database_unchanged(db: Database, clinici
     )
     assert import_patients(db, rows[:2], clinician) == 2  # the good rows alone go in
     assert _count(db, Patient) == 3
+
+
+def test_audit_log_is_append_only(db: Database, clinician: User) -> None:
+    with db.unit_of_work(clinician) as session:
+        session.add(_patient())
+
+    def tamper(change: str) -> None:
+        with db.unit_of_work() as session:  # not even the system actor may
+            entry = session.scalars(select(AuditEntry)).first()
+            assert entry is not None
+            if change == "edit":
+                entry.username = "someone else"
+            else:
+                session.delete(entry)
+
+    for change in ("edit", "delete"):
+        with pytest.raises(PermissionDeniedError, match="append-only"):
+            tamper(change)
+    assert [e.username for e in _audit(db) if e.table_name == "patients"] == ["dr_a"]

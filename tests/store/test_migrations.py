@@ -79,3 +79,15 @@ def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
         Database(f"sqlite:///{tmp_path}/a-file/x.sqlite3")  # a file where a folder should be
     with pytest.raises(StoreError, match="cannot open the database"):
         Database("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_downgrade_to_base_and_up_again(db: Database) -> None:
+    from alembic import command
+
+    from pedbone.store._migrate import alembic_config
+
+    with db.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    db.upgrade()
+    assert schema_diff(db.engine) == []

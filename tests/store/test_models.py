@@ -12,7 +12,10 @@ from pedbone.store import (
     Base,
     Database,
     Patient,
+    Setting,
+    User,
     ValidationError,
+    create_user,
     row_snapshot,
 )
 from pedbone.store._services import build
@@ -95,3 +98,26 @@ def test_sex_codes_are_normalised() -> None:
     data = full_patient_data()
     data["sex"] = 2
     assert build(Patient, data).sex == "F"
+
+
+def test_user_and_setting_round_trip(db: Database) -> None:
+    with db.unit_of_work() as session:
+        user = create_user(
+            session, "röntgen", "correct horse battery", "researcher", full_name="Wilhelm Röntgen"
+        )
+        session.add(Setting(key="ui_language:user:1", value="nl"))
+    with db.unit_of_work() as session:
+        loaded = session.get(User, user.id)
+        assert loaded is not None
+        assert (loaded.username, loaded.full_name, loaded.role, loaded.active) == (
+            "röntgen",
+            "Wilhelm Röntgen",
+            "researcher",
+            True,
+        )
+        assert loaded.password_hash == user.password_hash
+        assert loaded.created_at == user.created_at  # UTC-aware on both backends
+        assert loaded.created_at.utcoffset() == dt.timedelta(0)
+        setting = session.get(Setting, "ui_language:user:1")
+        assert setting is not None
+        assert setting.value == "nl"

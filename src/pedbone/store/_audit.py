@@ -91,6 +91,11 @@ def _audited(obj: Any) -> bool:
 
 
 def _guard(session: Session, actor: Actor) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AuditEntry) and (
+            obj in session.deleted or session.is_modified(obj, include_collections=False)
+        ):
+            raise PermissionDeniedError("the audit log is append-only: entries are never changed")
     if actor.is_system:
         return
     changed = [
