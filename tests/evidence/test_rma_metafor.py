@@ -96,6 +96,11 @@ def test_rma_equals_metafor(case: dict[str, Any]) -> None:
     close(res.r2, out["R2"], "R2", atol=1e-5)
     assert res.k == out["k"]
     assert res.p == out["p"]
+    if "fitstats" in case:
+        fs = res.fitstats()
+        for est in ("ML", "REML"):
+            got = [fs[est][key] for key in ("ll", "dev", "AIC", "BIC", "AICc")]
+            close(got, case["fitstats"][est], f"fitstats {est}", atol=1e-6)
     if "predict" in case:
         newmods = case.get("newmods")
         pr = res.predict(None if newmods is None else np.asarray(newmods, dtype=float))

@@ -322,6 +322,16 @@ class RMAResult:
 
         return _confint(self, level)
 
+    def fitstats(self) -> dict[str, dict[str, float]]:
+        """Log-likelihood, deviance, AIC, BIC, AICc under ML and REML (metafor's ``fitstats``).
+
+        Returns ``{"ML": {...}, "REML": {...}}``; compare models fitted with ML (different
+        moderators) or REML (same moderators) only.
+        """
+        from pedbone.evidence._rma import _fitstats
+
+        return _fitstats(self)
+
     def weights(self) -> FloatArray:
         """Study weights in percent (metafor's ``weights.rma.uni``)."""
         w = self.weights_raw
