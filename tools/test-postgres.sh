@@ -55,7 +55,10 @@ if [ "$(id -u)" -eq 0 ]; then
     fi
 fi
 
-workdir="$(mktemp -d "${TMPDIR:-/tmp}/pedbone-pg.XXXXXX")"
+tmp_root="${TMPDIR:-/tmp}"
+# as root the server runs as `postgres`, which must be able to reach the folder: use /tmp
+if [ "$(id -u)" -eq 0 ]; then tmp_root=/tmp; fi
+workdir="$(mktemp -d "$tmp_root/pedbone-pg.XXXXXX")"
 chmod 755 "$workdir"
 if [ "$(id -u)" -eq 0 ]; then chown postgres: "$workdir"; fi
 
