@@ -287,3 +287,17 @@ def test_example_file_pools_lumbar_spine_z_change() -> None:
     res = rma(yi, vi, method="REML", test="knha", slab=z["study"].to_list())
     assert res.k == 3
     assert 0 < res.estimate < 1.09
+
+
+def test_every_method_key_cited_in_the_core_exists() -> None:
+    import re
+
+    from pedbone.bibliography import cite
+
+    src = Path(__file__).resolve().parents[2] / "src" / "pedbone" / "evidence"
+    keys: set[str] = set()
+    for name in ("_escalc.py", "_rma.py", "_tau2.py", "_transf.py", "_results.py"):
+        keys |= set(re.findall(r"\[([A-Z][A-Z0-9_]{3,})\]", (src / name).read_text("utf-8")))
+    assert {"METAFOR", "DERSIMONIAN1986", "KNAPP2003", "HEDGES1981", "REVMAN5"} <= keys
+    for key in sorted(keys):
+        assert cite(key).kind == "methods", key

@@ -1,6 +1,8 @@
 """Effect sizes and sampling variances (metafor's ``escalc``).
 
 Formulas follow metafor 3.8 (Viechtbauer 2010 [METAFOR]); argument names are metafor's.
+Hedges' g bias correction [HEDGES1981] (exact, or RevMan's approximation [REVMAN5]);
+standardised mean change [BECKER1988]; Freeman–Tukey double arcsine [FREEMAN1950].
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Equal- and random-effects models and meta-regression (metafor's ``rma.uni``).
 
 Formulas and defaults follow metafor 3.8 (Viechtbauer 2010 [METAFOR]); Knapp–Hartung
-(Hartung–Knapp–Sidik–Jonkman) adjustment as ``test="knha"``, its truncated variant as
-``test="adhoc"``, plain t-tests as ``test="t"``.
+(Hartung–Knapp–Sidik–Jonkman [KNAPP2003]) adjustment as ``test="knha"``, its truncated variant
+as ``test="adhoc"``, plain t-tests as ``test="t"``; I² and H² [HIGGINS2002]; Q-profile
+confidence intervals for tau² [VIECHTBAUER2007]; prediction intervals [RILEY2011].
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Estimators of the between-study variance tau² (metafor's ``rma.uni`` methods).
 
-All formulas follow metafor 3.8 (Viechtbauer 2010 [METAFOR]): DL (DerSimonian–Laird), HE
-(Hedges), HS (Hunter–Schmidt), SJ (Sidik–Jonkman), ML, REML, EB (empirical Bayes) and PM
-(Paule–Mandel). The traces of the k×k matrix ``P = W - W X (X'WX)⁻¹ X'W`` are computed from
+All formulas follow metafor 3.8 (Viechtbauer 2010 [METAFOR]): DL (DerSimonian–Laird
+[DERSIMONIAN1986]), HE (Hedges), HS (Hunter–Schmidt [HUNTER2004]), SJ (Sidik–Jonkman
+[SIDIK2005]), ML, REML, EB (empirical Bayes [MORRIS1983]) and PM (Paule–Mandel [PAULE1982]).
+The traces of the k×k matrix ``P = W - W X (X'WX)⁻¹ X'W`` are computed from
 p×p matrices so that large k costs O(k p²), never O(k³).
 
 Convergence (documented in docs/evidence.md): ML/REML/EB use metafor's Fisher scoring with its

@@ -1,6 +1,7 @@
 """Transformations and back-transformations of effect sizes (metafor's ``transf.*``).
 
-Use them with ``RMAResult.predict(transf=...)`` or ``EscalcResult.summary(transf=...)``.
+Inverse Freeman–Tukey after Miller [MILLER1978]. Use them with
+``RMAResult.predict(transf=...)`` or ``EscalcResult.summary(transf=...)``.
 Functions needing sample sizes (``ipft``, ``ipft_hm``) are factories: ``transf_ipft_hm(ni)``
 returns the function to pass as ``transf``.
 """
