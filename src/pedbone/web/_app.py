@@ -118,6 +118,7 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
     from pedbone.web import (
+        _views_admin,
         _views_auth,
         _views_export,
         _views_import,
@@ -125,7 +126,14 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
         _views_report,
     )
 
-    for module in (_views_auth, _views_patients, _views_import, _views_report, _views_export):
+    for module in (
+        _views_auth,
+        _views_patients,
+        _views_import,
+        _views_report,
+        _views_export,
+        _views_admin,
+    ):
         app.include_router(module.router)
     return app
 

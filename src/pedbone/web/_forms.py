@@ -17,7 +17,7 @@ from pedbone.web._i18n import N_, parse_number
 
 __all__ = ["FORMS", "Field", "FormSpec", "parse", "store_error_field"]
 
-Kind = Literal["text", "textarea", "date", "number", "integer", "choice", "bool"]
+Kind = Literal["text", "textarea", "password", "date", "number", "integer", "choice", "bool"]
 
 
 _ = N_  # messages and labels are translated when the page is rendered
@@ -85,7 +85,7 @@ def parse(
 
 
 def _convert(f: Field, raw: str, language: str) -> Any:
-    if f.kind in ("text", "textarea"):
+    if f.kind in ("text", "textarea", "password"):
         if len(raw) > 2000:
             raise ValueError(_("Too long (at most 2000 characters)."))
         return raw
