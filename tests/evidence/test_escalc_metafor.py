@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pedbone.evidence import MEASURES, EvidenceInputError, cmicalc, escalc, rma
 
@@ -85,6 +87,47 @@ def test_smd_hand_computed_exact_and_approx() -> None:
     assert cmicalc(np.array([1.0]))[0] != cmicalc(np.array([1.0]))[0]  # m <= 1: undefined
     none = escalc("SMD", n1i=[10], n2i=[10], correct="none", **kw)
     assert none.yi[0] == pytest.approx(1.0)
+
+
+def test_smd_revman5_option_hand_computed() -> None:
+    # RevMan 5: g = d (1 - 3/(4N - 9)), SE² = N/(n1 n2) + g²/(2 (N - 3.94)).
+    # n1 = 12, n2 = 8, means 5 and 3, SDs 2 and 2 → d = 1, N = 20, g = 1 - 3/71 = 0.957746
+    # SE² = 20/96 + 0.957746²/(2 × 16.06) = 0.208333 + 0.917277/32.12 = 0.236891
+    es = escalc(
+        "SMD",
+        m1i=[5.0],
+        m2i=[3.0],
+        sd1i=[2.0],
+        sd2i=[2.0],
+        n1i=[12],
+        n2i=[8],
+        correct="approx",
+        vtype="RM5",
+    )
+    g = 1 - 3 / 71
+    assert es.yi[0] == pytest.approx(g, rel=1e-14)
+    assert es.vi[0] == pytest.approx(20 / 96 + g**2 / (2 * 16.06), rel=1e-14)
+    assert es.vi[0] == pytest.approx(0.236891, abs=1e-6)
+
+
+@given(
+    a=st.integers(0, 50),
+    b=st.integers(0, 50),
+    c=st.integers(0, 50),
+    d=st.integers(0, 50),
+    measure=st.sampled_from(["RR", "OR", "RD"]),
+)
+@settings(max_examples=60, deadline=None)
+def test_swapping_the_arms_negates_the_effect(a: int, b: int, c: int, d: int, measure: str) -> None:
+    if a + b == 0 or c + d == 0:
+        return
+    one = escalc(measure, ai=[a], bi=[b], ci=[c], di=[d])
+    two = escalc(measure, ai=[c], bi=[d], ci=[a], di=[b])
+    if math.isnan(one.yi[0]):
+        assert math.isnan(two.yi[0])
+        return
+    assert two.yi[0] == pytest.approx(-one.yi[0], abs=1e-12)
+    assert two.vi[0] == pytest.approx(one.vi[0], rel=1e-12)
 
 
 def test_zero_cells_follow_metafor_rules() -> None:

@@ -107,7 +107,8 @@ def escalc(
     Two groups, continuous (``m1i, m2i, sd1i, sd2i, n1i, n2i``): ``MD`` (raw mean difference),
     ``SMD`` (Hedges' g; ``correct="exact"`` gamma-function correction as metafor, ``"approx"``
     1 - 3/(4m - 1) as RevMan, ``"none"`` Cohen's d; ``vtype`` ``LS`` (default), ``UB``,
-    ``LS2``, ``AV``), ``ROM`` (log ratio of means).
+    ``LS2``, ``AV``, or ``RM5`` — RevMan 5's N/(n1 n2) + g²/(2(N - 3.94)); use it with
+    ``correct="approx"`` to reproduce RevMan), ``ROM`` (log ratio of means).
     Pre/post, one group (``m1i`` post/follow-up mean, ``m2i`` pre mean, ``sd1i, sd2i, ni, ri``
     the pre-post correlation): ``MC`` (mean change), ``SMCC`` (standardised by the SD of the
     change scores), ``SMCR`` (standardised by the raw-score SD ``sd1i``; ``sd2i`` not needed).
@@ -303,8 +304,13 @@ def _continuous(
         ok = ~np.isnan(y)
         mnw = np.sum((y * npi)[ok]) / np.sum(npi[ok])
         v = 1 / n1 + 1 / n2 + mnw**2 / (2 * npi)
+    elif vtype == "RM5":
+        # RevMan 5 [REVMAN5]: SE(g)² = N/(n1 n2) + g²/(2 (N - 3.94))
+        v = npi / (n1 * n2) + y**2 / (2 * (npi - 3.94))
     else:
-        raise EvidenceInputError(f"SMD: vtype must be 'LS', 'UB', 'LS2' or 'AV', got {vtype!r}")
+        raise EvidenceInputError(
+            f"SMD: vtype must be 'LS', 'UB', 'LS2', 'AV' or 'RM5', got {vtype!r}"
+        )
     return y, v
 
 
