@@ -128,3 +128,18 @@ def test_summary_and_dict() -> None:
     d = res.to_dict()
     assert d["exp_estimate"] == pytest.approx(np.exp(res.estimate))
     assert d["k"] == 13
+
+
+def test_all_double_zero_studies_as_metafor() -> None:
+    # metafor 3.8: rma.mh(ai=c(0,0), bi=c(10,12), ci=c(0,0), di=c(9,11)) gives
+    # beta NA, k 2, k.yi 0, QE 0, QEp 1, I2 0; with measure="RD": beta 0, se 0, zval NaN
+    cells = {"ai": [0, 0], "bi": [10, 12], "ci": [0, 0], "di": [9, 11]}
+    res = rma_mh(**cells)
+    assert np.isnan(res.estimate)
+    assert (res.k, res.k_yi, res.q, res.q_pval, res.i2) == (2, 0, 0.0, 1.0, 0.0)
+    assert any("undefined" in n for n in res.notes)
+    rd = rma_mh(**cells, measure="RD")
+    assert (rd.estimate, rd.se) == (0.0, 0.0)
+    assert np.isnan(rd.zval)
+    with pytest.raises(ValueError, match="no tables left"):
+        rma_mh(**cells, drop00=(True, True))

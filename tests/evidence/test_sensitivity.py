@@ -122,3 +122,50 @@ def test_k1_is_refused() -> None:
         leave1out(fit)
     with pytest.raises(EvidenceInputError, match="k = 1"):
         influence(fit)
+
+
+def _table_cases() -> list[tuple[str, dict[str, Any]]]:
+    out = [("mh", c) for c in fixtures()["mh"] if c.get("leave1out")]
+    out += [("peto", c) for c in fixtures()["peto"] if c.get("leave1out")]
+    return out
+
+
+def _table_fit(kind: str, case: dict[str, Any]) -> Any:
+    from pedbone.evidence import rma_mh, rma_peto
+
+    from ._part2 import args_of
+
+    t = fixtures()["tables"][case["dataset"]]
+    cells = {"ai": t["ai"], "bi": t["bi"], "ci": t["ci"], "di": t["di"]}
+    if kind == "mh":
+        return rma_mh(**cells, measure=case["measure"], **args_of(case))
+    return rma_peto(**cells, **args_of(case))
+
+
+@pytest.mark.parametrize(
+    ("kind", "case"),
+    _table_cases(),
+    ids=[f"{k}-{c['dataset']}-{c.get('measure', 'OR')}-{c['args']}" for k, c in _table_cases()],
+)
+def test_leave1out_and_cumul_of_mh_and_peto_match_metafor(kind: str, case: dict[str, Any]) -> None:
+    fit = _table_fit(kind, case)
+    for name, frame in (("leave1out", leave1out(fit)), ("cumul", cumul(fit))):
+        exp = case[name]
+        # metafor's labels are the study numbers when no slab is given
+        assert [int(s.split()[-1]) for s in frame["slab"].to_list()] == [
+            int(s) for s in exp["slab"]
+        ]
+        assert "tau2" not in frame.columns
+        for ours, theirs in {
+            "estimate": "estimate",
+            "se": "se",
+            "zval": "zval",
+            "pval": "pval",
+            "ci_lb": "ci_lb",
+            "ci_ub": "ci_ub",
+            "q": "Q",
+            "q_pval": "Qp",
+            "i2": "I2",
+            "h2": "H2",
+        }.items():
+            assert_close(frame[ours].to_list(), exp[theirs], f"{kind} {name} {ours}")

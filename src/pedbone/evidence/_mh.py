@@ -72,6 +72,12 @@ class MHResult:
     tarone: float = float("nan")
     tarone_pval: float = float("nan")
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: the input 2×2 tables (rows ai, bi, ci, di; one column per study), for refits
+    tables: FloatArray | None = field(default=None, repr=False)
+    #: studies whose table entered the pooled estimate (after ``drop00[1]``)
+    table_used: NDArray[np.bool_] | None = field(default=None, repr=False)
+    #: the zero-cell and test options of the fit (add, to, drop00, correct)
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # fixed-effect methods: no between-study variance
     @property
@@ -443,6 +449,9 @@ def _prepare(
         "vi": vi[yv_ok],
         "slab": labels,
         "notes": notes,
+        "tables": np.vstack([a, b, c, d]),
+        "table_used": keep,
+        "options": {"add": add, "to": to, "drop00": drop00},
     }
 
 
@@ -614,8 +623,9 @@ def rma_mh(
                 / w**2
             )
         )
-    zval = beta / se if np.isfinite(beta) else nan
-    pval = float(2 * stats.norm.sf(abs(zval))) if np.isfinite(zval) else nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zval = float(np.float64(beta) / np.float64(se))  # R: 0/0 is NaN
+    pval = float(2 * stats.norm.sf(abs(zval))) if not np.isnan(zval) else nan
     yi: FloatArray = p["yi"]
     vi: FloatArray = p["vi"]
     q, q_p, i2, h2 = _heterogeneity(yi, vi, beta)
@@ -640,5 +650,8 @@ def rma_mh(
         vi=p["vi_all"],
         slab=p["slab"],
         notes=tuple(notes),
+        tables=p["tables"],
+        table_used=p["table_used"],
+        options=p["options"] | {"correct": correct, "measure": measure},
         **extra,
     )

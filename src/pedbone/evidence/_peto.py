@@ -97,4 +97,7 @@ def rma_peto(
         vi=p["vi_all"],
         slab=p["slab"],
         notes=tuple(notes),
+        tables=p["tables"],
+        table_used=p["table_used"],
+        options=p["options"],
     )

@@ -22,6 +22,7 @@ import polars as pl
 from numpy.typing import NDArray
 from scipy import stats
 
+from pedbone.evidence._mh import MHResult
 from pedbone.evidence._results import RMAResult
 from pedbone.evidence._rma import rma
 from pedbone.evidence._utils import ConvergenceError, EvidenceInputError, FloatArray
@@ -63,7 +64,7 @@ def _refit(
         return None
 
 
-def _row(fit: RMAResult | None) -> list[float]:
+def _row(fit: RMAResult | MHResult | None) -> list[float]:
     if fit is None:
         return [math.nan] * len(_COLUMNS)
     return [
@@ -82,7 +83,10 @@ def _row(fit: RMAResult | None) -> list[float]:
 
 
 def _frame(
-    slab: Sequence[str], rows: list[list[float]], res: RMAResult, transf: Transform | None
+    slab: Sequence[str],
+    rows: list[list[float]],
+    res: RMAResult | MHResult,
+    transf: Transform | None,
 ) -> pl.DataFrame:
     arr = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(_COLUMNS))
     cols: dict[str, Any] = {"slab": list(slab)}
@@ -97,18 +101,57 @@ def _frame(
         hi = np.maximum(cols["ci_lb"], cols["ci_ub"])
         cols["ci_lb"], cols["ci_ub"] = lo, hi
     frame = pl.DataFrame(cols)
-    if res.method in ("EE", "FE"):
+    if isinstance(res, MHResult) or res.method in ("EE", "FE"):
         frame = frame.drop("tau2")
     return frame
 
 
-def leave1out(res: RMAResult, *, transf: Transform | None = None) -> pl.DataFrame:
+def _refit_tables(res: MHResult, idx: NDArray[np.intp]) -> MHResult | None:
+    """Refit a Mantel–Haenszel/Peto model to the tables ``idx`` (same options)."""
+    from pedbone.evidence._mh import rma_mh
+    from pedbone.evidence._peto import rma_peto
+
+    if res.tables is None:
+        raise EvidenceInputError("this Mantel-Haenszel/Peto result carries no tables to refit")
+    a, b, c, d = (res.tables[j][idx] for j in range(4))
+    opts = dict(res.options)
+    try:
+        if res.method == "MH":
+            return rma_mh(
+                ai=a,
+                bi=b,
+                ci=c,
+                di=d,
+                measure=opts["measure"],
+                add=opts["add"],
+                to=opts["to"],
+                drop00=opts["drop00"],
+                correct=opts["correct"],
+                level=res.level,
+            )
+        return rma_peto(
+            ai=a,
+            bi=b,
+            ci=c,
+            di=d,
+            add=opts["add"],
+            to=opts["to"],
+            drop00=opts["drop00"],
+            level=res.level,
+        )
+    except ValueError:
+        return None
+
+
+def leave1out(res: RMAResult | MHResult, *, transf: Transform | None = None) -> pl.DataFrame:
     """Leave-one-out analysis: one row per study, the model refitted without it.
 
     Columns: ``slab, estimate, se, zval`` (``tval`` for t-based tests), ``pval, ci_lb, ci_ub,
     q, q_pval, tau2, i2, h2`` (``tau2`` omitted for equal-effects models). With ``transf``
     (e.g. ``np.exp``) the estimate and CI are back-transformed and ``se`` is NaN.
     """
+    if isinstance(res, MHResult):
+        return _leave1out_tables(res, transf)
     _require_intercept_only(res, "leave1out")
     if res.k == 1:
         raise EvidenceInputError("leave1out needs k >= 2 studies (k = 1)")
@@ -120,8 +163,27 @@ def leave1out(res: RMAResult, *, transf: Transform | None = None) -> pl.DataFram
     return _frame(res.slab, rows, res, transf)
 
 
+def _used(res: MHResult) -> NDArray[np.intp]:
+    if res.table_used is None:
+        raise EvidenceInputError("this Mantel-Haenszel/Peto result carries no tables to refit")
+    return np.flatnonzero(res.table_used)
+
+
+def _leave1out_tables(res: MHResult, transf: Transform | None) -> pl.DataFrame:
+    """metafor's ``leave1out.rma.mh`` / ``leave1out.rma.peto``."""
+    used = _used(res)
+    if used.size < 2:
+        raise EvidenceInputError(f"leave1out needs k >= 2 studies (k = {used.size})")
+    k_all = len(res.slab)
+    rows = []
+    for i in used:
+        keep = np.asarray([j for j in range(k_all) if j != i], dtype=np.intp)
+        rows.append(_row(_refit_tables(res, keep)))
+    return _frame([res.slab[i] for i in used], rows, res, transf)
+
+
 def cumul(
-    res: RMAResult,
+    res: RMAResult | MHResult,
     order: Sequence[Any] | FloatArray | None = None,
     *,
     decreasing: bool = False,
@@ -133,8 +195,11 @@ def cumul(
     order, as R's ``order()``. Default: the input order. Columns as :func:`leave1out`; the
     first row (k = 1) uses a z test, as metafor does when a single study is left.
     """
-    _require_intercept_only(res, "cumul")
-    k = res.k
+    if isinstance(res, MHResult):
+        k = len(res.slab)
+    else:
+        _require_intercept_only(res, "cumul")
+        k = res.k
     if order is None:
         idx = np.arange(k)
     else:
@@ -144,6 +209,17 @@ def cumul(
         # Python's sort is stable also with reverse=True, as R's order(): ties keep input order
         idx = np.asarray(sorted(range(k), key=lambda i: keys[i], reverse=decreasing))
     rows = []
+    if isinstance(res, MHResult):
+        # metafor's cumul.rma.mh: row i pools the first i tables in order; rows of tables
+        # dropped from the pooled estimate (drop00) are left out
+        used = set(_used(res).tolist())
+        shown = []
+        for i in range(1, k + 1):
+            if int(idx[i - 1]) not in used:
+                continue
+            shown.append(int(idx[i - 1]))
+            rows.append(_row(_refit_tables(res, np.asarray(idx[:i], dtype=np.intp))))
+        return _frame([res.slab[j] for j in shown], rows, res, transf)
     for i in range(1, k + 1):
         sel = idx[:i]
         rows.append(_row(_refit(res, res.yi[sel], res.vi[sel], test="z" if i == 1 else None)))
