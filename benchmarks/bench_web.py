@@ -197,8 +197,13 @@ def _client(base: str) -> Any:
     return c
 
 
-def load(base: str, patients: int, clients: int, requests: int, warmup: int) -> dict[str, float]:
-    """``clients`` threads share ``requests`` overview requests; returns latency statistics."""
+def load(
+    base: str, patients: int, clients: int, requests: int, warmup: int, think: float = 0.0
+) -> dict[str, float]:
+    """``clients`` threads share ``requests`` overview requests; returns latency statistics.
+
+    ``think`` seconds of pause after each response (0: back-to-back, the hardest case).
+    """
     sessions = [_client(base) for _ in range(clients)]
     lock = threading.Lock()
     counter = {"left": requests + warmup}
@@ -222,6 +227,8 @@ def load(base: str, patients: int, clients: int, requests: int, warmup: int) -> 
             if measured:
                 with lock:
                     latencies.append(elapsed)
+            if think:
+                time.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
     threads = [threading.Thread(target=worker, args=(c, i)) for i, c in enumerate(sessions)]
     t0 = time.perf_counter()
@@ -244,17 +251,23 @@ def load(base: str, patients: int, clients: int, requests: int, warmup: int) -> 
     }
 
 
-def run(label: str, url: str, args: argparse.Namespace) -> None:
-    print(f"[{label}] populating {args.patients} patients x {args.visits} visits ...")
-    t0 = time.perf_counter()
-    populate(url, args.patients, args.visits)
-    print(f"[{label}] populated in {time.perf_counter() - t0:.0f} s")
+def run(label: str, url: str, args: argparse.Namespace, *, fill: bool = True) -> None:
+    if fill:
+        print(f"[{label}] populating {args.patients} patients x {args.visits} visits ...")
+        t0 = time.perf_counter()
+        populate(url, args.patients, args.visits)
+        print(f"[{label}] populated in {time.perf_counter() - t0:.0f} s")
     port = _free_port()
     proc = _serve(url, port, args.workers)
     try:
         _wait(port)
         stats = load(
-            f"http://127.0.0.1:{port}", args.patients, args.clients, args.requests, args.warmup
+            f"http://127.0.0.1:{port}",
+            args.patients,
+            args.clients,
+            args.requests,
+            args.warmup,
+            args.think_ms / 1000.0,
         )
     finally:
         proc.terminate()
@@ -292,12 +305,22 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="measured requests")
     parser.add_argument("--warmup", type=int, default=60)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--think-ms", type=float, default=0.0, help="mean pause of each client between requests"
+    )
+    parser.add_argument(
+        "--sqlite-file", type=Path, help="keep the SQLite database here; reuse it if it exists"
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--postgres-url", default=os.environ.get("PEDBONE_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     if args.backend in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            run("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args)
+        if args.sqlite_file:
+            fill = not args.sqlite_file.exists()
+            run("sqlite", f"sqlite:///{args.sqlite_file.resolve()}", args, fill=fill)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                run("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args)
     if args.backend in ("postgresql", "both"):
         if not args.postgres_url:
             sys.exit("PostgreSQL: pass --postgres-url or run under tools/test-postgres.sh")
