@@ -160,3 +160,13 @@ def test_engine_errors_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["meta", str(data), "--measure", "RR", *TABLE, "--method", "XX"])
     assert result.exit_code == 2
     assert "unknown method" in result.stderr
+
+
+def test_leave1out_with_mantel_haenszel(tmp_path: Path) -> None:
+    data = _bcg_csv(tmp_path)
+    args = ["meta", str(data), "--measure", "RR", *TABLE, "--method", "MH", "--leave1out"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["leave1out"]
+    assert len(rows) == 13
+    assert "tau2" not in rows[0]

@@ -506,8 +506,6 @@ def _run(
     else:
         plot_obj_funnel = fit
     if leave_one_out:
-        if not isinstance(fit, ev.RMAResult):
-            raise MetaInputError("--leave1out needs an rma method (not MH/PETO)")
         l1o = ev.leave1out(fit)
         result["leave1out"] = l1o.to_dicts()
         import polars as pl
