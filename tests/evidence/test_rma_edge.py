@@ -253,6 +253,11 @@ def test_subgroups_errors_and_frame() -> None:
     alloc = _bcg()["alloc"].to_list()
     sg = subgroups(src["yi"], src["vi"], subgroup=alloc, method="DL")
     assert sg.to_frame()["subgroup"].to_list() == ["alternate", "random", "systematic"]
+    # common-tau² alternative = metafor rma(yi, vi, mods = ~ factor(alloc), method = "DL")
+    assert sg.common_tau2 is not None
+    want = _case("bcg_alloc_DL_z")["out"]
+    assert sg.common_tau2.qm == pytest.approx(want["QM"], rel=1e-6)
+    assert sg.common_tau2.qm_pval == pytest.approx(want["QMp"], rel=1e-6)
     assert "Test for subgroup differences" in sg.summary()
     json.dumps(sg.to_dict())
     with pytest.raises(EvidenceInputError, match="at least 2"):

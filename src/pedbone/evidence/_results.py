@@ -388,7 +388,9 @@ class SubgroupResult:
 
     The test fits an equal-effects model to the subgroup estimates and their standard errors
     (separate tau² per subgroup, as RevMan and the metafor documentation do):
-    ``q_between`` on ``df`` = (number of subgroups - 1) degrees of freedom.
+    ``q_between`` on ``df`` = (number of subgroups - 1) degrees of freedom. ``common_tau2`` is
+    the alternative that assumes one tau² for all subgroups: a meta-regression on the subgroup
+    factor, whose ``qm``/``qm_pval`` test the differences (metafor's ``mods = ~ factor(g)``).
     """
 
     fits: dict[str, RMAResult]
@@ -396,6 +398,7 @@ class SubgroupResult:
     df: int
     pval: float
     overall: RMAResult | None = None
+    common_tau2: RMAResult | None = None
 
     def to_frame(self) -> pl.DataFrame:
         """One row per subgroup: k, estimate, se, CI, tau2, I², Q."""
@@ -421,6 +424,7 @@ class SubgroupResult:
             "df": self.df,
             "pval": self.pval,
             "overall": None if self.overall is None else self.overall.to_dict(),
+            "common_tau2": None if self.common_tau2 is None else self.common_tau2.to_dict(),
         }
 
     def summary(self, digits: int = 4) -> str:
@@ -435,6 +439,12 @@ class SubgroupResult:
             f"Test for subgroup differences: Q = {self.q_between:.{digits}f}, "
             f"df = {self.df}, p = {self.pval:.{digits}g}"
         )
+        if self.common_tau2 is not None:
+            ct = self.common_tau2
+            lines.append(
+                f"Assuming a common tau^2 (meta-regression): QM = {ct.qm:.{digits}f}, "
+                f"df = {ct.qm_df[0]}, p = {ct.qm_pval:.{digits}g}"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:

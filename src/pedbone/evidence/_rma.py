@@ -860,10 +860,26 @@ def subgroups(
     overall = rma(
         y, v, method=method, test=test, level=level, slab=slab_l, measure=meas, control=control
     )
+    common: RMAResult | None
+    try:
+        common = rma(
+            y,
+            v,
+            mods={"group": pl.Series(groups, dtype=pl.String)},
+            method=method,
+            test=test,
+            level=level,
+            slab=slab_l,
+            measure=meas,
+            control=control,
+        )
+    except EvidenceInputError:  # too few studies for one tau² plus a coefficient per level
+        common = None
     return SubgroupResult(
         fits=fits,
         q_between=between.q,
         df=between.q_df,
         pval=between.q_pval,
         overall=overall,
+        common_tau2=common,
     )
