@@ -147,3 +147,31 @@ def test_clinician_cannot_manage_users_but_can_change_own_password(db: Database)
             "doc",
             "other",
         ]
+
+
+def test_nobody_but_an_admin_raises_their_own_role(db: Database) -> None:
+    with db.unit_of_work() as session:
+        doc = create_user(session, "doc", "correct horse battery", "clinician")
+        res = create_user(session, "res", "correct horse battery", "researcher")
+        admin = create_user(session, "boss", "correct horse battery", "admin")
+    for user in (doc, res):
+        with (
+            pytest.raises(PermissionDeniedError, match="only an admin manages user accounts"),
+            db.unit_of_work(user) as session,
+        ):
+            update_record(session, User, user.id, 1, role="admin")
+        with db.unit_of_work(user) as session:  # own password and name: allowed
+            update_record(
+                session,
+                User,
+                user.id,
+                1,
+                password_hash=hash_password("my new password"),
+                full_name="New Name",
+            )
+    with db.unit_of_work(admin) as session:  # an admin may change roles
+        update_record(session, User, res.id, 2, role="clinician")
+    with db.unit_of_work() as session:
+        roles = {u.username: u.role for u in session.scalars(select(User))}
+        assert roles == {"doc": "clinician", "res": "clinician", "boss": "admin"}
+        assert authenticate(session, "res", "my new password") is not None

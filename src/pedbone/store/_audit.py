@@ -25,6 +25,8 @@ REDACTED = "<redacted>"
 REDACTED_CHANGED = "<redacted: changed>"
 _REDACT = frozenset({"password_hash"})
 _BEFORE = "pedbone.audit.before"
+#: What a non-admin may change on their own user row.
+SELF_SERVICE = frozenset({"password_hash", "full_name", "last_login_at", "updated_at", "version"})
 
 
 @dataclass(frozen=True)
@@ -109,18 +111,36 @@ def _guard(session: Session, actor: Actor) -> None:
     ]
     if not changed:
         return
-    if actor.role == Role.RESEARCHER:
-        raise PermissionDeniedError(
-            f"user {actor.username!r} has the researcher role, which reads pseudonymised "
-            "data only and may not change records"
-        )
-    if actor.role == Role.CLINICIAN:
-        for obj in changed:
-            if isinstance(obj, User) and obj.id != actor.user_id:
-                raise PermissionDeniedError(
-                    f"user {actor.username!r} has the clinician role; only an admin "
-                    "manages user accounts"
-                )
+    if actor.role == Role.ADMIN:
+        return
+    for obj in changed:
+        if isinstance(obj, User):
+            own = (
+                obj.id is not None
+                and obj.id == actor.user_id
+                and obj not in session.new
+                and obj not in session.deleted
+            )
+            if own and _changed_keys(obj) <= SELF_SERVICE:
+                continue
+            raise PermissionDeniedError(
+                f"user {actor.username!r} has the {actor.role} role; only an admin manages "
+                "user accounts (you may change your own password and name)"
+            )
+        if actor.role == Role.RESEARCHER:
+            raise PermissionDeniedError(
+                f"user {actor.username!r} has the researcher role, which reads pseudonymised "
+                "data only and may not change records"
+            )
+
+
+def _changed_keys(obj: Any) -> set[str]:
+    state = inspect(obj)
+    return {
+        attr.key
+        for attr in state.mapper.column_attrs
+        if state.attrs[attr.key].history.has_changes()
+    }
 
 
 @event.listens_for(StoreSession, "before_flush")
