@@ -180,6 +180,11 @@ def test_sei_and_escalc_input_equal_vi_input() -> None:
         assert other.estimate == pytest.approx(a.estimate, rel=1e-12)
         assert other.tau2 == pytest.approx(a.tau2, rel=1e-12)
     assert c.measure == "RR"
+    # study labels travel with the escalc result
+    labelled = escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=_bcg(), slab="author")
+    assert rma(labelled).slab[0] == _bcg()["author"][0]
+    listed = escalc("PR", xi=[1, 2], ni=[10, 20], slab=["A", "B"])
+    assert rma(listed, method="EE").slab == ("A", "B")
 
 
 def test_moderators_by_column_name_and_formula_equal_metafor() -> None:

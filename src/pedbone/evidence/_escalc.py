@@ -198,7 +198,8 @@ def escalc(
         if data is not None
         else pl.DataFrame({**cols, "yi": y, "vi": v})
     )
-    return EscalcResult(frame=frame, measure=measure)
+    slab_col = slab if isinstance(slab, str) else ("slab" if slab is not None else None)
+    return EscalcResult(frame=frame, measure=measure, slab=slab_col)
 
 
 def _binary(

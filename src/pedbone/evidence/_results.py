@@ -35,11 +35,13 @@ class EscalcResult:
     """Observed effect sizes ``yi`` and sampling variances ``vi`` (metafor's ``escalc`` object).
 
     ``frame`` is a polars DataFrame: the input ``data`` columns (if any) followed by ``yi`` and
-    ``vi``. ``measure`` is the metafor measure name (``"SMD"``, ``"RR"``, ...).
+    ``vi``. ``measure`` is the metafor measure name (``"SMD"``, ``"RR"``, ...); ``slab`` names
+    the column of study labels (``rma`` uses it by default).
     """
 
     frame: pl.DataFrame
     measure: str
+    slab: str | None = None
 
     @property
     def yi(self) -> FloatArray:

@@ -196,6 +196,8 @@ def rma(
         raise EvidenceInputError(f"level must be in (0, 100) percent, got {level}")
     y, v, meas, frame = _resolve_yi_vi(yi, vi, sei, as_frame(data), measure)
     k_all = y.shape[0]
+    if slab is None and isinstance(yi, EscalcResult) and yi.slab is not None:
+        slab = yi.slab
     if isinstance(slab, str):
         if frame is None or slab not in frame.columns:
             raise EvidenceInputError(f"slab column {slab!r} not in data")
