@@ -121,7 +121,10 @@ def test_every_record_form_renders_and_saves(client: Any, user_ids: dict[str, in
         assert client.get(f"/patients/{pid}/records/{kind}").status_code == 200, kind
         data = {}
         for f in spec.fields:
-            if f.kind == "choice":
+            if f.name == "treatment_id":  # the infusion form offers this patient's treatments
+                form = client.get(f"/patients/{pid}/records/{kind}").text
+                data[f.name] = re.findall(r'<option value="(\d+)"', form)[0]
+            elif f.kind == "choice" and not f.name.startswith("grade_"):
                 data[f.name] = f.choices[0][0]
             elif f.required:
                 data[f.name] = samples[f.kind]
@@ -131,8 +134,13 @@ def test_every_record_form_renders_and_saves(client: Any, user_ids: dict[str, in
             data.update(unit="nmol/L", value="50")
         if kind == "anthropometry":
             data.update(height_cm="140")
+        if kind == "vertebral":
+            data.update(grade_T8="2", grade_L1="0.5")
         r = _post(client, f"/patients/{pid}/records/{kind}", token, **data)
         assert r.status_code == 303, (kind, r.text[-2000:])
+    html = client.get(f"/patients/{pid}").text
+    assert "Vertebral fracture assessment</span>" in html or "T8 2, L1 0.5" in html
+    assert "Infusion" in html
 
 
 def test_list_search_and_filters(client: Any, user_ids: dict[str, int]) -> None:

@@ -359,6 +359,24 @@ def add_record(db: Any, user: WebUser, patient_id: int, kind: str, values: dict[
             raise LookupError(f"patient {patient_id} not found")
         if kind == "dxa":
             record = _dxa_scan(values)
+        elif kind == "vertebral":
+            record = store.VertebralAssessment(
+                **{k: v for k, v in values.items() if v is not None and not k.startswith("grade_")}
+            )
+            for name, grade in values.items():
+                if name.startswith("grade_") and grade is not None:
+                    record.vertebrae.append(
+                        store.Vertebra(level=name.removeprefix("grade_"), genant_grade=float(grade))
+                    )
+        elif kind == "infusion":
+            treatment = session.get(store.Treatment, int(values["treatment_id"]))
+            if treatment is None or treatment.patient_id != patient.id:
+                raise LookupError("treatment not found")
+            data = {k: v for k, v in values.items() if v is not None and k != "treatment_id"}
+            record = store.Infusion(**data)
+            treatment.infusions.append(record)
+            session.flush()
+            return int(record.id)
         elif kind == "note":
             record = store.Note(text=values["text"], author_id=user.id)
         else:

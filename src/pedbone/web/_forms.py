@@ -195,6 +195,8 @@ PATIENT_FIELDS: Final = (
 )
 
 _GRADES = (("0", "0"), ("0.5", "0.5"), ("1", "1"), ("2", "2"), ("3", "3"))
+#: Vertebral levels graded on lateral spine images (the store's list).
+VERTEBRAL_LEVELS: Final = tuple(f"T{i}" for i in range(4, 13)) + tuple(f"L{i}" for i in range(1, 6))
 _VENDOR_Z_HINT = _("Informational; never used for classification.")
 _SCAN = _("Scan")
 _SPINE = _("Lumbar spine (L1–L4)")
@@ -646,6 +648,99 @@ FORMS: Final[dict[str, FormSpec]] = {
                 ),
             ),
             Field("text", _("Description"), "textarea"),
+        ),
+        _spec(
+            "vertebral",
+            _("Vertebral fracture assessment"),
+            "VertebralAssessment",
+            "assessed_on",
+            Field("assessed_on", _("Date"), "date", required=True),
+            Field(
+                "method",
+                _("Method"),
+                "choice",
+                required=True,
+                choices=(("radiograph", _("lateral spine radiograph")), ("vfa", _("DXA VFA"))),
+            ),
+            Field(
+                "trauma",
+                _("Trauma"),
+                "choice",
+                required=True,
+                choices=(
+                    ("low", _("low energy")),
+                    ("high", _("high energy")),
+                    ("unknown", _("unknown")),
+                ),
+            ),
+            Field("local_disease", _("Local bone disease at the site"), "bool"),
+            Field("reader", _("Read by")),
+            *(
+                Field(
+                    f"grade_{level}",
+                    level,
+                    "choice",
+                    choices=_GRADES,
+                    section=_("Genant grade per vertebra (empty: not graded)"),
+                )
+                for level in VERTEBRAL_LEVELS
+            ),
+            Field("comment", _("Comment"), "textarea"),
+        ),
+        _spec(
+            "infusion",
+            _("Infusion"),
+            "Infusion",
+            "given_on",
+            Field(
+                "treatment_id",
+                _("Bone treatment"),
+                "choice",
+                required=True,
+                hint=_("This patient's bone treatments; record the treatment first."),
+            ),
+            Field("given_on", _("Date given"), "date", required=True),
+            Field("cycle_number", _("Cycle"), "integer", minimum=1, maximum=100),
+            Field("day_number", _("Day in the cycle"), "integer", minimum=1, maximum=10),
+            Field("dose_mg_per_kg", _("Dose"), "number", unit="mg/kg", minimum=0, maximum=10),
+            Field("dose_mg", _("Dose given"), "number", unit="mg", minimum=0, maximum=1000),
+            Field("weight_kg", _("Weight"), "number", unit="kg", minimum=0.5, maximum=250),
+            Field("first_dose", _("First dose"), "bool"),
+            Field("steroid_stress_dose", _("Steroid stress dose given"), "bool"),
+            Field("comment", _("Comment"), "textarea"),
+        ),
+        _spec(
+            "adverse_event",
+            _("Adverse event"),
+            "AdverseEvent",
+            "occurred_on",
+            Field("occurred_on", _("Date"), "date", required=True),
+            Field(
+                "category",
+                _("Category"),
+                "choice",
+                required=True,
+                choices=(
+                    ("acute_phase_reaction", _("acute-phase reaction")),
+                    ("gastrointestinal", _("gastro-intestinal")),
+                    ("bone_muscle_pain", _("bone or muscle pain")),
+                    ("hypocalcaemia", _("hypocalcaemia")),
+                    ("hypophosphataemia", _("hypophosphataemia")),
+                    ("other", _("other")),
+                ),
+            ),
+            Field(
+                "severity",
+                _("Severity"),
+                "choice",
+                choices=(
+                    ("mild", _("mild")),
+                    ("moderate", _("moderate")),
+                    ("severe", _("severe")),
+                    ("life_threatening", _("life-threatening")),
+                ),
+            ),
+            Field("description", _("Description"), "textarea"),
         ),
         _spec(
             "note",

@@ -155,7 +155,8 @@ def build_overview(
                 selectinload(store.Patient.diagnoses),
                 selectinload(store.Patient.anthropometry),
                 selectinload(store.Patient.dxa_scans).selectinload(store.DxaScan.measurements),
-                selectinload(store.Patient.treatments),
+                selectinload(store.Patient.treatments).selectinload(store.Treatment.infusions),
+                selectinload(store.Patient.adverse_events),
                 selectinload(store.Patient.fractures),
                 selectinload(store.Patient.medications),
                 selectinload(store.Patient.labs),
@@ -201,6 +202,26 @@ def build_overview(
             Event(m.start_date, "medication", m.name)
             for m in patient.medications
             if m.start_date is not None and keep(m.start_date)
+        ]
+        events += [
+            Event(
+                va.assessed_on,
+                "vertebral",
+                ", ".join(f"{v.level} {v.genant_grade:g}" for v in va.vertebrae if v.genant_grade),
+            )
+            for va in patient.vertebral_assessments
+            if keep(va.assessed_on)
+        ]
+        events += [
+            Event(i.given_on, "infusion", t.drug)
+            for t in patient.treatments
+            for i in t.infusions
+            if keep(i.given_on)
+        ]
+        events += [
+            Event(ae.occurred_on, "adverse_event", ae.category)
+            for ae in patient.adverse_events
+            if keep(ae.occurred_on)
         ]
         events.sort(key=lambda e: e.day, reverse=True)
         ov = Overview(

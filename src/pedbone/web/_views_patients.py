@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pedbone.web._forms import FORMS, PATIENT_FIELDS, parse, store_error_field
+from pedbone.web._forms import FORMS, PATIENT_FIELDS, FormSpec, parse, store_error_field
 from pedbone.web._i18n import N_
 from pedbone.web._render import render
 from pedbone.web._security import WebUser, current_user, request_language, require_role
@@ -112,7 +113,7 @@ def patient_overview(request: Request, patient_id: int, user: Reader) -> Respons
 @router.get("/patients/{patient_id}/records/{kind}")
 def record_form(request: Request, patient_id: int, kind: str, user: Editor) -> Response:
     """The form for one record type."""
-    spec = FORMS.get(kind)
+    spec = _spec_for(request, kind, patient_id)
     if spec is None:
         return render(request, "error.html", status_code=404, error="not_found")
     label = _patient_label(request, user, patient_id)
@@ -138,7 +139,7 @@ async def record_create(request: Request, patient_id: int, kind: str, user: Edit
     from pedbone.store import StoreError
     from pedbone.web._data import add_record, dxa_has_values
 
-    spec = FORMS.get(kind)
+    spec = _spec_for(request, kind, patient_id)
     label = _patient_label(request, user, patient_id)
     if spec is None or label is None:
         return render(request, "error.html", status_code=404, error="not_found")
@@ -170,6 +171,31 @@ async def record_create(request: Request, patient_id: int, kind: str, user: Edit
         values=raw,
         errors=errors,
     )
+
+
+def _spec_for(request: Request, kind: str, patient_id: int) -> FormSpec | None:
+    """The form of ``kind``; the infusion form offers this patient's bone treatments."""
+    spec = FORMS.get(kind)
+    if spec is None or kind != "infusion":
+        return spec
+    from sqlalchemy import select
+
+    from pedbone.store import Treatment
+
+    with request.app.state.db.session() as session:
+        choices = tuple(
+            (str(t.id), f"{t.drug} ({t.start_date.isoformat()})")
+            for t in session.scalars(
+                select(Treatment)
+                .where(Treatment.patient_id == patient_id)
+                .order_by(Treatment.start_date)
+            )
+        )
+    fields = tuple(
+        dataclasses.replace(f, choices=choices) if f.name == "treatment_id" else f
+        for f in spec.fields
+    )
+    return dataclasses.replace(spec, fields=fields)
 
 
 def _patient_label(request: Request, user: WebUser, patient_id: int) -> str | None:
