@@ -54,6 +54,8 @@ def test_rma_mh_matches_metafor(case: dict[str, Any]) -> None:
         assert res.k_pos == exp["k_pos"]
     for ours, theirs in pairs.items():
         assert_close(getattr(res, ours), exp[theirs], f"{_id(case)} {ours}")
+    pooled = [w for w in res.weights() if not np.isnan(w)]
+    assert_close(pooled, exp["weights"], f"{_id(case)} weights")
 
 
 def test_fixture_covers_zero_cells_and_variants() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from pedbone.evidence import rma_peto
@@ -37,6 +38,8 @@ def test_rma_peto_matches_metafor(case: dict[str, Any]) -> None:
         "h2": "H2",
     }.items():
         assert_close(getattr(res, ours), exp[theirs], f"{_id(case)} {ours}")
+    pooled = [w for w in res.weights() if not np.isnan(w)]
+    assert_close(pooled, exp["weights"], f"{_id(case)} weights")
 
 
 def test_hand_computed_single_table() -> None:

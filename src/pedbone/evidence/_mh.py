@@ -78,6 +78,17 @@ class MHResult:
     table_used: NDArray[np.bool_] | None = field(default=None, repr=False)
     #: the zero-cell and test options of the fit (add, to, drop00, correct)
     options: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Mantel–Haenszel (or Peto) weights in percent, NaN for tables not pooled
+    weights_pct: FloatArray | None = field(default=None, repr=False)
+
+    def weights(self) -> FloatArray:
+        """Study weights in percent, as metafor's ``weights.rma.mh`` / ``weights.rma.peto``.
+
+        OR: b·c/N; RR: c·n1/N; RD: n1·n2/N; Peto: the hypergeometric variance V.
+        """
+        if self.weights_pct is None:
+            raise ValueError("this result carries no weights")
+        return self.weights_pct
 
     # fixed-effect methods: no between-study variance
     @property
@@ -455,6 +466,14 @@ def _prepare(
     }
 
 
+def _spread(values: FloatArray, used: NDArray[np.bool_]) -> FloatArray:
+    """Place per-pooled-table values at their study positions (NaN elsewhere)."""
+    out = np.full(used.shape, np.nan)
+    with np.errstate(invalid="ignore"):
+        out[used] = values
+    return out
+
+
 def _rmax0(x: Any) -> float:
     """R's ``max(0, x)``: NaN propagates."""
     v = float(x)
@@ -623,6 +642,14 @@ def rma_mh(
                 / w**2
             )
         )
+    if measure == "OR":
+        w_raw = (b / N) * c
+    elif measure == "RR":
+        w_raw = (c / N) * n1
+    else:
+        w_raw = (n1 / N) * n2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights_pct = _spread(100 * w_raw / np.sum(w_raw), p["table_used"])
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = float(np.float64(beta) / np.float64(se))  # R: 0/0 is NaN
     pval = float(2 * stats.norm.sf(abs(zval))) if not np.isnan(zval) else nan
@@ -653,5 +680,6 @@ def rma_mh(
         tables=p["tables"],
         table_used=p["table_used"],
         options=p["options"] | {"correct": correct, "measure": measure},
+        weights_pct=weights_pct,
         **extra,
     )

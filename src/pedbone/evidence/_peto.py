@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from pedbone.evidence._mh import MHResult, _level_z, _prepare
+from pedbone.evidence._mh import MHResult, _level_z, _prepare, _spread
 
 __all__ = ["rma_peto"]
 
@@ -100,4 +100,5 @@ def rma_peto(
         tables=p["tables"],
         table_used=p["table_used"],
         options=p["options"],
+        weights_pct=_spread(100 * Vi / sum_v, p["table_used"]),  # sum_v > 0 checked above
     )

@@ -73,6 +73,8 @@ def _is_ratio(fit: Fit | None, transf: bool | None) -> bool:
 def _weights(fit: Fit) -> FloatArray:
     if isinstance(fit, RMAResult):
         return fit.weights()
+    if fit.weights_pct is not None:  # Mantel–Haenszel / Peto weights, as metafor
+        return fit.weights_pct
     ok = np.isfinite(fit.vi)
     w = np.where(ok, 1 / np.where(ok, fit.vi, 1.0), 0.0)
     return np.asarray(100 * w / w.sum(), dtype=np.float64)
