@@ -133,3 +133,12 @@ def test_ni_predictors_need_sample_sizes() -> None:
     res = regtest(fit, predictor="ninv", ni=[100, 50, 33, 25, 20])
     assert np.isfinite(res.pval)
     assert res.est is not None
+
+
+@pytest.mark.parametrize("n", [2, 5, 20, 60])
+def test_kendall_null_distribution_is_symmetric_and_complete(n: int) -> None:
+    cdf = _kendall_null_cdf(n)
+    pmf = np.diff(np.concatenate(([0.0], cdf)))
+    assert cdf.size == n * (n - 1) // 2 + 1
+    assert cdf[-1] == pytest.approx(1.0, abs=1e-12)
+    assert pmf == pytest.approx(pmf[::-1], abs=1e-15)

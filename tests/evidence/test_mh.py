@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pedbone.evidence import rma_mh
+from pedbone.evidence import rma_mh, rma_peto
 
 from ._part2 import args_of, assert_close, fixtures
 
@@ -145,3 +147,21 @@ def test_all_double_zero_studies_as_metafor() -> None:
     assert np.isnan(rd.zval)
     with pytest.raises(ValueError, match="no tables left"):
         rma_mh(**cells, drop00=(True, True))
+
+
+_counts = st.integers(min_value=1, max_value=60)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(_counts, _counts, _counts, _counts), min_size=2, max_size=8))
+def test_swapping_arms_mirrors_the_estimate(tables: list[tuple[int, int, int, int]]) -> None:
+    a, b, c, d = (list(x) for x in zip(*tables, strict=True))
+    for measure in ("OR", "RR", "RD"):
+        fwd = rma_mh(ai=a, bi=b, ci=c, di=d, measure=measure)
+        rev = rma_mh(ai=c, bi=d, ci=a, di=b, measure=measure)
+        assert rev.estimate == pytest.approx(-fwd.estimate, rel=1e-9, abs=1e-12)
+        assert rev.se == pytest.approx(fwd.se, rel=1e-9)
+        assert rev.q == pytest.approx(fwd.q, rel=1e-9, abs=1e-9)
+    fwd_p = rma_peto(ai=a, bi=b, ci=c, di=d)
+    rev_p = rma_peto(ai=c, bi=d, ci=a, di=b)
+    assert rev_p.estimate == pytest.approx(-fwd_p.estimate, rel=1e-9, abs=1e-12)
