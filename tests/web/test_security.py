@@ -193,7 +193,7 @@ def test_researchers_may_not_write_even_with_a_valid_token(
 
 def test_researchers_see_pseudonyms_not_names(client: Any, user_ids: dict[str, int]) -> None:
     token = sign_in(client, user_ids["doc"])
-    pid = new_patient(client, token, mrn="MRN-778899")
+    pid = new_patient(client, token, mrn="MRN-778899", diagnosis_text="PKU, Dr. Janssens")
     client.post("/logout", data={"csrf_token": token})
     sign_in(client, user_ids["res"])
     listing = client.get("/patients").text
@@ -203,6 +203,8 @@ def test_researchers_see_pseudonyms_not_names(client: Any, user_ids: dict[str, i
         assert "Lotte" not in text
         assert "MRN-778899" not in text
         assert "02/05/2012" not in text
+        assert "Dr. Janssens" not in text  # free text is never shown to researchers
+    assert "phenylketonuria" in page  # the coded diagnosis is
     assert re.search(r"P-[0-9A-F]{8}", listing)
 
 

@@ -233,7 +233,10 @@ def build_overview(
             age_years=_age(birth, as_of or dt.date.today()),
             mrn=None if user.pseudonymised else patient.mrn,
             demo=bool(patient.demo),
-            diagnoses=[{"code": d.code, "text": d.text} for d in patient.diagnoses],
+            diagnoses=[
+                {"code": d.code, "text": None if user.pseudonymised else d.text}
+                for d in patient.diagnoses
+            ],
             growth=growth,
             dxa=dxa,
             events=events,
