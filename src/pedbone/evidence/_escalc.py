@@ -94,7 +94,7 @@ def escalc(
     log_scale: bool = False,
     data: pl.DataFrame | Any = None,
     slab: Sequence[Any] | str | None = None,
-    add: float = 0.5,
+    add: float | None = None,
     to: str = "only0",
     drop00: bool = False,
     vtype: str = "LS",
@@ -118,7 +118,7 @@ def escalc(
     sets studies with no events (or only events) in both groups to missing.
     Single arm (``xi`` events and ``ni`` or ``mi`` non-events): ``PR`` (raw proportion),
     ``PLN`` (log), ``PLO`` (logit), ``PAS`` (arcsine), ``PFT`` (Freeman–Tukey double arcsine);
-    PAS/PFT add nothing by default, as metafor.
+    the zero-cell rule applies too, but PAS/PFT add nothing unless ``add`` is given, as metafor.
     Generic: ``GEN`` with ``yi`` and one of ``vi``, ``sei`` or a ``ci_lb``/``ci_ub`` interval
     (level ``ci_level``; ``log_scale=True`` logs ``yi`` and the bounds first, for ratios).
 
@@ -134,6 +134,8 @@ def escalc(
         )
     if to not in ("only0", "all", "if0all", "none"):
         raise EvidenceInputError(f"to must be 'only0', 'all', 'if0all' or 'none', got {to!r}")
+    if add is None:  # metafor: 1/2, but nothing for PAS and PFT unless add= is given
+        add = 0.0 if measure in ("PAS", "PFT") else 0.5
     if add < 0 or not math.isfinite(add):
         raise EvidenceInputError(f"add must be a non-negative number, got {add}")
 
@@ -372,10 +374,7 @@ def _proportion(
     _check(xi < 0, "negative event count")
     _check(mi < 0, "event count larger than the sample size")
     _check(xi + mi <= 0, "sample size <= 0")
-    if measure in ("PAS", "PFT"):
-        # metafor adds nothing for PAS/PFT unless add= is given; pedbone follows its default
-        pass
-    elif to == "all":
+    if to == "all":
         xi, mi = xi + add, mi + add
     elif to in ("only0", "if0all"):
         id0 = (xi == 0) | (mi == 0)
