@@ -142,3 +142,21 @@ def test_kendall_null_distribution_is_symmetric_and_complete(n: int) -> None:
     assert cdf.size == n * (n - 1) // 2 + 1
     assert cdf[-1] == pytest.approx(1.0, abs=1e-12)
     assert pmf == pytest.approx(pmf[::-1], abs=1e-15)
+
+
+_MH_BIAS = [c for c in fixtures()["mh"] if "regtest" in c or "ranktest" in c]
+
+
+@pytest.mark.parametrize("case", _MH_BIAS, ids=[f"{c['dataset']}-{c['measure']}" for c in _MH_BIAS])
+def test_regtest_and_ranktest_on_mantel_haenszel_match_metafor(case: dict[str, Any]) -> None:
+    t = fixtures()["tables"][case["dataset"]]
+    mh = rma_mh(ai=t["ai"], bi=t["bi"], ci=t["ci"], di=t["di"], measure=case["measure"])
+    if "regtest" in case:
+        res = regtest(mh)
+        assert_close(res.zval, case["regtest"]["zval"], "regtest zval")
+        assert_close(res.pval, case["regtest"]["pval"], "regtest pval")
+        assert_close(res.est, case["regtest"]["est"], "regtest limit estimate")
+    if "ranktest" in case:
+        rk = ranktest(mh)
+        assert_close(rk.tau, case["ranktest"]["tau"], "ranktest tau")
+        assert_close(rk.pval, case["ranktest"]["pval"], "ranktest pval")
