@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["RATIO_MEASURES", "forest", "funnel"]
 
 #: measures analysed on the log scale (plots label the axis in ratio units)
-RATIO_MEASURES = frozenset({"OR", "RR", "PETO", "IRR", "ROM", "HR", "PLO", "PLN"})
+RATIO_MEASURES = frozenset({"OR", "RR", "PETO", "IRR", "ROM", "HR"})
 _FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 _MEASURE_NAMES = {
     "OR": "Odds ratio",
