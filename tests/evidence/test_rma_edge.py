@@ -311,3 +311,18 @@ def test_every_method_key_cited_in_the_core_exists() -> None:
     assert {"METAFOR", "DERSIMONIAN1986", "KNAPP2003", "HEDGES1981", "REVMAN5"} <= keys
     for key in sorted(keys):
         assert cite(key).kind == "methods", key
+
+
+def test_fixed_tau2_is_reported_as_specified() -> None:
+    src = _fx()["yv"]["bcg_RR"]
+    res = rma(src["yi"], src["vi"], tau2=0.1)
+    assert res.tau2 == 0.1
+    assert res.tau2_fixed
+    assert math.isnan(res.se_tau2)
+    assert "tau^2 (specified amount of total heterogeneity): 0.1000 (SE = NA)" in res.summary()
+    with pytest.raises(EvidenceInputError, match="fixed, not estimated"):
+        res.confint()
+    with pytest.raises(EvidenceInputError, match="random-effects methods"):
+        rma(src["yi"], src["vi"], method="EE", tau2=0.1)
+    with pytest.raises(EvidenceInputError, match=">= 0"):
+        rma(src["yi"], src["vi"], tau2=-1.0)

@@ -62,6 +62,7 @@ def _fit(case: dict[str, Any]) -> Any:
         level=case["level"],
         mods=None if case.get("mods") is None else np.asarray(case["mods"], dtype=float),
         btt=case.get("btt"),
+        tau2=case.get("tau2"),
     )
 
 
@@ -83,7 +84,7 @@ def test_rma_equals_metafor(case: dict[str, Any]) -> None:
     close(res.ci_lb_beta, out["ci_lb"], "ci.lb")
     close(res.ci_ub_beta, out["ci_ub"], "ci.ub")
     close(res.tau2, out["tau2"], "tau2")
-    if res.is_random:
+    if res.is_random and case.get("tau2") is None:  # a fixed tau² has no SE here
         close(res.se_tau2, out["se_tau2"], "se.tau2")
     close(res.q, out["QE"], "QE")
     close(res.q_pval, out["QEp"], "QEp")

@@ -226,6 +226,7 @@ class RMAResult:
     measure: str = "GEN"
     ll: float = math.nan
     r2: float = math.nan
+    tau2_fixed: bool = False
     converged: bool = True
     iterations: int = 0
     notes: tuple[str, ...] = ()

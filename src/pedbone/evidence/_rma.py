@@ -154,6 +154,7 @@ def rma(
     btt: Sequence[int] | int | None = None,
     slab: Sequence[Any] | str | None = None,
     measure: str | None = None,
+    tau2: float | None = None,
     control: Mapping[str, float] | None = None,
 ) -> RMAResult:
     """Fit an equal-, random- or mixed-effects meta-analytic model (metafor's ``rma``).
@@ -178,6 +179,10 @@ def rma(
     btt
         Indices (0-based) of the coefficients in the omnibus QM test; default all but the
         intercept (all for intercept-only models).
+    tau2
+        Fix tau² at this value instead of estimating it (random-effects methods only; for
+        sensitivity analyses, as metafor's ``tau2=``). ``se_tau2`` is then NaN and
+        ``confint()`` raises.
     control
         ``threshold`` and ``maxiter`` of Fisher scoring (defaults 1e-12 and 1000), ``tau2_max``,
         ``fallback`` (default True: if Fisher scoring does not converge, solve the estimating
@@ -228,7 +233,12 @@ def rma(
             f"model matrix is not of full rank (coefficients: {', '.join(names)})"
         )
     random = method not in ("EE", "FE")
-    if p > k or (random and k > 1 and p + 1 > k):
+    if tau2 is not None:
+        if not random:
+            raise EvidenceInputError(f"tau2= applies to random-effects methods, not {method!r}")
+        if not (math.isfinite(tau2) and tau2 >= 0):
+            raise EvidenceInputError(f"tau2 must be a finite number >= 0, got {tau2}")
+    if p > k or (random and tau2 is None and k > 1 and p + 1 > k):
         raise EvidenceInputError(
             f"more parameters to estimate than studies (k = {k}, coefficients = {p}"
             f"{' + tau²' if random else ''})"
@@ -236,7 +246,8 @@ def rma(
     if k == 1:
         if test != "z":
             raise EvidenceInputError(f'test="{test}" needs k >= 2 studies (k = 1); use test="z"')
-        notes.append("k = 1: tau² fixed at 0; heterogeneity cannot be assessed")
+        if tau2 is None:
+            notes.append("k = 1: tau² fixed at 0; heterogeneity cannot be assessed")
     con = dict(control or {})
     threshold = float(con.get("threshold", 1e-12))
     maxiter = int(con.get("maxiter", 1000))
@@ -259,6 +270,7 @@ def rma(
         maxiter=maxiter,
         tau2_max=None if tau2_max is None else float(tau2_max),
         fallback=fallback,
+        tau2_fixed=None if tau2 is None else float(tau2),
     )
 
 
@@ -280,12 +292,16 @@ def _fit(
     maxiter: int = 1000,
     tau2_max: float | None = None,
     fallback: bool = True,
+    tau2_fixed: float | None = None,
 ) -> RMAResult:
     k, p = X.shape
     ymc = y - y.mean()
     random = method not in ("EE", "FE")
     tau2, se_tau2, iters = 0.0, math.nan, 0
-    if random and k > 1:
+    if random and tau2_fixed is not None:
+        tau2 = tau2_fixed
+        notes.append(f"tau² fixed at {tau2_fixed:g} (not estimated)")
+    elif random and k > 1:
         fit = estimate_tau2(
             method,
             ymc,
@@ -427,6 +443,7 @@ def _fit(
         measure=measure,
         ll=ll,
         r2=r2,
+        tau2_fixed=tau2_fixed is not None,
         converged=True,
         iterations=iters,
         notes=tuple(notes),
@@ -511,6 +528,10 @@ def _confint(res: RMAResult, level: float | None) -> ConfintResult:
     lv = _check_level(res.level if level is None else level)
     if not res.is_random:
         raise EvidenceInputError("confint: an equal-effects model has no tau² to bound")
+    if res.tau2_fixed:
+        raise EvidenceInputError(
+            "confint: tau² was fixed, not estimated; there is nothing to bound"
+        )
     if res.k == 1:
         raise EvidenceInputError("confint: k = 1, tau² cannot be bounded")
     k, p = res.k, res.p
@@ -561,7 +582,7 @@ def _fitstats(res: RMAResult) -> dict[str, dict[str, float]]:
     y, v, X, tau2 = res.yi, res.vi, res.X, res.tau2
     w = 1.0 / (v + tau2)
     rss = float(np.sum(w * (y - X @ res.beta) ** 2))
-    parms = p + (1 if res.is_random else 0)
+    parms = p + (1 if res.is_random and not res.tau2_fixed else 0)
     ll_ml = -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(v + tau2))) - 0.5 * rss
     ll_reml = (
         -0.5 * (k - p) * math.log(2 * math.pi)
@@ -711,7 +732,8 @@ def _summary(res: RMAResult, digits: int) -> str:
         which = "residual" if mods else "total"
         rows = [
             (
-                f"tau^2 (estimated amount of {which} heterogeneity):",
+                f"tau^2 ({'specified' if res.tau2_fixed else 'estimated'} amount of {which} "
+                "heterogeneity):",
                 f"{res.tau2:.{d}f} (SE = "
                 + ("NA" if math.isnan(res.se_tau2) else f"{res.se_tau2:.{d}f}")
                 + ")",
