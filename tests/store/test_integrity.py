@@ -123,7 +123,7 @@ def test_stale_version_from_a_form_is_a_conflict(db: Database, clinician: User) 
         session.add(patient)
     # clinician A and B both opened version 1; A saves first
     with db.unit_of_work(clinician) as session:
-        update_record(session, Patient, patient.id, 1, given_name="By A")
+        update_record(session, Patient, patient.id, "1", given_name="By A")  # from a form
     with (
         pytest.raises(ConflictError, match=r"you edited version 1, it is now at version 2"),
         db.unit_of_work(clinician) as session,

@@ -121,3 +121,38 @@ def test_user_and_setting_round_trip(db: Database) -> None:
         setting = session.get(Setting, "ui_language:user:1")
         assert setting is not None
         assert setting.value == "nl"
+
+
+def test_text_values_are_converted_by_column_type() -> None:
+    data = full_patient_data()
+    data["gestational_age_weeks"] = " 38.5 "
+    data["demo"] = "no"
+    data["mrn"] = "007"  # text columns keep text
+    data["puberty"] = [{"assessed_on": "2024-01-01", "tanner_stage": "3", "menarche": ""}]
+    patient = build(Patient, data)
+    assert patient.gestational_age_weeks == 38.5
+    assert patient.demo is False
+    assert patient.mrn == "007"
+    assert patient.puberty[0].tanner_stage == 3
+    assert patient.puberty[0].menarche is None  # empty = no value
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("gestational_age_weeks", "38,5", "gestational_age_weeks: '38,5' is not a number"),
+        ("demo", "maybe", "demo: 'maybe' is not yes/no"),
+    ],
+)
+def test_bad_text_values_name_the_field(field: str, value: str, message: str) -> None:
+    data = full_patient_data()
+    data[field] = value
+    with pytest.raises(ValidationError, match=message):
+        build(Patient, data)
+
+
+def test_whole_numbers_only_where_whole_numbers_belong() -> None:
+    data = full_patient_data()
+    data["puberty"] = [{"assessed_on": "2024-01-01", "tanner_stage": "2.5"}]
+    with pytest.raises(ValidationError, match=r"puberty\[1\]\.tanner_stage: '2.5' is not a whole"):
+        build(Patient, data)

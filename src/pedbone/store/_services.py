@@ -49,7 +49,8 @@ def _get(session: Session, model: type[T], row_id: int) -> T:
     return obj
 
 
-def _check_version(obj: Base, expected_version: int) -> None:
+def _check_version(obj: Base, expected_version: int | str) -> None:
+    expected_version = _version(expected_version)
     current = getattr(obj, "version", None)
     if current != expected_version:
         raise ConflictError(
@@ -59,23 +60,57 @@ def _check_version(obj: Base, expected_version: int) -> None:
         )
 
 
+_TRUE = frozenset({"true", "yes", "1", "y", "on"})
+_FALSE = frozenset({"false", "no", "0", "n", "off"})
+
+
 def _coerce(model: type[Base], key: str, value: Any) -> Any:
-    """Turn ISO strings from forms/JSON into dates; everything else is passed through."""
+    """Turn text from forms, CSV or JSON into the column's type; say which field is wrong.
+
+    ISO dates (``YYYY-MM-DD``) and timestamps, numbers (decimal point), booleans
+    (true/false, yes/no, 1/0); an empty string means "no value".
+    """
     column = inspect(model).columns.get(key)
-    if column is None or value is None or not isinstance(value, str):
+    if column is None or not isinstance(value, str):
         return value
     try:
         python_type = column.type.python_type
     except NotImplementedError:
         return value
+    text = value.strip()
+    if python_type is not str and text == "":
+        return None
     try:
         if python_type is dt.datetime:
-            return dt.datetime.fromisoformat(value)
+            return dt.datetime.fromisoformat(text)
         if python_type is dt.date:
-            return dt.date.fromisoformat(value)
+            return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise ValidationError(f"{key}: {value!r} is not an ISO date (YYYY-MM-DD)") from exc
+    if python_type is float or python_type is int:
+        try:
+            number = float(text)
+        except ValueError as exc:
+            raise ValidationError(f"{key}: {value!r} is not a number") from exc
+        if python_type is int:
+            if not number.is_integer():
+                raise ValidationError(f"{key}: {value!r} is not a whole number")
+            return int(number)
+        return number
+    if python_type is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValidationError(f"{key}: {value!r} is not yes/no (true/false, 1/0)")
     return value
+
+
+def _version(expected_version: int | str) -> int:
+    try:
+        return int(expected_version)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"version: {expected_version!r} is not a version number") from exc
 
 
 def _assign(obj: Base, changes: Mapping[str, Any]) -> None:
@@ -90,7 +125,7 @@ def _assign(obj: Base, changes: Mapping[str, Any]) -> None:
 
 
 def update_record(
-    session: Session, model: type[T], row_id: int, expected_version: int, **changes: Any
+    session: Session, model: type[T], row_id: int, expected_version: int | str, **changes: Any
 ) -> T:
     """Apply ``changes`` to row ``row_id`` if it is still at ``expected_version``.
 
@@ -104,7 +139,9 @@ def update_record(
     return obj
 
 
-def delete_record(session: Session, model: type[T], row_id: int, expected_version: int) -> None:
+def delete_record(
+    session: Session, model: type[T], row_id: int, expected_version: int | str
+) -> None:
     """Delete row ``row_id`` (and what belongs to it) if it is still at ``expected_version``."""
     obj = _get(session, model, row_id)
     _check_version(obj, expected_version)
