@@ -48,6 +48,7 @@ def test_forest_svg_has_every_study_diamond_and_prediction_interval(tmp_path: Pa
     # ratio measure: estimates printed as risk ratios, e.g. overall exp(-0.7145) = 0.49
     assert any(t.startswith("0.49 [") for t in texts)
     assert "Risk ratio [95% CI]" in texts
+    assert "1" in texts  # the null is always a labelled tick on the ratio axis
 
 
 def test_forest_subgroups_one_diamond_per_subgroup(tmp_path: Path) -> None:

@@ -396,7 +396,10 @@ def _ratio_ticks(ax: Axes, lo: float, hi: float) -> None:
     candidates = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10, 20, 50, 100]
     ticks = [c for c in candidates if lo <= math.log(c) <= hi]
     if len(ticks) > 7:
-        ticks = ticks[:: math.ceil(len(ticks) / 7)]
+        # thin out symmetrically around the null (1), which is always labelled
+        step = math.ceil(len(ticks) / 7)
+        one = ticks.index(1) if 1 in ticks else 0
+        ticks = [t for i, t in enumerate(ticks) if (i - one) % step == 0]
     if len(ticks) < 2:
         ticks = [math.exp(lo), 1.0, math.exp(hi)]
     ax.set_xticks([math.log(t) for t in ticks])
