@@ -19,19 +19,18 @@ import typer
 if TYPE_CHECKING:
     import polars as pl
 
-_HELP = """Meta-analysis of a CSV file (one row per study), numbers as R metafor.
-
-Name the columns with metafor's argument names, e.g. two-group binary data
-[bold]--measure RR --ai tpos --bi tneg --ci cpos --di cneg[/], continuous data
-[bold]--measure SMD --m1i ... --sd1i ... --n1i ... --m2i ... --sd2i ... --n2i ...[/], or
-precomputed estimates [bold]--yi est --vi var[/] (or [bold]--sei se[/]).
-
-[bold]--method[/] is a tau² estimator (REML, DL, PM, ...), EE/FE, or MH / PETO for
-Mantel-Haenszel / Peto pooling of 2x2 tables. The summary is followed by a heterogeneity
-read-out that says whether pooling looks defensible; name clinical-diversity columns with
-[bold]--diversity[/] (repeatable). Bad input stops with the line and column (exit 2).
-See docs/evidence.md.
-"""
+_HELP = (
+    "Meta-analysis of a CSV file (one row per study), numbers as R metafor.\n\n"
+    "Name the columns with metafor's argument names, e.g. two-group binary data "
+    "[bold]--measure RR --ai tpos --bi tneg --ci cpos --di cneg[/], continuous data "
+    "[bold]--measure SMD --m1i .. --sd1i .. --n1i .. --m2i .. --sd2i .. --n2i ..[/], or "
+    "precomputed estimates [bold]--yi est --vi var[/] (or [bold]--sei se[/]).\n\n"
+    "[bold]--method[/] is a tau² estimator (REML, DL, PM, ...), EE/FE, or MH / PETO for "
+    "Mantel-Haenszel / Peto pooling of 2x2 tables. The summary is followed by a heterogeneity "
+    "read-out that says whether pooling looks defensible; name clinical-diversity columns "
+    "with [bold]--diversity[/] (repeatable).\n\n"
+    "Bad input stops with the file, line and column (exit 2). See docs/evidence.md."
+)
 
 _COLUMN_ARGS = (
     "ai",
