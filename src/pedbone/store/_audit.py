@@ -107,7 +107,7 @@ def _guard(session: Session, actor: Actor) -> None:
             *session.deleted,
             *(o for o in session.dirty if session.is_modified(o, include_collections=False)),
         )
-        if _audited(o)  # settings (e.g. the pseudonym key) are bookkeeping, not records
+        if _audited(o)  # settings (e.g. interface language) are bookkeeping
     ]
     if not changed:
         return

@@ -188,8 +188,10 @@ class Database:
     def unit_of_work(self, actor: Any = None) -> Iterator[StoreSession]:
         """One transaction: commit when the block ends, roll everything back on any error.
 
-        ``actor`` is the acting :class:`~pedbone.store.User` (or a username, or ``None`` for
-        the system); it is written to the audit log and its role is enforced on flush.
+        ``actor`` is the acting :class:`~pedbone.store.User`, whose role is enforced on flush,
+        or ``None`` for the system (CLI, migrations, demo), or a string naming a system process
+        (e.g. ``"nightly-import"``) — both with full rights. The actor is written to the audit
+        log. Code acting for a signed-in person must pass that person's ``User``.
         A concurrent edit of the same row raises :class:`ConflictError`.
         """
         session = self.session(actor)

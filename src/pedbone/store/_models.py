@@ -873,7 +873,7 @@ class AuditEntry(Base):
 
 
 class Setting(Base):
-    """Key/value settings of this database (e.g. the pseudonymisation key). Not audited."""
+    """Key/value settings of this database (e.g. a user's interface language). Not audited."""
 
     __tablename__ = "settings"
 
