@@ -123,12 +123,14 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
         _views_export,
         _views_import,
         _views_patients,
+        _views_records,
         _views_report,
     )
 
     for module in (
         _views_auth,
         _views_patients,
+        _views_records,
         _views_import,
         _views_report,
         _views_export,
