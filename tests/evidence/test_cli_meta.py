@@ -170,3 +170,16 @@ def test_leave1out_with_mantel_haenszel(tmp_path: Path) -> None:
     rows = json.loads(result.stdout)["leave1out"]
     assert len(rows) == 13
     assert "tau2" not in rows[0]
+
+
+def test_repeated_labels_are_numbered_as_metafor(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(
+        "who,tpos,tneg,cpos,cneg\nSmith,4,119,11,128\nJones,6,300,29,274\nSmith,3,228,11,209\n",
+        encoding="utf-8",
+    )
+    args = ["meta", str(path), "--measure", "RR", *TABLE, "--slab", "who", "--leave1out"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    slabs = [row["slab"] for row in json.loads(result.stdout)["leave1out"]]
+    assert slabs == ["Smith.1", "Jones", "Smith.2"]

@@ -116,3 +116,17 @@ def test_bad_paths_and_models_are_refused(tmp_path: Path) -> None:
         funnel(res, path=tmp_path / "missing" / "f.svg")
     with pytest.raises(EvidenceInputError, match="without moderators"):
         forest(rma(yi, vi, mods=np.asarray(year, dtype=float)))
+
+
+def test_subgroup_weights_are_shares_of_the_overall_model(tmp_path: Path) -> None:
+    yi, vi, slab, year = _bcg()
+    era = ["early" if y < 1960 else "late" for y in year]
+    sg = subgroups(yi, vi, subgroup=era, slab=slab, measure="RR")
+    out = tmp_path / "w.svg"
+    forest(sg, path=out)
+    texts = _texts(out)
+    study_w = [float(t[:-1]) for t in texts if t.endswith("%") and t != "100.0%"]
+    # 13 study weights + 2 subtotals; studies sum to 100 % and subtotals to 100 % (rounding)
+    assert len(study_w) == 15
+    assert sum(study_w) == pytest.approx(200.0, abs=0.2)
+    assert "100.0%" in texts

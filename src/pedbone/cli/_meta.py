@@ -356,7 +356,9 @@ def _run(
     if subgroup is not None:
         _check_labels(frame, subgroup, lines, path, "subgroup")
     labels = (
-        frame[slab].to_list() if slab is not None else [f"Study {i + 1}" for i in range(len(lines))]
+        _make_unique([str(v) for v in frame[slab].to_list()])
+        if slab is not None
+        else [f"Study {i + 1}" for i in range(len(lines))]
     )
     if measure is None:
         if "yi" not in numeric:
@@ -524,6 +526,20 @@ def _run(
         result["plots"] = plots
         texts += ["", *(f"wrote {kind} plot: {p}" for kind, p in plots.items())]
     return {"json": result, "text": "\n".join(texts)}
+
+
+def _make_unique(labels: list[str]) -> list[str]:
+    """Number repeated study labels as metafor does (``.make.unique``: a.1, b, a.2)."""
+    seen: dict[str, int] = {}
+    out = []
+    dup = {lab for lab in labels if labels.count(lab) > 1}
+    for lab in labels:
+        if lab in dup:
+            seen[lab] = seen.get(lab, 0) + 1
+            out.append(f"{lab}.{seen[lab]}")
+        else:
+            out.append(lab)
+    return out
 
 
 def _check_counts(

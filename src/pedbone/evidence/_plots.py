@@ -82,10 +82,13 @@ def _weights(fit: Fit) -> FloatArray:
 
 def _weights_in(fit: Fit, sg: SubgroupResult | None) -> FloatArray:
     """Study weights in percent; in a subgroup plot, as shares of the overall model."""
-    if sg is None or sg.overall is None:
+    if sg is None or sg.overall is None or not isinstance(fit, RMAResult):
         return _weights(fit)
-    overall_w = dict(zip(sg.overall.slab, _weights(sg.overall), strict=True))
-    return np.asarray([overall_w.get(s, math.nan) for s in fit.slab], dtype=np.float64)
+    # the overall model's weight of each study: 1/(vi + tau²_overall), as a share of its total
+    total = float(np.sum(sg.overall.weights_raw))
+    if not sg.overall.is_random:
+        return np.asarray(100 / fit.vi / total, dtype=np.float64)
+    return np.asarray(100 / (fit.vi + sg.overall.tau2) / total, dtype=np.float64)
 
 
 def _fmt_ci(est: float, lb: float, ub: float, ratio: bool, digits: int) -> str:
@@ -385,11 +388,7 @@ def _subgroup_share(sg: SubgroupResult, name: str) -> float:
     """Share of the overall weight carried by a subgroup's studies (percent)."""
     if sg.overall is None:
         return math.nan
-    fit = sg.fits[name]
-    total = sg.overall.weights_raw
-    slabs = list(sg.overall.slab)
-    idx = [slabs.index(s) for s in fit.slab if s in slabs]
-    return float(100 * total[idx].sum() / total.sum())
+    return float(np.sum(_weights_in(sg.fits[name], sg)))
 
 
 def _ratio_ticks(ax: Axes, lo: float, hi: float) -> None:
