@@ -183,3 +183,18 @@ def test_repeated_labels_are_numbered_as_metafor(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     slabs = [row["slab"] for row in json.loads(result.stdout)["leave1out"]]
     assert slabs == ["Smith.1", "Jones", "Smith.2"]
+
+
+def test_cumulative_by_year_matches_metafor(tmp_path: Path) -> None:
+    data = _bcg_csv(tmp_path)
+    args = ["meta", str(data), "--measure", "RR", *TABLE, "--slab", "trial", "--cumul", "year"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["cumul"]
+    exp = next(
+        c["cumul"]
+        for c in fixtures()["uni"]
+        if c["dataset"] == "bcg_rr" and c["method"] == "REML" and c["test"] == "z"
+    )
+    assert_close([r["estimate"] for r in rows], exp["estimate"], "cumulative estimate")
+    assert rows[0]["slab"] == "Aronson 1948"

@@ -252,6 +252,14 @@ def meta_command(
     leave_one_out: Annotated[
         bool, typer.Option("--leave1out", help="Add a leave-one-out table.")
     ] = False,
+    cumul_col: Annotated[
+        str | None,
+        typer.Option(
+            "--cumul",
+            metavar="COL",
+            help="Add a cumulative meta-analysis ordered by this column (e.g. year).",
+        ),
+    ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Forest plot title.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
@@ -281,6 +289,8 @@ def meta_command(
     text = {k: v for k, v in (("slab", slab), ("subgroup", subgroup)) if v is not None}
     for j, col in enumerate(diversity or []):
         text[f"diversity{j}"] = col
+    if cumul_col is not None:
+        text["cumul"] = cumul_col
     try:
         out = _run(
             data_file,
@@ -300,6 +310,7 @@ def meta_command(
             funnel_path=funnel_path,
             bias=bias,
             leave_one_out=leave_one_out,
+            cumul_col=cumul_col,
             title=title,
         )
     except MetaInputError as err:
@@ -333,6 +344,7 @@ def _run(
     funnel_path: Path | None,
     bias: bool,
     leave_one_out: bool,
+    cumul_col: str | None,
     title: str | None,
 ) -> dict[str, Any]:
     import numpy as np
@@ -513,6 +525,22 @@ def _run(
 
         with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=4, tbl_width_chars=160):
             texts += ["", "Leave-one-out", "-------------", str(l1o)]
+
+    if cumul_col is not None:
+        raw = [frame[cumul_col].to_list()[i] for i in keep_idx]
+        if any(v is None for v in raw):
+            bad_line = lines[keep_idx[[v is None for v in raw].index(True)]]
+            raise MetaInputError(f"{path} line {bad_line}, column {cumul_col!r}: empty value")
+        try:  # numeric keys (years) sort as numbers, others as text
+            keys: list[Any] = [float(v) for v in raw]
+        except ValueError:
+            keys = list(raw)
+        cu = ev.cumul(fit, order=keys)
+        result["cumul"] = cu.to_dicts()
+        import polars as pl
+
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=4, tbl_width_chars=160):
+            texts += ["", f"Cumulative meta-analysis (by {cumul_col})", "-" * 40, str(cu)]
 
     # ---- plots ------------------------------------------------------------------------
     plots: dict[str, str] = {}
