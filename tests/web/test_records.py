@@ -90,3 +90,23 @@ def test_records_of_another_patient_are_not_reachable(
         data={"csrf_token": token, "version": "1"},
     )
     assert r.status_code == 404
+
+
+def test_edit_the_patients_identification(client: Any, user_ids: dict[str, int]) -> None:
+    token = sign_in(client, user_ids["doc"])
+    pid = new_patient(client, token, family_name="Pieters", birth_date="2012-05-02")
+    form = client.get(f"/patients/{pid}/edit").text
+    assert 'value="Pieters"' in form
+    version = re.search(r'name="version" value="(\d+)"', form)
+    assert version
+    data = {
+        "csrf_token": token, "version": version[1], "family_name": "Peeters",
+        "given_name": "Lotte", "birth_date": "2012-05-03", "sex": "F", "mrn": "",
+    }  # fmt: skip
+    r = client.post(f"/patients/{pid}/edit", data=data, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(f"/patients/{pid}").text
+    assert "Peeters, Lotte" in page
+    assert "03/05/2012" in page
+    # the same (now stale) version again: refused
+    assert client.post(f"/patients/{pid}/edit", data=data).status_code == 409

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pedbone.web._forms import FORMS, Field, parse, store_error_field
+from pedbone.web._forms import PATIENT_FIELDS as FORMS_PATIENT
 from pedbone.web._render import render
 from pedbone.web._security import WebUser, request_language, require_role
 
@@ -194,3 +195,72 @@ async def record_delete(
     except ConflictError as exc:
         return render(request, "error.html", status_code=409, error="conflict", message=str(exc))
     return RedirectResponse(f"/patients/{patient_id}/records?deleted=1", status_code=303)
+
+
+PATIENT_EDIT_FIELDS: Final = tuple(
+    f for f in FORMS_PATIENT if f.name not in ("diagnosis", "diagnosis_text")
+)
+
+
+@router.get("/patients/{patient_id}/edit")
+def patient_edit_form(request: Request, patient_id: int, user: Editor) -> Response:
+    """The patient's identification, filled in, with its version."""
+    from pedbone.store import Patient
+    from pedbone.web._views_patients import _patient_label
+
+    with request.app.state.db.session() as session:
+        row = session.get(Patient, patient_id)
+        if row is None:
+            return render(request, "error.html", status_code=404, error="not_found")
+        values = {f.name: _form_value(f, getattr(row, f.name)) for f in PATIENT_EDIT_FIELDS}
+        version = row.version
+    return render(
+        request,
+        "patient_new.html",
+        fields=PATIENT_EDIT_FIELDS,
+        values=values,
+        errors={},
+        patient_id=patient_id,
+        patient_label=_patient_label(request, user, patient_id),
+        version=version,
+    )
+
+
+@router.post("/patients/{patient_id}/edit")
+async def patient_update(request: Request, patient_id: int, user: Editor) -> Response:
+    """Save corrected identification data if nobody changed them in between."""
+    from pedbone.store import ConflictError, Patient, StoreError, update_record
+    from pedbone.web._data import _actor
+    from pedbone.web._views_patients import _patient_label
+
+    label = _patient_label(request, user, patient_id)
+    if label is None:
+        return render(request, "error.html", status_code=404, error="not_found")
+    raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    values, errors = parse(PATIENT_EDIT_FIELDS, raw, request_language(request))
+    if not errors:
+        db = request.app.state.db
+        try:
+            with db.unit_of_work(actor=_actor(db, user)) as session:
+                values["mrn"] = values.get("mrn") or None
+                update_record(session, Patient, patient_id, raw.get("version", ""), **values)
+        except ConflictError as exc:
+            return render(
+                request, "error.html", status_code=409, error="conflict", message=str(exc)
+            )
+        except StoreError as exc:
+            name = store_error_field(str(exc), tuple(f.name for f in PATIENT_EDIT_FIELDS))
+            errors[name or "_form"] = str(exc)
+        else:
+            return RedirectResponse(f"/patients/{patient_id}?saved=patient", status_code=303)
+    return render(
+        request,
+        "patient_new.html",
+        status_code=422,
+        fields=PATIENT_EDIT_FIELDS,
+        values=raw,
+        errors=errors,
+        patient_id=patient_id,
+        patient_label=label,
+        version=raw.get("version", ""),
+    )
