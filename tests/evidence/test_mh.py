@@ -165,3 +165,13 @@ def test_swapping_arms_mirrors_the_estimate(tables: list[tuple[int, int, int, in
     fwd_p = rma_peto(ai=a, bi=b, ci=c, di=d)
     rev_p = rma_peto(ai=c, bi=d, ci=a, di=b)
     assert rev_p.estimate == pytest.approx(-fwd_p.estimate, rel=1e-9, abs=1e-12)
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import pedbone.evidence._mh as mod
+
+    failures, tried = doctest.testmod(mod)
+    assert tried >= 2
+    assert failures == 0

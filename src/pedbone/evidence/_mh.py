@@ -532,7 +532,7 @@ def rma_mh(
     -------
     >>> res = rma_mh(ai=[4, 6], bi=[36, 34], ci=[8, 9], di=[32, 31], measure="OR")
     >>> round(float(np.exp(res.estimate)), 4)
-    0.5688
+    0.5286
     """
     measure = measure.upper()
     if measure not in ("OR", "RR", "RD"):
