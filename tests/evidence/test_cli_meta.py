@@ -198,3 +198,17 @@ def test_cumulative_by_year_matches_metafor(tmp_path: Path) -> None:
     )
     assert_close([r["estimate"] for r in rows], exp["estimate"], "cumulative estimate")
     assert rows[0]["slab"] == "Aronson 1948"
+
+
+def test_single_study_says_what_cannot_be_computed(tmp_path: Path) -> None:
+    path = tmp_path / "k1.csv"
+    path.write_text("study,tpos,tneg,cpos,cneg\nA,4,119,11,128\n", encoding="utf-8")
+    args = ["meta", str(path), "--measure", "RR", *TABLE, "--slab", "study", "--bias"]
+    result = runner.invoke(app, [*args, "--leave1out", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["heterogeneity"]["verdict"] == "not_assessable"
+    assert "at least 3 studies" in out["bias"]["ranktest"]["error"]
+    assert "k = 1" in out["leave1out"]["error"]
+    # one study: the pooled RR is that study's RR, exp(-0.8893) (metafor dat.bcg trial 1)
+    assert_close(out["model"]["estimate"], fixtures()["uni_data"]["bcg_rr"]["yi"][0], "k=1")

@@ -519,12 +519,17 @@ def _run(
     else:
         plot_obj_funnel = fit
     if leave_one_out:
-        l1o = ev.leave1out(fit)
-        result["leave1out"] = l1o.to_dicts()
         import polars as pl
 
-        with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=4, tbl_width_chars=160):
-            texts += ["", "Leave-one-out", "-------------", str(l1o)]
+        try:
+            l1o = ev.leave1out(fit)
+        except ValueError as err:  # e.g. k = 1: say so, keep the rest of the output
+            result["leave1out"] = {"error": str(err)}
+            texts += ["", f"Leave-one-out: not computed: {err}"]
+        else:
+            result["leave1out"] = l1o.to_dicts()
+            with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=4, tbl_width_chars=160):
+                texts += ["", "Leave-one-out", "-------------", str(l1o)]
 
     if cumul_col is not None:
         raw = [frame[cumul_col].to_list()[i] for i in keep_idx]
