@@ -13,6 +13,7 @@ Numbers match R metafor 3.8 (Viechtbauer 2010 [METAFOR]) to 1e-6; see docs/evide
 
 from __future__ import annotations
 
+from pedbone.evidence._anova import AnovaResult, anova
 from pedbone.evidence._escalc import MEASURES, cmicalc, escalc
 from pedbone.evidence._results import (
     ConfintResult,
@@ -39,6 +40,7 @@ __all__ = [
     "MEASURES",
     "METHODS",
     "TESTS",
+    "AnovaResult",
     "ConfintResult",
     "ConvergenceError",
     "EscalcResult",
@@ -47,6 +49,7 @@ __all__ = [
     "PredictResult",
     "RMAResult",
     "SubgroupResult",
+    "anova",
     "cmicalc",
     "escalc",
     "rma",
