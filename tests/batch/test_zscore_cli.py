@@ -257,3 +257,26 @@ def test_column_option_maps_the_inputs_names(tmp_path: Path) -> None:
     code, _, err = _run(src, "-o", tmp_path / "x.csv", "--column", "sex")
     assert code == 2
     assert "expected NAME=VALUE" in err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_header_only_file_gives_an_empty_table_with_all_columns(
+    tmp_path: Path, suffix: str
+) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("id,sex,age_years,bmi\n")
+    out = tmp_path / f"out{suffix}"
+    code, _, err = _run(src, "-o", out)
+    assert code == 0, err
+    assert "scored 0 rows (0 with problems)" in err
+    frame = pl.read_csv(out) if suffix == ".csv" else pl.read_parquet(out)
+    assert frame.columns == [
+        "id",
+        "sex",
+        "age_years",
+        "bmi",
+        "bmi_z",
+        "bmi_centile",
+        "zscore_status",
+    ]
+    assert frame.height == 0
