@@ -243,7 +243,6 @@ class CsvChunkReader:
         ncols = len(self.columns)
         reader = csv.reader(io.StringIO(text), delimiter=self.sep, strict=True)
         columns: list[list[str | None]] = [[] for _ in range(ncols)]
-        start = first_line
         while True:
             start = first_line + reader.line_num
             try:
