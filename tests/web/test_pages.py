@@ -180,6 +180,7 @@ def test_low_bmd_filter_uses_recomputed_z_scores(client: Any, user_ids: dict[str
     # values at Z = -2.5 and Z = 0 for a 15-year-old girl (white reference group)
     v_low = float(ref.value("leg_abmd", sex="F", age_years=age, z=-2.5, group="white"))
     v_norm = float(ref.value("leg_abmd", sex="F", age_years=age, z=0.0, group="white"))
+    assert "0 patients" in client.get("/patients?low_bmd=true").text  # (result now cached)
     for pid, value in ((low, v_low), (normal, v_norm)):
         r = _dxa(
             client, token, pid, scanned_on="2025-01-01", leg_abmd=f"{value:.4f}",

@@ -235,23 +235,24 @@ def low_bmd_patient_ids(session: Any, ids: Sequence[int] | None = None) -> set[i
 def list_patients(
     db: Any, user: WebUser, flt: PatientFilter, *, page_size: int, dxa_due_months: int
 ) -> tuple[list[PatientRow], int]:
-    """One page of the patient list and the total count, with search and filters."""
-    from pedbone.store import Diagnosis, Patient, Treatment
+    """One page of the patient list and the total count, with search and filters.
 
-    latest = _latest_dxa_subquery()
+    Filters are correlated EXISTS subqueries on indexed ``patient_id`` columns; the last DXA
+    date and the treatment flag are looked up for the shown page only.
+    """
+    from pedbone.store import Diagnosis, DxaScan, Patient, Treatment
+
     today = dt.date.today()
     with db.session() as session:
-        stmt = select(Patient, latest.c.last_dxa).outerjoin(
-            latest, latest.c.patient_id == Patient.id
-        )
+        conditions: list[Any] = []
         q = flt.q.strip()
         if q:
             if user.pseudonymised:
                 code = q.upper().removeprefix("P-").replace("-", "")
-                stmt = stmt.where(func.upper(func.replace(Patient.uid, "-", "")).startswith(code))
+                conditions.append(func.upper(func.replace(Patient.uid, "-", "")).startswith(code))
             else:
                 like = f"%{q.lower()}%"
-                stmt = stmt.where(
+                conditions.append(
                     or_(
                         func.lower(Patient.family_name).like(like),
                         func.lower(Patient.given_name).like(like),
@@ -259,39 +260,60 @@ def list_patients(
                     )
                 )
         if flt.diagnosis:
-            stmt = stmt.where(
+            conditions.append(
                 exists().where(
                     (Diagnosis.patient_id == Patient.id) & (Diagnosis.code == flt.diagnosis)
                 )
             )
-        active_treatment = exists().where(
-            (Treatment.patient_id == Patient.id) & (Treatment.status == "active")
-        )
         if flt.on_treatment:
-            stmt = stmt.where(active_treatment)
+            conditions.append(
+                exists().where(
+                    (Treatment.patient_id == Patient.id) & (Treatment.status == "active")
+                )
+            )
         if flt.overdue_dxa:
             cutoff = _overdue_cutoff(today, dxa_due_months)
-            stmt = stmt.where(or_(latest.c.last_dxa.is_(None), latest.c.last_dxa < cutoff))
+            conditions.append(
+                ~exists().where((DxaScan.patient_id == Patient.id) & (DxaScan.scanned_on >= cutoff))
+            )
         if flt.low_bmd:
-            ids = low_bmd_patient_ids(session)
-            stmt = stmt.where(Patient.id.in_(sorted(ids)) if ids else false())
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        stmt = (
-            stmt.add_columns(active_treatment.label("treated"))
-            .order_by(Patient.family_name, Patient.given_name, Patient.id)
-            .limit(page_size)
-            .offset(max(flt.page - 1, 0) * page_size)
+            ids = low_bmd_ids_cached(db, session)
+            conditions.append(Patient.id.in_(sorted(ids)) if ids else false())
+        total = session.scalar(select(func.count(Patient.id)).where(*conditions)) or 0
+        patients = list(
+            session.scalars(
+                select(Patient)
+                .where(*conditions)
+                .order_by(Patient.family_name, Patient.given_name, Patient.id)
+                .limit(page_size)
+                .offset(max(flt.page - 1, 0) * page_size)
+            )
         )
-        rows = session.execute(stmt).all()
-        pids = [p.id for p, _last, _t in rows]
+        pids = [p.id for p in patients]
         diags: dict[int, list[str]] = {}
+        last: dict[int, dt.date] = {}
+        treated: set[int] = set()
         if pids:
-            for pid, name in session.execute(
+            for pid, code in session.execute(
                 select(Diagnosis.patient_id, Diagnosis.code)
                 .where(Diagnosis.patient_id.in_(pids))
                 .order_by(Diagnosis.primary.desc(), Diagnosis.id)
             ):
-                diags.setdefault(pid, []).append(name)
+                diags.setdefault(pid, []).append(code)
+            last = dict(
+                session.execute(
+                    select(DxaScan.patient_id, func.max(DxaScan.scanned_on))
+                    .where(DxaScan.patient_id.in_(pids))
+                    .group_by(DxaScan.patient_id)
+                ).all()
+            )
+            treated = set(
+                session.scalars(
+                    select(Treatment.patient_id).where(
+                        Treatment.patient_id.in_(pids), Treatment.status == "active"
+                    )
+                )
+            )
         out = [
             PatientRow(
                 id=p.id,
@@ -301,13 +323,42 @@ def list_patients(
                 age_years=p.age_years(today),
                 sex=p.sex,
                 diagnoses=tuple(diags.get(p.id, ())),
-                last_dxa=last,
-                on_treatment=bool(treated),
+                last_dxa=last.get(p.id),
+                on_treatment=p.id in treated,
                 demo=bool(p.demo),
             )
-            for p, last, treated in rows
+            for p in patients
         ]
         return out, int(total)
+
+
+_LOW_BMD_CACHE: dict[tuple[str, Any], frozenset[int]] = {}
+
+
+def low_bmd_ids_cached(db: Any, session: Any) -> frozenset[int]:
+    """:func:`low_bmd_patient_ids`, recomputed only when DXA data changed.
+
+    The key is the newest audit-log entry (every change made through the store writes one)
+    and the newest scan and measurement ids; all three are primary-key lookups.
+    """
+    from pedbone.store import AuditEntry, DxaMeasurement, DxaScan
+
+    key = (
+        db.url,
+        session.execute(
+            select(
+                select(func.max(AuditEntry.id)).scalar_subquery(),
+                select(func.max(DxaScan.id)).scalar_subquery(),
+                select(func.max(DxaMeasurement.id)).scalar_subquery(),
+            )
+        ).one()[:],
+    )
+    cached = _LOW_BMD_CACHE.get(key)
+    if cached is None:
+        cached = frozenset(low_bmd_patient_ids(session))
+        _LOW_BMD_CACHE.clear()  # one database state at a time
+        _LOW_BMD_CACHE[key] = cached
+    return cached
 
 
 def create_patient(db: Any, user: WebUser, values: dict[str, Any]) -> int:
