@@ -180,6 +180,8 @@ def test_sei_and_escalc_input_equal_vi_input() -> None:
         assert other.estimate == pytest.approx(a.estimate, rel=1e-12)
         assert other.tau2 == pytest.approx(a.tau2, rel=1e-12)
     assert c.measure == "RR"
+    with pytest.raises(EvidenceInputError, match="already carries vi"):
+        rma(es, src["vi"])
     # study labels travel with the escalc result
     labelled = escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=_bcg(), slab="author")
     assert rma(labelled).slab[0] == _bcg()["author"][0]
@@ -205,6 +207,19 @@ def test_moderators_by_column_name_and_formula_equal_metafor() -> None:
     assert rma(es, mods="~ ablat + year", btt=2).qm == pytest.approx(want3["QM"], rel=1e-6)
     with pytest.raises(EvidenceInputError, match="'nope' not in data"):
         rma(es, mods=["nope"])
+
+
+def test_a_column_of_ones_is_the_intercept_as_in_metafor() -> None:
+    src = _fx()["yv"]["bcg_RR"]
+    ablat = np.asarray(_bcg()["ablat"], dtype=float)
+    a = rma(src["yi"], src["vi"], mods=ablat)
+    b = rma(src["yi"], src["vi"], mods=np.column_stack([ablat, np.ones(13)]), intercept=False)
+    assert b.coef_names == ("intrcpt", "mod1")
+    np.testing.assert_allclose(b.beta, a.beta, rtol=1e-12)
+    assert b.btt == (1,)
+    assert b.qm == pytest.approx(a.qm, rel=1e-12)
+    c = rma(src["yi"], src["vi"], mods=np.ones((13, 1)), intercept=False)
+    assert c.pi_lb == pytest.approx(rma(src["yi"], src["vi"]).pi_lb, rel=1e-12)
 
 
 def test_predict_back_transforms_ratio_measures() -> None:

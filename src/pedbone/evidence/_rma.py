@@ -121,6 +121,10 @@ def _resolve_yi_vi(
     yi: Any, vi: Any, sei: Any, data: pl.DataFrame | None, measure: str | None
 ) -> tuple[FloatArray, FloatArray, str, pl.DataFrame | None]:
     if isinstance(yi, EscalcResult):
+        if vi is not None or sei is not None:
+            raise EvidenceInputError(
+                "yi is an escalc result that already carries vi; do not pass vi= or sei= too"
+            )
         frame = yi.frame if data is None else data
         return yi.yi, yi.vi, measure or yi.measure, frame
     y = column_or_array(yi, "yi", data)
@@ -210,6 +214,15 @@ def rma(
     else:
         slab_l = labels(slab, k_all)
     X, names = _design(mods, frame, k_all, intercept)
+    if not intercept:
+        # as metafor: a column of ones among the moderators is the intercept (moved first)
+        ones = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
+        if ones:
+            j = ones[0]
+            order = [j] + [i for i in range(X.shape[1]) if i != j]
+            X = X[:, order]
+            names = ("intrcpt", *(names[i] for i in order[1:]))
+            intercept = True
     notes: list[str] = []
     keep = np.isfinite(y) & ~np.isnan(v) & np.all(np.isfinite(X), axis=1)
     if not keep.all():
