@@ -89,6 +89,7 @@ def test_subgroups_diversity_and_bias(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert set(out["subgroups"]["fits"]) == {"early", "late"}
+    assert set(out["heterogeneity_by_subgroup"]) == {"early", "late"}
     assert out["heterogeneity"]["verdict"] == "not_defensible"
     assert "regtest" in out["bias"]
     assert "ranktest" in out["bias"]

@@ -70,6 +70,7 @@ def test_moderate_heterogeneity_gives_caution_through_q_only() -> None:
     assert res.q == pytest.approx(4.5)
     assert out.verdict == "caution"
     assert {s.rule for s in out.triggered} >= {"q_test", "i2_considerable", "few_studies"}
+    assert out.headline.endswith("only 2 studies, so Q has little power and I² is imprecise.")
 
 
 def test_diversity_columns_from_data_and_errors() -> None:

@@ -476,6 +476,16 @@ def _run(
     readout = ev.heterogeneity_readout(fit, div_vals or None)
     result["heterogeneity"] = readout.to_dict()
     texts += ["", readout.summary()]
+    if "subgroups" in result:
+        # within each subgroup (statistical rules only: diversity columns apply overall)
+        by_group: dict[str, Any] = {}
+        lines_sg = ["", "Within subgroups:"]
+        for name, sub in plot_obj.fits.items():
+            ro = ev.heterogeneity_readout(sub)
+            by_group[name] = ro.to_dict()
+            lines_sg.append(f"  {name}: {ro.headline}")
+        result["heterogeneity_by_subgroup"] = by_group
+        texts += lines_sg
 
     # ---- bias and sensitivity ---------------------------------------------------------
     if bias:

@@ -402,6 +402,8 @@ def heterogeneity_readout(
     headline = VERDICTS[verdict]
     if reasons:
         headline += " Triggered by: " + "; ".join(reasons) + "."
+    if k < 5:
+        headline += f" Caveat: only {k} studies, so Q has little power and I² is imprecise."
     return HeterogeneityReadout(
         verdict=verdict, headline=headline, statements=tuple(stmts), metrics=metrics
     )
