@@ -204,3 +204,19 @@ def test_bad_input_gets_a_clear_error(kwargs: dict[str, Any], message: str) -> N
 def test_unknown_column_names_the_column() -> None:
     with pytest.raises(EvidenceInputError, match="'nope' not in data"):
         escalc("PR", xi="nope", ni="ni", data=_frame("pritz1997"))
+
+
+def test_missing_values_keep_the_row_and_are_omitted_by_rma() -> None:
+    data = pl.DataFrame(
+        {"study": ["A", "B", "C"], "x": [2, None, 5], "n": [20, 30, 25]},
+        schema={"study": pl.String, "x": pl.Int64, "n": pl.Int64},
+    )
+    es = escalc("PLO", xi="x", ni="n", data=data, slab="study")
+    assert es.frame.height == 3  # nothing lost
+    assert math.isnan(es.yi[1])
+    # logit(2/20) = log(2/18); vi = 1/2 + 1/18
+    assert es.yi[0] == pytest.approx(math.log(2 / 18), rel=1e-14)
+    assert es.vi[0] == pytest.approx(1 / 2 + 1 / 18, rel=1e-14)
+    fit = rma(es, method="EE")
+    assert fit.k == 2
+    assert "B" in fit.notes[0]
