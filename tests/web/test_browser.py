@@ -70,6 +70,8 @@ def browser() -> Iterator[Any]:
 
 
 def test_clinic_workflow_in_a_real_browser(server: str, browser: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
     page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 900})
     page.set_default_timeout(30_000)
 
@@ -151,6 +153,18 @@ def test_clinic_workflow_in_a_real_browser(server: str, browser: Any, tmp_path: 
     assert "0,612 g/cm²" in flat
     assert "Lage botmassa of botdensiteit voor de chronologische leeftijd" in flat
     assert "Beoogd gebruik" in flat
+
+    # delete the height measurement: HTMX asks for confirmation first
+    page.goto(f"{overview}/records")
+    dialogs: list[str] = []
+    page.once("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.click("#records-anthropometry button:has-text('Verwijderen')")
+    assert dialogs == ["Dit gegeven verwijderen? Dit kan niet ongedaan gemaakt worden."]
+    assert page.locator("#records-anthropometry").count() == 1  # cancelled: still there
+    page.once("dialog", lambda d: d.accept())
+    page.click("#records-anthropometry button:has-text('Verwijderen')")
+    expect(page.locator("p.alert.ok")).to_have_text("Verwijderd.")
+    assert page.locator("#records-anthropometry").count() == 0
 
     # log out: pages are refused again
     page.click("button:has-text('Afmelden')")
