@@ -38,3 +38,38 @@ def test_serve_starts_uvicorn_on_loopback_by_default(monkeypatch: Any, tmp_path:
         {"host": "127.0.0.1", "port": 8123, "log_level": "info", "proxy_headers": False}
     ]
     assert "http://127.0.0.1:8123/" in result.output
+
+
+def test_report_command_writes_the_pdf(
+    client: Any, db: Any, user_ids: dict[str, int], tmp_path: Any
+) -> None:
+    import shutil
+    import subprocess
+
+    from .conftest import new_patient, sign_in
+
+    token = sign_in(client, user_ids["doc"])
+    new_patient(client, token, mrn="CLI-1")
+    url = db.url
+    out = tmp_path / "r.pdf"
+    runner = CliRunner()
+    args = ["report", "--mrn", "CLI-1", "--language", "nl", "-o", str(out), "--database-url", url]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", str(out), "-"], check=True, capture_output=True, text=True
+        ).stdout
+        assert "Verslag botgezondheid" in text
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2
+    assert "--overwrite" in again.output
+    missing = runner.invoke(
+        app, ["report", "--mrn", "NOPE", "-o", str(tmp_path / "x.pdf"), "--database-url", url]
+    )
+    assert missing.exit_code == 2
+    assert "no patient with record number 'NOPE'" in missing.output
+    both = runner.invoke(app, ["report", "-o", str(tmp_path / "y.pdf"), "--database-url", url])
+    assert both.exit_code == 2
+    assert "exactly one of --mrn or --id" in both.output
