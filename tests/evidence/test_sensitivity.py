@@ -169,3 +169,11 @@ def test_leave1out_and_cumul_of_mh_and_peto_match_metafor(kind: str, case: dict[
             "h2": "H2",
         }.items():
             assert_close(frame[ours].to_list(), exp[theirs], f"{kind} {name} {ours}")
+
+
+def test_fixed_tau2_stays_fixed_in_refits() -> None:
+    d = fixtures()["uni_data"]["bcg_rr"]
+    fit = rma(d["yi"], d["vi"], tau2=0.2)
+    out = leave1out(fit)
+    assert out["tau2"].to_list() == [0.2] * 13
+    assert list(influence(fit).tau2_del) == [0.2] * 13

@@ -281,7 +281,9 @@ def regtest(
         fit_test = test or x.test
         level = x.level
         control = _control(x)
+        fixed_tau2: float | None = x.tau2 if getattr(x, "tau2_fixed", False) else None
     else:
+        fixed_tau2 = None
         y, v = _yi_vi(x, vi, sei, "regtest")
         X = np.ones((y.size, 1))
         p = 1
@@ -326,6 +328,7 @@ def regtest(
             test=fit_test,
             level=level,
             control=control or None,
+            tau2=fixed_tau2,
         )
         return RegTestResult(
             model="rma",

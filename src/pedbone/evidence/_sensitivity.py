@@ -59,6 +59,8 @@ def _refit(
             test=test or res.test,
             level=res.level,
             control=dict(res.control) if res.control else None,
+            # a fixed tau² stays fixed in every refit (metafor: tau2 = if tau2.fix)
+            tau2=res.tau2 if getattr(res, "tau2_fixed", False) else None,
         )
     except (EvidenceInputError, ConvergenceError, np.linalg.LinAlgError):
         return None
