@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import yaml
 
-from pedbone.references._batch import STATUS_COLUMN, plan_batch, score_frame
+from pedbone.references.batch import STATUS_COLUMN, plan_batch, score_frame
 
 
 def _synthetic_pack(folder: Path) -> str:

@@ -7,7 +7,7 @@ import math
 import polars as pl
 import pytest
 
-from pedbone.references._batch import (
+from pedbone.references.batch import (
     STATUS_COLUMN,
     BatchSchemaError,
     plan_batch,
