@@ -85,6 +85,7 @@ def escalc(
     mi: Any = None,
     ni: Any = None,
     ri: Any = None,
+    ti: Any = None,
     yi: Any = None,
     vi: Any = None,
     sei: Any = None,
@@ -108,7 +109,8 @@ def escalc(
     ``SMD`` (Hedges' g; ``correct="exact"`` gamma-function correction as metafor, ``"approx"``
     1 - 3/(4m - 1) as RevMan, ``"none"`` Cohen's d; ``vtype`` ``LS`` (default), ``UB``,
     ``LS2``, ``AV``, or ``RM5`` — RevMan 5's N/(n1 n2) + g²/(2(N - 3.94)); use it with
-    ``correct="approx"`` to reproduce RevMan), ``ROM`` (log ratio of means).
+    ``correct="approx"`` to reproduce RevMan; for SMD a reported Cohen's d may be given as
+    ``di`` or a two-sample t statistic as ``ti``, as in metafor), ``ROM`` (log ratio of means).
     Pre/post, one group (``m1i`` post/follow-up mean, ``m2i`` pre mean, ``sd1i, sd2i, ni, ri``
     the pre-post correlation): ``MC`` (mean change), ``SMCC`` (standardised by the SD of the
     change scores), ``SMCR`` (standardised by the raw-score SD ``sd1i``; ``sd2i`` not needed).
@@ -159,6 +161,7 @@ def escalc(
         "mi": g(mi, "mi"),
         "ni": g(ni, "ni"),
         "ri": g(ri, "ri"),
+        "ti": g(ti, "ti"),
         "yi": g(yi, "yi"),
         "vi": g(vi, "vi"),
         "sei": g(sei, "sei"),
@@ -265,6 +268,8 @@ def _binary(
 def _continuous(
     measure: str, a: dict[str, FloatArray | None], vtype: str, correct: str
 ) -> tuple[FloatArray, FloatArray]:
+    if measure == "SMD" and (a["di"] is not None or a["ti"] is not None):
+        a = _smd_from_d_or_t(a)
     r = _need(
         measure,
         m1i=a["m1i"],
@@ -315,6 +320,33 @@ def _continuous(
             f"SMD: vtype must be 'LS', 'UB', 'LS2', 'AV' or 'RM5', got {vtype!r}"
         )
     return y, v
+
+
+def _smd_from_d_or_t(a: dict[str, FloatArray | None]) -> dict[str, FloatArray | None]:
+    """metafor: SMD from a reported Cohen's d (``di``) or two-sample t (``ti``).
+
+    d = t·sqrt(1/n1 + 1/n2); studies with a d then use means d and 0 and SDs 1.
+    """
+    n1, n2 = a["n1i"], a["n2i"]
+    if n1 is None or n2 is None:
+        raise EvidenceInputError("SMD from di/ti needs n1i and n2i")
+    k = n1.shape[0]
+    d = a["di"] if a["di"] is not None else np.full(k, np.nan)
+    if a["ti"] is not None:
+        d = np.where(np.isnan(d), a["ti"] * np.sqrt(1 / n1 + 1 / n2), d)
+    has = ~np.isnan(d)
+
+    def fill(name: str, value: FloatArray) -> FloatArray:
+        cur = a[name]
+        base = np.full(k, np.nan) if cur is None else cur
+        return np.where(has, value, base)
+
+    out = dict(a)
+    out["m1i"] = fill("m1i", d)
+    out["m2i"] = fill("m2i", np.zeros(k))
+    out["sd1i"] = fill("sd1i", np.ones(k))
+    out["sd2i"] = fill("sd2i", np.ones(k))
+    return out
 
 
 def _change(
