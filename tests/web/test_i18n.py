@@ -107,3 +107,14 @@ def test_unknown_language_is_ignored(client: Any, user_ids: dict[str, int]) -> N
     token = sign_in(client, user_ids["doc"])
     page = client.post("/language", data={"language": "xx", "csrf_token": token}).text
     assert "New patient" in page
+
+
+def test_language_chosen_on_the_login_page_is_kept(client: Any) -> None:
+    from .conftest import PASSWORD, csrf_of
+
+    token = csrf_of(client.get("/login").text)
+    page = client.post("/language", data={"language": "nl", "csrf_token": token, "next": "/login"})
+    assert "Aanmelden" in page.text
+    token = csrf_of(page.text)
+    r = client.post("/login", data={"username": "doc", "password": PASSWORD, "csrf_token": token})
+    assert "Patiënten" in r.text

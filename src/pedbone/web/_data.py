@@ -48,7 +48,7 @@ def _language(session: Any, user_id: int) -> str:
     from pedbone.store import Setting
 
     row = session.get(Setting, _LANG_KEY.format(user_id))
-    return row.value if row is not None and row.value in LANGUAGES else "en"
+    return row.value if row is not None and row.value in LANGUAGES else ""
 
 
 def _web_user(session: Any, user: Any) -> WebUser:

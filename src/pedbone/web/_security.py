@@ -53,7 +53,7 @@ ROLES: Final = ("admin", "clinician", "researcher")
 
 @dataclass(frozen=True, slots=True)
 class WebUser:
-    """The logged-in user as the web layer sees it."""
+    """The logged-in user as the web layer sees it (``language`` is "" until they choose)."""
 
     id: int
     username: str
@@ -171,7 +171,10 @@ def require_role(*roles: str) -> Callable[[Request], WebUser]:
 
 def login_session(request: Request, user: WebUser) -> None:
     """Start a fresh session for ``user`` (new CSRF token: no session fixation)."""
+    lang = request.session.get("lang")
     request.session.clear()
+    if isinstance(lang, str) and lang in LANGUAGES:
+        request.session["lang"] = lang  # the choice made on the login page
     request.session["uid"] = user.id
     request.session["csrf"] = secrets.token_urlsafe(32)
     request.state.user = user

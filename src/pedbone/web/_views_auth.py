@@ -70,6 +70,11 @@ def login(
             username=username,
         )
     login_session(request, user)
+    chosen = request.session.get("lang")
+    if not user.language and isinstance(chosen, str) and chosen in LANGUAGES:
+        from pedbone.web._data import set_user_language
+
+        set_user_language(request.app.state.db, user, chosen)  # first choice, made at login
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
