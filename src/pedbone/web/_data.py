@@ -63,13 +63,23 @@ def _web_user(session: Any, user: Any) -> WebUser:
 
 def load_user(db: Any, user_id: int) -> WebUser | None:
     """The active user with this id, or ``None``."""
-    from pedbone.store import User
+    from pedbone.store import Setting, User
 
-    with db.session() as session:
-        user = session.get(User, user_id)
-        if user is None or not user.active:
-            return None
-        return _web_user(session, user)
+    with db.engine.connect() as conn:  # one round trip per request: user and language
+        row = conn.execute(
+            select(User.id, User.username, User.full_name, User.role, User.active, Setting.value)
+            .outerjoin(Setting, Setting.key == _LANG_KEY.format(user_id))
+            .where(User.id == user_id)
+        ).one_or_none()
+    if row is None or not row.active:
+        return None
+    return WebUser(
+        id=int(row.id),
+        username=str(row.username),
+        full_name=str(row.full_name or row.username),
+        role=str(row.role),
+        language=row.value if row.value in LANGUAGES else "",
+    )
 
 
 def authenticate(db: Any, username: str, password: str) -> WebUser | None:
