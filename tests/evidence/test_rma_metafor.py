@@ -164,3 +164,17 @@ def test_fixture_covers_every_method_test_and_dataset() -> None:
             assert f"sim400_{method}_{test}" in ids
     assert len(RMA_CASES) >= 500
     assert sum("error" in c for c in RMA_CASES) == 0
+
+
+PI_CASES = _cases("pi_types")
+
+
+@pytest.mark.parametrize("case", PI_CASES, ids=[c["id"] for c in PI_CASES])
+def test_prediction_interval_types_equal_metafor(case: dict[str, Any]) -> None:
+    src = _fx()["yv"]["bcg_RR"]
+    newmods = case.get("newmods")
+    mods = None if newmods is None else np.asarray(_fx()["datasets"]["bcg"]["ablat"], float)
+    res = rma(src["yi"], src["vi"], method=case["method"], test=case["test"], mods=mods)
+    pr = res.predict(newmods, pi_type=case["pi_type"])
+    close(pr.pi_lb, case["pi_lb"], "pi.lb")
+    close(pr.pi_ub, case["pi_ub"], "pi.ub")

@@ -307,6 +307,7 @@ class RMAResult:
         transf: Transform | None = None,
         level: float | None = None,
         intercept: bool | None = None,
+        pi_type: str = "default",
     ) -> PredictResult:
         """Predicted average effect(s) with CI and PI (metafor's ``predict.rma``).
 
@@ -314,10 +315,17 @@ class RMAResult:
         prediction. Without ``newmods``: an intercept-only model gives the pooled effect, a
         meta-regression the fitted values of the studies. ``transf`` back-transforms, e.g.
         ``np.exp`` for log risk ratios.
+
+        ``pi_type`` (metafor's ``pi.type``): ``"default"`` — the test's distribution (normal
+        for z, t on k - p df otherwise); ``"riley"`` — t on k - p - 1 df (k - 2 for the
+        pooled effect; Riley 2011 [RILEY2011], the Cochrane Handbook's choice); ``"t"`` — t on
+        k - p df; ``"simple"`` — pred ± z·tau, ignoring the uncertainty of the estimate.
         """
         from pedbone.evidence._rma import _predict
 
-        return _predict(self, newmods, transf=transf, level=level, intercept=intercept)
+        return _predict(
+            self, newmods, transf=transf, level=level, intercept=intercept, pi_type=pi_type
+        )
 
     def confint(self, level: float | None = None) -> ConfintResult:
         """Q-profile confidence intervals for tau², tau, I² and H² (metafor's ``confint``)."""

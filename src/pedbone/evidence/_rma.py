@@ -484,6 +484,7 @@ def _predict(
     transf: Transform | None,
     level: float | None,
     intercept: bool | None,
+    pi_type: str = "default",
 ) -> PredictResult:
     lv = _check_level(res.level if level is None else level)
     if newmods is None:
@@ -509,9 +510,21 @@ def _predict(
     se = np.sqrt(vpred)
     crit = _crit(res, lv)
     ci_lb, ci_ub = pred - crit * se, pred + crit * se
+    if pi_type not in ("default", "riley", "t", "simple"):
+        raise EvidenceInputError(
+            f"pi_type must be 'default', 'riley', 't' or 'simple', got {pi_type!r}"
+        )
+    alpha = 1 - lv / 100
+    crit_pi, vpi = crit, vpred
+    if pi_type == "simple":
+        crit_pi, vpi = float(stats.norm.isf(alpha / 2)), np.zeros_like(vpred)
+    elif pi_type in ("riley", "t"):
+        parms = res.p + (1 if res.is_random and not res.tau2_fixed else 0)
+        pi_df = max(1, res.k - parms if pi_type == "riley" else res.k - res.p)
+        crit_pi = float(stats.t.isf(alpha / 2, pi_df))
     if res.is_random:
-        pi_lb = pred - crit * np.sqrt(vpred + res.tau2)
-        pi_ub = pred + crit * np.sqrt(vpred + res.tau2)
+        pi_lb = pred - crit_pi * np.sqrt(vpi + res.tau2)
+        pi_ub = pred + crit_pi * np.sqrt(vpi + res.tau2)
     else:  # metafor gives no prediction interval for equal-effects models
         pi_lb = np.full_like(pred, math.nan)
         pi_ub = np.full_like(pred, math.nan)
