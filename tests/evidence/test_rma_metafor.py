@@ -178,3 +178,18 @@ def test_prediction_interval_types_equal_metafor(case: dict[str, Any]) -> None:
     pr = res.predict(newmods, pi_type=case["pi_type"])
     close(pr.pi_lb, case["pi_lb"], "pi.lb")
     close(pr.pi_ub, case["pi_ub"], "pi.ub")
+
+
+CI_CASES = _cases("confint_levels")
+
+
+@pytest.mark.parametrize("case", CI_CASES, ids=[c["id"] for c in CI_CASES])
+def test_confint_at_another_level_equals_metafor(case: dict[str, Any]) -> None:
+    src = _fx()["yv"]["bcg_RR"]
+    res = rma(src["yi"], src["vi"], method=case["method"], test=case["test"])
+    ci = res.confint(level=case["level"])
+    fx = ci.fixed["intrcpt"]
+    close([fx.estimate, fx.ci_lb, fx.ci_ub], case["fixed"], "fixed")
+    for key, attr in (("tau2", "tau2"), ("tau", "tau"), ("I2", "i2"), ("H2", "h2")):
+        iv = getattr(ci, attr)
+        close([iv.estimate, iv.ci_lb, iv.ci_ub], case[key], f"confint {key}", 1e-6)
