@@ -27,19 +27,35 @@ USERS = {
 SECRET = "test-secret-" + "x" * 40
 
 
+def _cheap_hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def fast_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters keep the suite fast (same hash format and verification code;
+    the store's own tests cover the production parameters)."""
+    monkeypatch.setattr("pedbone.store._security._hasher", _cheap_hasher)
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
-    """A migrated database with the three users, made once per test process (argon2 and the
-    migrations are slow); each test works on its own copy."""
+    """A migrated database with the three users, made once per test process (the migrations
+    are slow); each test works on its own copy."""
     from pedbone.store import Database, create_user
 
     path = tmp_path_factory.mktemp("template") / "clinic.sqlite3"
-    database = Database(f"sqlite:///{path}")
-    ids = {}
-    with database.unit_of_work() as session:
-        for username, (role, full_name) in USERS.items():
-            ids[username] = create_user(session, username, PASSWORD, role, full_name=full_name).id
-    database.dispose()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("pedbone.store._security._hasher", _cheap_hasher)
+        database = Database(f"sqlite:///{path}")
+        ids = {}
+        with database.unit_of_work() as session:
+            for username, (role, full_name) in USERS.items():
+                user = create_user(session, username, PASSWORD, role, full_name=full_name)
+                ids[username] = user.id
+        database.dispose()
     return path, ids
 
 
