@@ -100,13 +100,10 @@ async def patient_create(request: Request, user: Editor) -> Response:
 @router.get("/patients/{patient_id}")
 def patient_overview(request: Request, patient_id: int, user: Reader) -> Response:
     """Timeline, latest assessment, Z-scores and charts of one patient."""
-    from pedbone.web._overview import build_overview
+    from pedbone.web._cache import overview_page
 
-    ov = build_overview(request.app.state.db, user, patient_id, language=request_language(request))
-    if ov is None:
-        return render(request, "error.html", status_code=404, error="not_found")
-    return render(
-        request, "patient.html", ov=ov, forms=FORMS, saved=request.query_params.get("saved")
+    return overview_page(  # type: ignore[no-any-return]
+        request, user, patient_id, forms=FORMS, saved=request.query_params.get("saved")
     )
 
 
