@@ -36,10 +36,10 @@ def _run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
 def test_db_upgrade_and_status(db_url: str) -> None:
     code, out, _ = _run("db", "upgrade", "--database-url", db_url)
     assert code == 0
-    assert "is at schema revision 0001" in out
+    assert "is at schema revision 0002" in out
     code, out, _ = _run("db", "status", "--database-url", db_url)
     assert code == 0
-    assert "schema revision: 0001 (up to date)" in out
+    assert "schema revision: 0002 (up to date)" in out
     assert re.search(r"patients\s+0\n", out)
 
 

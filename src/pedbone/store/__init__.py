@@ -33,6 +33,7 @@ from pedbone.store._errors import (
     StoreError,
     ValidationError,
 )
+from pedbone.store._harms import given_doses, harm_log
 from pedbone.store._migrate import current_revision, head_revision, schema_diff
 from pedbone.store._models import (
     AdverseEvent,
@@ -142,6 +143,8 @@ __all__ = [
     "default_database_url",
     "delete_record",
     "dxa_zscores",
+    "given_doses",
+    "harm_log",
     "has_permission",
     "hash_password",
     "head_revision",

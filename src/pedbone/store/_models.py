@@ -177,6 +177,11 @@ class AdverseEventCategory(StrEnum):
     OTHER = "other"
 
 
+#: Infusion rows: planned from a course plan, or given.
+INFUSION_STATUSES = ("planned", "given")
+#: CTCAE attribution scale, as ``pedbone.treatment.Relatedness`` [CTCAE5].
+RELATEDNESS = ("unrelated", "unlikely", "possible", "probable", "definite")
+
 #: Coded vocabularies shared with the patient record of ``pedbone.clinical`` (same values).
 DIET_KINDS = ("protein_restricted", "lactose_free", "galactose_restricted", "other_restriction")
 MOBILITY_STATUSES = ("ambulatory", "limited", "non_ambulatory", "bedridden")
@@ -769,6 +774,8 @@ class Treatment(_PatientChild, Base):
     interval_months: Mapped[float | None] = mapped_column(Float)
     planned_dose_mg_per_kg: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    #: Id of the ``pedbone.treatment`` protocol the course was planned with (since 0002).
+    protocol_id: Mapped[str | None] = mapped_column(String(64))
 
     patient: Mapped[Patient] = relationship(back_populates="treatments")
     infusions: Mapped[list[Infusion]] = relationship(
@@ -798,12 +805,24 @@ class Infusion(Versioned, Base):
     first_dose: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     steroid_stress_dose: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     comment: Mapped[str | None] = mapped_column(Text)
+    #: ``planned`` (from a course plan, date = planned day) or ``given``; rows written before
+    #: revision 0002 have ``None`` and are doses given (since 0002).
+    status: Mapped[str | None] = mapped_column(String(16), default="given")
 
     treatment: Mapped[Treatment] = relationship(back_populates="infusions")
 
     @validates("dose_mg_per_kg", "dose_mg", "weight_kg")
     def _check_positive(self, key: str, value: Any) -> Any:
         return _non_negative(key, value)
+
+    @validates("status")
+    def _check_status(self, key: str, value: Any) -> Any:
+        return _choice(key, value, INFUSION_STATUSES)
+
+    @property
+    def given(self) -> bool:
+        """True for a dose given (status ``given`` or, before revision 0002, unset)."""
+        return self.status != "planned"
 
 
 class AdverseEvent(_PatientChild, Base):
@@ -818,6 +837,12 @@ class AdverseEvent(_PatientChild, Base):
     category: Mapped[str] = mapped_column(String(32), nullable=False)
     severity: Mapped[str | None] = mapped_column(String(16))  # mild / moderate / severe
     description: Mapped[str | None] = mapped_column(Text)
+    #: CTCAE grade 1-5 [CTCAE5] (since revision 0002).
+    ctcae_grade: Mapped[int | None] = mapped_column(Integer)
+    #: Onset in days after the linked infusion (0 = the day of the dose).
+    onset_days: Mapped[float | None] = mapped_column(Float)
+    #: CTCAE attribution: unrelated / unlikely / possible / probable / definite [CTCAE5].
+    relatedness: Mapped[str | None] = mapped_column(String(16))
 
     patient: Mapped[Patient] = relationship(back_populates="adverse_events")
     infusion: Mapped[Infusion | None] = relationship()
@@ -829,6 +854,20 @@ class AdverseEvent(_PatientChild, Base):
     @validates("severity")
     def _check_severity(self, key: str, value: Any) -> Any:
         return _choice(key, value, ("mild", "moderate", "severe", "life_threatening"))
+
+    @validates("ctcae_grade")
+    def _check_grade(self, key: str, value: Any) -> Any:
+        if value is not None and (isinstance(value, bool) or value not in (1, 2, 3, 4, 5)):
+            raise ValidationError(f"{key}: {value!r} is not a CTCAE grade (1-5)")
+        return value
+
+    @validates("onset_days")
+    def _check_onset(self, key: str, value: Any) -> Any:
+        return _non_negative(key, value)
+
+    @validates("relatedness")
+    def _check_relatedness(self, key: str, value: Any) -> Any:
+        return _choice(key, value, RELATEDNESS)
 
 
 class Note(_PatientChild, Base):
