@@ -125,6 +125,7 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
         _views_patients,
         _views_records,
         _views_report,
+        _views_treatment,
     )
 
     for module in (
@@ -135,6 +136,7 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
         _views_report,
         _views_export,
         _views_admin,
+        _views_treatment,
     ):
         app.include_router(module.router)
     return app

@@ -1,0 +1,239 @@
+"""Treatment pages: plan (hand-checked doses and caps), checklist, iCalendar, start a course,
+record a dose given and a harm, harm summary and the clinic harms page; roles and validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from .conftest import new_patient, sign_in
+
+HENDERSON = "pamidronate-henderson-2002"
+
+
+def _patient_with_weight(client: Any, token: str, *, ohd: float | None = None) -> int:
+    """A patient born 2016-01-01 weighing 35 kg a week ago (and a 25-OH-D result if given)."""
+    pid = new_patient(client, token, birth_date="2016-01-01")
+    week_ago = (dt.date.today() - dt.timedelta(days=7)).isoformat()
+    r = client.post(
+        f"/patients/{pid}/records/anthropometry",
+        data={"measured_on": week_ago, "weight_kg": "35", "height_cm": "140", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    if ohd is not None:
+        r = client.post(
+            f"/patients/{pid}/records/lab",
+            data={
+                "sampled_on": week_ago,
+                "analyte": "25ohd",
+                "value": str(ohd),
+                "unit": "nmol/L",
+                "csrf_token": token,
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+    return pid
+
+
+def _plan_url(pid: int, start: dt.date) -> str:
+    return f"/patients/{pid}/treatment?protocol={HENDERSON}&start={start.isoformat()}"
+
+
+def test_plan_shows_the_capped_dose_checklist_and_sources(
+    client: Any, user_ids: dict[str, int]
+) -> None:
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token, ohd=30)
+    page = client.get(f"/patients/{pid}")
+    assert f'href="/patients/{pid}/treatment"' in page.text  # the overview links to it
+    r = client.get(_plan_url(pid, dt.date.today()))
+    assert r.status_code == 200
+    html = r.text
+    # Henderson 2002: 1 mg/kg/day × 3 days, 15-30 mg per dose [S29][S24c]:
+    # 1 mg/kg × 35 kg = 35 mg, above the 30 mg maximum -> 30 mg, capped, and the page says why
+    assert "1 mg/kg × 35 kg = 35 mg" in html
+    assert html.count("<strong>30.0 mg</strong>") == 15  # 5 cycles × 3 days in the course
+    assert "capped" in html
+    assert "above the protocol maximum of 30 mg per dose [S24c]" in html
+    # cumulative: 15 doses × 30 mg = 450 mg
+    assert 'id="cumulative">450.0 mg' in html
+    assert "[S29][S24c]" in html or "S29" in html
+    assert 'id="intended-use"' in html
+    # the checklist holds: 25-OH-D 30 nmol/L is below the 50 nmol/L required [S54]
+    assert re.search(r'id="decision">hold<', html)
+    assert "below 50 nmol/L required before infusion" in html
+    # every shipped protocol is offered with its sources
+    assert "pamidronate-acott-2005" in html
+    assert "[S31]" in html
+
+
+def test_ics_download_parses(client: Any, user_ids: dict[str, int]) -> None:
+    from icalendar import Calendar
+
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token)
+    start = dt.date.today()
+    r = client.get(f"/patients/{pid}/treatment/course.ics?protocol={HENDERSON}&start={start}")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/calendar")
+    cal = Calendar.from_ical(r.content)
+    days = sorted(e.decoded("dtstart") for e in cal.walk("VEVENT") if "30 mg" in str(e["summary"]))
+    assert days[:3] == [start, start + dt.timedelta(days=1), start + dt.timedelta(days=2)]
+    # an unknown protocol gives no calendar
+    bad = client.get(f"/patients/{pid}/treatment/course.ics?protocol=nope&start={start}")
+    assert bad.status_code == 404
+
+
+def test_unknown_protocol_and_missing_weight_are_explained(
+    client: Any, user_ids: dict[str, int]
+) -> None:
+    token = sign_in(client, user_ids["doc"])
+    pid = new_patient(client, token)
+    r = client.get(_plan_url(pid, dt.date.today()))
+    assert r.status_code == 200
+    assert 'id="plan-error"' in r.text  # no weight recorded: no plan, the reason shown
+    assert 'id="planned-course"' not in r.text
+    r = client.get(f"/patients/{pid}/treatment?protocol=nope")
+    assert 'id="plan-error"' in r.text
+    assert "nope" in r.text
+
+
+def _start_course(client: Any, token: str, pid: int, start: dt.date) -> list[int]:
+    r = client.post(
+        f"/patients/{pid}/treatment/start",
+        data={"protocol": HENDERSON, "start": start.isoformat(), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    html = client.get(f"/patients/{pid}/treatment").text
+    return [
+        int(i) for i in re.findall(r'action="/patients/\d+/treatment/infusions/(\d+)/given"', html)
+    ]
+
+
+def test_start_course_record_dose_and_harm_end_to_end(
+    client: Any, user_ids: dict[str, int], db: Any
+) -> None:
+    from pedbone.store import AdverseEvent, AuditEntry, Infusion, Treatment
+
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token)
+    start = dt.date.today() - dt.timedelta(days=2)
+    planned = _start_course(client, token, pid, start)
+    assert len(planned) == 15  # every dose of the course is planned
+    with db.session() as s:
+        course = s.query(Treatment).one()
+        assert (course.protocol_id, course.drug, course.start_date) == (
+            HENDERSON,
+            "pamidronate",
+            start,
+        )
+        first = s.get(Infusion, planned[0])
+        assert first is not None
+        assert (first.status, first.dose_mg, first.given_on) == ("planned", 30.0, start)
+        version = first.version
+    # record the first infusion as given, with a bad dose first: message next to the field
+    url = f"/patients/{pid}/treatment/infusions/{planned[0]}/given"
+    bad = client.post(
+        url,
+        data={
+            "given_on": start.isoformat(),
+            "dose_mg": "abc",
+            "version": version,
+            "csrf_token": token,
+        },
+    )
+    assert bad.status_code == 422
+    assert 'id="e-dose_mg"' in bad.text
+    ok = client.post(
+        url,
+        data={
+            "given_on": start.isoformat(),
+            "dose_mg": "30",
+            "version": version,
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    # a second save with the old version is a conflict: nothing saved
+    stale = client.post(
+        url,
+        data={
+            "given_on": start.isoformat(),
+            "dose_mg": "25",
+            "version": version,
+            "csrf_token": token,
+        },
+    )
+    assert stale.status_code == 409
+    # a harm: missing grade is refused next to the field
+    harm = {
+        "infusion_id": str(planned[0]),
+        "category": "acute_phase_reaction",
+        "ctcae_grade": "",
+        "onset_days": "1",
+        "relatedness": "probable",
+        "csrf_token": token,
+    }
+    r = client.post(f"/patients/{pid}/treatment/harms", data=harm)
+    assert r.status_code == 422
+    assert 'id="e-ctcae_grade"' in r.text
+    harm["ctcae_grade"] = "2"
+    r = client.post(f"/patients/{pid}/treatment/harms", data=harm, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    with db.session() as s:
+        ae = s.query(AdverseEvent).one()
+        # onset 1 day after the dose given on `start`
+        assert (ae.ctcae_grade, ae.onset_days, ae.relatedness, ae.occurred_on) == (
+            2,
+            1.0,
+            "probable",
+            start + dt.timedelta(days=1),
+        )
+        tables = {e.table_name for e in s.query(AuditEntry).all()}
+        assert {"treatments", "infusions", "adverse_events"} <= tables
+    html = client.get(f"/patients/{pid}/treatment").text
+    summary = html.split('id="harm-summary"')[1]
+    assert "Doses given: 1" in summary
+    assert '<tr class="harm"><td>1</td><td>acute-phase reaction</td><td>2</td>' in summary
+    # the clinic page: 1 first dose, 1 acute-phase reaction -> 1/1; no later doses yet
+    clinic = client.get("/harms").text
+    row = clinic.split('id="rate-acute_phase_reaction"')[1].split("</tr>")[0]
+    assert "1/1 = 100.0 %" in row
+    # Wilson 95 % interval for 1/1: lower = 1/(1 + 1.96²) = 0.2065 -> 20.7 %
+    assert "20.7–100.0 %" in row
+
+
+def test_researcher_sees_treatment_read_only_and_pseudonymised(
+    client: Any, user_ids: dict[str, int]
+) -> None:
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token)
+    _start_course(client, token, pid, dt.date.today() - dt.timedelta(days=1))
+    res_token = sign_in(client, user_ids["res"])
+    html = client.get(_plan_url(pid, dt.date.today())).text
+    assert "Peeters" not in html
+    assert "/given" not in html
+    assert 'id="start-course"' not in html
+    assert dt.date.today().isoformat() not in html.split('id="courses"')[1]  # ages, not dates
+    r = client.post(
+        f"/patients/{pid}/treatment/start",
+        data={"protocol": HENDERSON, "start": dt.date.today().isoformat(), "csrf_token": res_token},
+    )
+    assert r.status_code == 403
+    assert client.get("/harms").status_code == 200
+
+
+def test_dutch_treatment_page(client: Any, user_ids: dict[str, int]) -> None:
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token)
+    client.post("/language", data={"language": "nl", "csrf_token": token})
+    html = client.get(_plan_url(pid, dt.date.today())).text
+    assert "Kuur plannen" in html
+    assert "Checklist vóór het infuus" in html
+    assert "begrensd" in html  # the capped badge
+    assert "30,0 mg" in html  # decimal comma
