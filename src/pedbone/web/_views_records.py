@@ -11,6 +11,8 @@ from starlette.responses import RedirectResponse, Response
 
 from pedbone.web._forms import FORMS, Field, parse, store_error_field
 from pedbone.web._forms import PATIENT_FIELDS as FORMS_PATIENT
+from pedbone.web._i18n import N_
+from pedbone.web._nested_edit import NESTED_KINDS, nested_form_values, update_nested
 from pedbone.web._render import render
 from pedbone.web._security import WebUser, request_language, require_role
 
@@ -18,8 +20,9 @@ router = APIRouter()
 
 Editor = Annotated[WebUser, Depends(require_role("admin", "clinician"))]
 
-#: Record kinds edited in place; the others (nested rows) are deleted and entered again.
-NOT_EDITABLE: Final = frozenset({"dxa", "vertebral", "infusion"})
+#: Record kinds not edited here (infusions are listed and changed with their treatment).
+#: DXA scans and vertebral assessments are edited with their nested rows (``_nested_edit``).
+NOT_EDITABLE: Final = frozenset({"infusion"})
 #: Record kinds listed here (infusions belong to a treatment and go with it).
 LISTED: Final = tuple(kind for kind in FORMS if kind != "infusion")
 
@@ -116,7 +119,11 @@ def record_edit_form(
     if row is None or kind in NOT_EDITABLE:
         return render(request, "error.html", status_code=404, error="not_found")
     spec = FORMS[kind]
-    values = {f.name: _form_value(f, getattr(row, f.name, None)) for f in spec.fields}
+    typed = {f.name: getattr(row, f.name, None) for f in spec.fields}
+    if kind in NESTED_KINDS:
+        with request.app.state.db.session() as session:
+            typed = nested_form_values(kind, session.get(_model(kind), record_id))
+    values = {f.name: _form_value(f, typed.get(f.name)) for f in spec.fields}
     return render(
         request,
         "record_form.html",
@@ -136,7 +143,7 @@ async def record_update(
 ) -> Response:
     """Save the changes if nobody changed the record in between (else say so; nothing saved)."""
     from pedbone.store import ConflictError, StoreError, update_record
-    from pedbone.web._data import _actor
+    from pedbone.web._data import _actor, dxa_has_values
     from pedbone.web._views_patients import _patient_label
 
     row = _row(request, patient_id, kind, record_id)
@@ -146,13 +153,18 @@ async def record_update(
     raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     version = raw.get("version", "")
     values, errors = parse(spec.fields, raw, request_language(request))
+    if kind == "dxa" and not errors and not dxa_has_values(values):
+        errors["_form"] = N_("Enter at least one measured value.")
     if not errors:
         db = request.app.state.db
         try:
             with db.unit_of_work(actor=_actor(db, user)) as session:
-                if kind == "fracture" and values.get("genant_grade") is not None:
-                    values["genant_grade"] = float(values["genant_grade"])
-                update_record(session, _model(kind), record_id, version, **values)
+                if kind in NESTED_KINDS:
+                    update_nested(session, kind, record_id, version, values)
+                else:
+                    if kind == "fracture" and values.get("genant_grade") is not None:
+                        values["genant_grade"] = float(values["genant_grade"])
+                    update_record(session, _model(kind), record_id, version, **values)
         except ConflictError as exc:
             return render(
                 request, "error.html", status_code=409, error="conflict", message=str(exc)
