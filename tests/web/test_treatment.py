@@ -109,9 +109,9 @@ def _start_course(client: Any, token: str, pid: int, start: dt.date) -> list[int
     )
     assert r.status_code == 303, r.text
     html = client.get(f"/patients/{pid}/treatment").text
-    return [
-        int(i) for i in re.findall(r'action="/patients/\d+/treatment/infusions/(\d+)/given"', html)
-    ]
+    # one "record as given" form, for the next planned infusion; the rows list them all
+    assert len(re.findall(r'treatment/infusions/\d+/given"', html)) == 1
+    return [int(i) for i in re.findall(r'<tr id="infusion-(\d+)">', html)]
 
 
 def test_start_course_record_dose_and_harm_end_to_end(

@@ -131,6 +131,9 @@ def _patient_state(request: Request, user: WebUser, patient_id: int) -> _State |
             }
             for t in sorted(p.treatments, key=lambda t: t.start_date)
         ]
+        for t in treatments:  # one "given" form: the next planned infusion of each course
+            pending = [i for i in t["infusions"] if not i["given"]]
+            t["next"] = pending[0]["id"] if pending else None
         skipped: list[str] = []
         summary = harm_log([p], skipped).patient_summary(p.uid)
         responses = []
