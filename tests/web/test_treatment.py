@@ -237,3 +237,12 @@ def test_dutch_treatment_page(client: Any, user_ids: dict[str, int]) -> None:
     assert "Checklist vóór het infuus" in html
     assert "begrensd" in html  # the capped badge
     assert "30,0 mg" in html  # decimal comma
+
+
+def test_planned_infusions_are_not_timeline_events(client: Any, user_ids: dict[str, int]) -> None:
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token)
+    _start_course(client, token, pid, dt.date.today())
+    timeline = client.get(f"/patients/{pid}").text.split('class="timeline"')[1].split("</ul>")[0]
+    assert "Bone treatment: pamidronate" in timeline
+    assert "Infusion" not in timeline  # 15 planned, none given yet

@@ -191,7 +191,7 @@ def build_overview(
             Event(i.given_on, "infusion", t.drug)
             for t in patient.treatments
             for i in t.infusions
-            if keep(i.given_on)
+            if i.given and keep(i.given_on)  # planned infusions are not events yet
         ]
         events += [
             Event(ae.occurred_on, "adverse_event", ae.category)
