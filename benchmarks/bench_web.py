@@ -5,6 +5,8 @@ Run (never part of the tests)::
     .venv/bin/python benchmarks/bench_web.py                      # SQLite, 10,000 patients
     tools/test-postgres.sh .venv/bin/python benchmarks/bench_web.py --backend both
     .venv/bin/python benchmarks/bench_web.py --patients 1000 --requests 400   # quick look
+    .venv/bin/python benchmarks/bench_web.py --hot-patients 200 --workers 2   # a clinic day
+    .venv/bin/python benchmarks/bench_web.py --no-cache                        # as before
 
 The database gets ``--patients`` fictional patients with ``--visits`` visits each (a visit:
 height and weight, and a DXA scan with lumbar spine and lower-limb values), written with bulk
@@ -160,9 +162,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def _serve(url: str, port: int, workers: int, cache: bool = True) -> subprocess.Popen[bytes]:
     """uvicorn in its own process group, with the app factory reading the environment."""
     env = {**os.environ, "PEDBONE_DATABASE_URL": url, "PEDBONE_SECRET_KEY": SECRET}
+    env["PEDBONE_OVERVIEW_CACHE"] = "1" if cache else "0"
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "pedbone.web:create_app_from_env",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
@@ -198,11 +201,19 @@ def _client(base: str) -> Any:
 
 
 def load(
-    base: str, patients: int, clients: int, requests: int, warmup: int, think: float = 0.0
+    base: str,
+    patients: int,
+    clients: int,
+    requests: int,
+    warmup: int,
+    think: float = 0.0,
+    hot: int = 0,
 ) -> dict[str, float]:
     """``clients`` threads share ``requests`` overview requests; returns latency statistics.
 
     ``think`` seconds of pause after each response (0: back-to-back, the hardest case).
+    ``hot`` > 0: every client picks among the same ``hot`` patients (a clinic day's list, which
+    several clinicians open repeatedly); 0: among all patients (nearly every view is a first).
     """
     sessions = [_client(base) for _ in range(clients)]
     lock = threading.Lock()
@@ -218,7 +229,7 @@ def load(
                     return
                 counter["left"] -= 1
                 measured = counter["left"] < requests
-            pid = rng.randint(1, patients)
+            pid = rng.randint(1, hot or patients)
             t0 = time.perf_counter()
             r = c.get(f"/patients/{pid}")
             elapsed = time.perf_counter() - t0
@@ -258,7 +269,7 @@ def run(label: str, url: str, args: argparse.Namespace, *, fill: bool = True) ->
         populate(url, args.patients, args.visits)
         print(f"[{label}] populated in {time.perf_counter() - t0:.0f} s")
     port = _free_port()
-    proc = _serve(url, port, args.workers)
+    proc = _serve(url, port, args.workers, cache=not args.no_cache)
     try:
         _wait(port)
         stats = load(
@@ -268,12 +279,15 @@ def run(label: str, url: str, args: argparse.Namespace, *, fill: bool = True) ->
             args.requests,
             args.warmup,
             args.think_ms / 1000.0,
+            args.hot_patients,
         )
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     print(
-        f"[{label}] {stats['n']} overview requests, {args.clients} clients, "
+        f"[{label}] cache {'off' if args.no_cache else 'on'}, "
+        f"patients {args.hot_patients or args.patients}: "
+        f"{stats['n']} overview requests, {args.clients} clients, "
         f"{args.workers} worker(s): median {stats['median_ms']:.0f} ms, "
         f"p95 {stats['p95_ms']:.0f} ms, max {stats['max_ms']:.0f} ms, "
         f"{stats['throughput_rps']:.1f} requests/s"
@@ -307,6 +321,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument(
         "--think-ms", type=float, default=0.0, help="mean pause of each client between requests"
+    )
+    parser.add_argument(
+        "--hot-patients",
+        type=int,
+        default=0,
+        help="clients pick among the first N patients only (0: among all)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="switch the overview cache off (as before it)"
     )
     parser.add_argument(
         "--sqlite-file", type=Path, help="keep the SQLite database here; reuse it if it exists"

@@ -254,3 +254,22 @@ def test_viewers_never_see_each_others_page(
         # and the clinician's cached English page is unchanged by the other viewer
         if second != "doc-nl":
             assert _page(doc, pid) == doc_page
+
+
+def test_the_cache_can_be_switched_off(
+    db: Any, user_ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from starlette.testclient import TestClient
+
+    from pedbone.web import WebSettings, create_app
+
+    from .conftest import SECRET
+
+    monkeypatch.setenv("PEDBONE_OVERVIEW_CACHE", "0")
+    app = create_app(WebSettings(secret_key=SECRET), database=db)
+    with TestClient(app) as client:
+        token = sign_in(client, user_ids["doc"])
+        pid = new_patient(client, token)
+        assert _page(client, pid) == _page(client, pid)
+        cache = app.state.overview_cache
+        assert (len(cache), cache.hits) == (0, 0)

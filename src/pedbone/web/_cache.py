@@ -18,12 +18,14 @@ The session's CSRF token is not part of the cached text: the page is rendered wi
 placeholder that is replaced by the requesting session's token on every hit. The cache lives in
 each worker process (no sharing between processes, nothing on disk), holds at most
 :data:`MAX_ENTRIES` pages and is cleared when the process restarts (new reference packs are
-only read at start-up anyway).
+only read at start-up anyway). ``PEDBONE_OVERVIEW_CACHE=0`` in the environment switches it off
+(every overview is built afresh, as before the cache; used by the benchmark for comparison).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
 import threading
 from collections import OrderedDict
@@ -148,7 +150,8 @@ def cache_of(app: Any) -> OverviewCache:
         with _CREATE_LOCK:
             cache = getattr(app.state, "overview_cache", None)
             if cache is None:
-                cache = OverviewCache()
+                off = os.environ.get("PEDBONE_OVERVIEW_CACHE", "").strip() in ("0", "off")
+                cache = OverviewCache(0 if off else MAX_ENTRIES)
                 app.state.overview_cache = cache
     return cache
 
@@ -167,12 +170,12 @@ def overview_page(request: Any, user: Any, patient_id: int, **context: Any) -> A
 
     db = request.app.state.db
     language = request_language(request)
-    if request.query_params:
+    cache = cache_of(request.app)
+    if request.query_params or cache.max_entries == 0:
         ov = build_overview(db, user, patient_id, language=language)
         if ov is None:
             return render(request, "error.html", status_code=404, error="not_found")
         return render(request, "patient.html", ov=ov, **context)
-    cache = cache_of(request.app)
     path = request.url.path
     with db.session() as session:
         fingerprint = patient_fingerprint(session, patient_id)
