@@ -200,6 +200,11 @@ def test_start_course_record_dose_and_harm_end_to_end(
     summary = html.split('id="harm-summary"')[1]
     assert "Doses given: 1" in summary
     assert '<tr class="harm"><td>1</td><td>acute-phase reaction</td><td>2</td>' in summary
+    # the next checklist knows about the stored reaction (advice of [S55])
+    plan = client.get(_plan_url(pid, dt.date.today())).text.split('id="checklist"')[1]
+    assert "paracetamol for flu-like symptoms" in plan
+    # the dose is offered to the harm form by its number and date
+    assert f"1 · {start.isoformat()}</option>" in html
     # the clinic page: 1 first dose, 1 acute-phase reaction -> 1/1; no later doses yet
     clinic = client.get("/harms").text
     row = clinic.split('id="rate-acute_phase_reaction"')[1].split("</tr>")[0]

@@ -89,11 +89,12 @@ class _State:
     uid: str
     birth: dt.date
     treatments: list[dict[str, Any]]
-    given: list[tuple[int, Any]]
+    given: list[tuple[int, int, dt.date]]  # (dose number, infusion id, date given)
     summary: dict[str, Any]
     skipped: list[str]
     responses: list[Any]
     record: Any
+    had_acute_phase_reaction: bool
 
 
 def _patient_state(request: Request, user: WebUser, patient_id: int) -> _State | None:
@@ -106,8 +107,8 @@ def _patient_state(request: Request, user: WebUser, patient_id: int) -> _State |
             return None
         label = pseudonym(p.uid) if user.pseudonymised else str(p.display_name)
         record, _skipped = to_clinical(p)
-        given = [(n, i.id) for n, i in given_doses(p)]
-        numbers = {iid: n for n, iid in given}
+        given = [(n, i.id, i.given_on) for n, i in given_doses(p)]
+        numbers = {iid: n for n, iid, _day in given}
         treatments = [
             {
                 "id": t.id,
@@ -150,8 +151,22 @@ def _patient_state(request: Request, user: WebUser, patient_id: int) -> _State |
                 except ValueError:
                     continue  # no baseline before the start, or no follow-up yet
         return _State(
-            label, p.uid, p.birth_date, treatments, given, summary, skipped, responses, record
+            label,
+            p.uid,
+            p.birth_date,
+            treatments,
+            given,
+            summary,
+            skipped,
+            responses,
+            record,
+            any(ae.category == "acute_phase_reaction" for ae in p.adverse_events),
         )
+
+
+def _dose_choices(state: _State) -> tuple[tuple[str, str], ...]:
+    """Doses given as form choices: infusion id -> \"dose number · date\" (latest first)."""
+    return tuple((str(iid), f"{n} · {day.isoformat()}") for n, iid, day in reversed(state.given))
 
 
 def _start_date(raw: str | None) -> dt.date:
@@ -160,8 +175,11 @@ def _start_date(raw: str | None) -> dt.date:
     return dt.date.fromisoformat(raw)
 
 
-def _plan(record: Any, protocol_id: str, start: dt.date) -> tuple[Any, Any, Any, str | None]:
-    """(protocol, plan, checklist, error) for the page; the error is the domain's message."""
+def _plan(
+    record: Any, protocol_id: str, start: dt.date, *, had_apr: bool = False
+) -> tuple[Any, Any, Any, str | None]:
+    """(protocol, plan, checklist, error) for the page; the error is the domain's message.
+    A stored acute-phase reaction answers the checklist's question about a previous one."""
     from pedbone.treatment import (
         checklist_input_for_patient,
         get_protocol,
@@ -184,7 +202,13 @@ def _plan(record: Any, protocol_id: str, start: dt.date) -> tuple[Any, Any, Any,
             m.drug_class == "bisphosphonate" and m.start < start for m in record.medications
         )
         checklist = run_checklist(
-            protocol, checklist_input_for_patient(record, dose_date=start, first_cycle=first)
+            protocol,
+            checklist_input_for_patient(
+                record,
+                dose_date=start,
+                first_cycle=first,
+                previous_acute_phase_reaction=True if had_apr else None,
+            ),
         )
     except ValueError as exc:
         error = (error + "; " if error else "") + str(exc)
@@ -219,8 +243,10 @@ def _page(
     protocol = plan = checklist = None
     plan_error = None
     if protocol_id:
-        protocol, plan, checklist, plan_error = _plan(state.record, protocol_id, start_day)
-    given_choices = tuple((str(iid), f"{n}") for n, iid in state.given)
+        protocol, plan, checklist, plan_error = _plan(
+            state.record, protocol_id, start_day, had_apr=state.had_acute_phase_reaction
+        )
+    given_choices = _dose_choices(state)
     ov = SimpleNamespace(pseudonymised=user.pseudonymised, reference_birth=state.birth)
     return render(
         request,
@@ -412,7 +438,7 @@ async def harm_add(request: Request, patient_id: int, user: Editor) -> Response:
     if state is None:
         return render(request, "error.html", status_code=404, error="not_found")
     raw = await _form(request)
-    fields = harm_fields(tuple((str(iid), str(n)) for n, iid in state.given))
+    fields = harm_fields(_dose_choices(state))
     values, errors = parse(fields, raw, request_language(request))
     if values.get("category") == "other" and not values.get("description"):
         errors["description"] = _("Describe a harm of type 'other'.")
