@@ -740,6 +740,33 @@ FORMS: Final[dict[str, FormSpec]] = {
                     ("life_threatening", _("life-threatening")),
                 ),
             ),
+            Field(
+                "ctcae_grade",
+                _("CTCAE grade"),
+                "choice",
+                choices=tuple((str(g), str(g)) for g in range(1, 6)),
+                hint=_("1 mild … 5 death (CTCAE v5)"),
+            ),
+            Field(
+                "onset_days",
+                _("Onset after the dose"),
+                "number",
+                unit=_("days"),
+                minimum=0,
+                maximum=3650,
+            ),
+            Field(
+                "relatedness",
+                _("Relatedness"),
+                "choice",
+                choices=(
+                    ("unrelated", _("unrelated")),
+                    ("unlikely", _("unlikely")),
+                    ("possible", _("possible")),
+                    ("probable", _("probable")),
+                    ("definite", _("definite")),
+                ),
+            ),
             Field("description", _("Description"), "textarea"),
         ),
         _spec(
