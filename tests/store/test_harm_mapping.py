@@ -89,3 +89,8 @@ def test_infusion_status_is_planned_or_given() -> None:
     assert not Infusion(given_on=dt.date(2024, 1, 1), status="planned").given
     with pytest.raises(ValidationError, match="status"):
         Infusion(given_on=dt.date(2024, 1, 1), status="cancelled")
+
+
+def test_a_grade_chosen_on_a_form_is_stored_as_a_number() -> None:
+    ae = AdverseEvent(occurred_on=dt.date(2024, 1, 1), category="other", ctcae_grade="3")
+    assert ae.ctcae_grade == 3

@@ -251,3 +251,29 @@ def test_planned_infusions_are_not_timeline_events(client: Any, user_ids: dict[s
     timeline = client.get(f"/patients/{pid}").text.split('class="timeline"')[1].split("</ul>")[0]
     assert "Bone treatment: pamidronate" in timeline
     assert "Infusion" not in timeline  # 15 planned, none given yet
+
+
+def test_the_adverse_event_form_records_grade_onset_and_relatedness(
+    client: Any, user_ids: dict[str, int], db: Any
+) -> None:
+    from pedbone.store import AdverseEvent
+
+    token = sign_in(client, user_ids["doc"])
+    pid = new_patient(client, token)
+    data = {
+        "occurred_on": "2024-03-02",
+        "category": "bone_muscle_pain",
+        "ctcae_grade": "6",
+        "onset_days": "2",
+        "relatedness": "possible",
+        "csrf_token": token,
+    }
+    bad = client.post(f"/patients/{pid}/records/adverse_event", data=data)
+    assert bad.status_code == 422
+    assert 'id="e-ctcae_grade"' in bad.text  # 6 is not a CTCAE grade
+    data["ctcae_grade"] = "1"
+    ok = client.post(f"/patients/{pid}/records/adverse_event", data=data, follow_redirects=False)
+    assert ok.status_code == 303, ok.text
+    with db.session() as s:
+        ae = s.query(AdverseEvent).one()
+        assert (ae.ctcae_grade, ae.onset_days, ae.relatedness) == (1, 2.0, "possible")

@@ -857,6 +857,8 @@ class AdverseEvent(_PatientChild, Base):
 
     @validates("ctcae_grade")
     def _check_grade(self, key: str, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)  # a form's choice
         if value is not None and (isinstance(value, bool) or value not in (1, 2, 3, 4, 5)):
             raise ValidationError(f"{key}: {value!r} is not a CTCAE grade (1-5)")
         return value
