@@ -124,6 +124,12 @@ def test_start_course_record_dose_and_harm_end_to_end(
     start = dt.date.today() - dt.timedelta(days=2)
     planned = _start_course(client, token, pid, start)
     assert len(planned) == 15  # every dose of the course is planned
+    again = client.post(
+        f"/patients/{pid}/treatment/start",
+        data={"protocol": HENDERSON, "start": start.isoformat(), "csrf_token": token},
+    )
+    assert again.status_code == 409  # a double submit does not plan the course twice
+    assert "already started" in again.text
     with db.session() as s:
         course = s.query(Treatment).one()
         assert (course.protocol_id, course.drug, course.start_date) == (

@@ -343,6 +343,16 @@ async def treatment_start(request: Request, patient_id: int, user: Editor) -> Re
             status_code=422,
             start_failed=error or _("Choose a protocol."),
         )
+    if any(t["protocol_id"] == protocol.id and t["start"] == plan.start for t in state.treatments):
+        return _page(
+            request,
+            user,
+            patient_id,
+            protocol_id=protocol_id,
+            start=day.isoformat(),
+            status_code=409,
+            start_failed=_("This course was already started (same protocol and start date)."),
+        )
     db = request.app.state.db
     with db.unit_of_work(actor=_actor(db, user)) as session:
         patient = session.get(Patient, patient_id)
