@@ -283,3 +283,18 @@ def test_the_adverse_event_form_records_grade_onset_and_relatedness(
     with db.session() as s:
         ae = s.query(AdverseEvent).one()
         assert (ae.ctcae_grade, ae.onset_days, ae.relatedness) == (1, 2.0, "possible")
+
+
+def test_bedside_answers_feed_the_checklist(client: Any, user_ids: dict[str, int]) -> None:
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token, ohd=60)
+    url = _plan_url(pid, dt.date.today())
+    html = client.get(url).text.split('id="checklist"')[1]
+    assert "allergy is a contraindication" not in html
+    html = client.get(url + "&bisphosphonate_allergy=yes&dental_review_done=no").text
+    assert 'id="b-bisphosphonate_allergy"' in html
+    assert '<option value="yes" selected>' in html  # the answer is kept on the form
+    checklist = html.split('id="checklist"')[1]
+    allergy = checklist.split("bisphosphonate allergy</td>")[1].split("</tr>")[0]
+    assert "hold" in allergy
+    assert "allergy is a contraindication" in allergy  # [S54]

@@ -81,6 +81,35 @@ def harm_fields(infusions: tuple[tuple[str, str], ...]) -> tuple[Field, ...]:
     )
 
 
+#: Bedside answers of the checklist (names of ``pedbone.treatment.PreInfusionInput``).
+BEDSIDE: Final = (
+    ("dental_review_done", _("Dental review done")),
+    ("known_dental_disease", _("Known dental disease")),
+    ("bisphosphonate_allergy", _("Bisphosphonate allergy")),
+    ("dehydrated", _("Dehydrated")),
+    ("pregnancy_possible", _("Pregnancy possible")),
+)
+PREGNANCY_TESTS: Final = (
+    ("negative", _("negative")),
+    ("positive", _("positive")),
+    ("not done", _("not done")),
+)
+
+
+def _bedside(params: Any) -> dict[str, Any]:
+    """Bedside answers from the query string: yes/no questions and the pregnancy test; what is
+    not answered stays "not recorded" (``None``)."""
+    out: dict[str, Any] = {}
+    for name, _label in BEDSIDE:
+        value = params.get(name, "")
+        if value in ("yes", "no"):
+            out[name] = value == "yes"
+    test = params.get("pregnancy_test", "")
+    if test in {v for v, _label in PREGNANCY_TESTS}:
+        out["pregnancy_test"] = test
+    return out
+
+
 @dataclass
 class _State:
     """Everything the treatment page shows (built in one session)."""
@@ -176,7 +205,12 @@ def _start_date(raw: str | None) -> dt.date:
 
 
 def _plan(
-    record: Any, protocol_id: str, start: dt.date, *, had_apr: bool = False
+    record: Any,
+    protocol_id: str,
+    start: dt.date,
+    *,
+    had_apr: bool = False,
+    answers: dict[str, Any] | None = None,
 ) -> tuple[Any, Any, Any, str | None]:
     """(protocol, plan, checklist, error) for the page; the error is the domain's message.
     A stored acute-phase reaction answers the checklist's question about a previous one."""
@@ -208,6 +242,7 @@ def _plan(
                 dose_date=start,
                 first_cycle=first,
                 previous_acute_phase_reaction=True if had_apr else None,
+                **(answers or {}),
             ),
         )
     except ValueError as exc:
@@ -244,7 +279,11 @@ def _page(
     plan_error = None
     if protocol_id:
         protocol, plan, checklist, plan_error = _plan(
-            state.record, protocol_id, start_day, had_apr=state.had_acute_phase_reaction
+            state.record,
+            protocol_id,
+            start_day,
+            had_apr=state.had_acute_phase_reaction,
+            answers=_bedside(request.query_params),
         )
     given_choices = _dose_choices(state)
     ov = SimpleNamespace(pseudonymised=user.pseudonymised, reference_birth=state.birth)
@@ -272,6 +311,9 @@ def _page(
         given_fields=GIVEN_FIELDS,
         harm_form=harm_fields(given_choices),
         intended_use=INTENDED_USE,
+        bedside=BEDSIDE,
+        pregnancy_tests=PREGNANCY_TESTS,
+        bedside_values=request.query_params,
         **extra,
     )
 
