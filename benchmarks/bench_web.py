@@ -268,8 +268,13 @@ def run(label: str, url: str, args: argparse.Namespace, *, fill: bool = True) ->
         t0 = time.perf_counter()
         populate(url, args.patients, args.visits)
         print(f"[{label}] populated in {time.perf_counter() - t0:.0f} s")
+    for cache in (False, True) if args.compare else (not args.no_cache,):
+        _measure(label, url, args, cache)
+
+
+def _measure(label: str, url: str, args: argparse.Namespace, cache: bool) -> None:
     port = _free_port()
-    proc = _serve(url, port, args.workers, cache=not args.no_cache)
+    proc = _serve(url, port, args.workers, cache=cache)
     try:
         _wait(port)
         stats = load(
@@ -285,7 +290,7 @@ def run(label: str, url: str, args: argparse.Namespace, *, fill: bool = True) ->
         proc.terminate()
         proc.wait(timeout=30)
     print(
-        f"[{label}] cache {'off' if args.no_cache else 'on'}, "
+        f"[{label}] cache {'on' if cache else 'off'}, "
         f"patients {args.hot_patients or args.patients}: "
         f"{stats['n']} overview requests, {args.clients} clients, "
         f"{args.workers} worker(s): median {stats['median_ms']:.0f} ms, "
@@ -330,6 +335,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--no-cache", action="store_true", help="switch the overview cache off (as before it)"
+    )
+    parser.add_argument(
+        "--compare", action="store_true", help="measure with the cache off, then on"
     )
     parser.add_argument(
         "--sqlite-file", type=Path, help="keep the SQLite database here; reuse it if it exists"
