@@ -273,3 +273,16 @@ def test_the_cache_can_be_switched_off(
         assert _page(client, pid) == _page(client, pid)
         cache = app.state.overview_cache
         assert (len(cache), cache.hits) == (0, 0)
+
+
+def test_the_fingerprint_covers_every_clinical_table() -> None:
+    """Every versioned table but the user accounts hangs off a patient and is in the key; a new
+    table that does not (and so would not invalidate the page) makes this test fail."""
+    from pedbone.store import Patient
+    from pedbone.web._cache import covered_table_names
+
+    versioned = {n for n, t in Patient.metadata.tables.items() if "version" in t.c}
+    covered = covered_table_names()
+    assert len(covered) == len(set(covered))
+    assert set(covered) == versioned - {"users"}
+    assert {"dxa_measurements", "vertebrae", "infusions", "patients"} <= set(covered)

@@ -66,27 +66,62 @@ def _fingerprint_statement() -> Any:
         ):
             columns.append(select(expr).select_from(source).where(where).scalar_subquery())
 
-    children = []
-    for name in sorted(metadata.tables):
-        table = metadata.tables[name]
-        if "patient_id" in table.c and any(
-            fk.column.table is patients for fk in table.c.patient_id.foreign_keys
-        ):
-            children.append(table)
+    for table in _covered_tables()[1:]:
+        if table.name in _child_names():
             aggregates(table, table.c.patient_id == pid)
-    for parent in children:
-        for name in sorted(metadata.tables):
-            table = metadata.tables[name]
-            if table is parent or "version" not in table.c:
-                continue
-            for fk in table.foreign_keys:
-                if fk.column.table is parent and fk.parent.table is table:
-                    aggregates(
-                        table,
-                        parent.c.patient_id == pid,
-                        (parent, fk.parent == fk.column),
-                    )
+        else:
+            parent, fk = _parent_of(table)
+            aggregates(table, parent.c.patient_id == pid, (parent, fk.parent == fk.column))
     return select(*columns)
+
+
+def _child_names() -> set[str]:
+    from pedbone.store import Patient
+
+    patients = Patient.metadata.tables["patients"]
+    return {
+        t.name
+        for t in Patient.metadata.tables.values()
+        if "patient_id" in t.c
+        and any(fk.column.table is patients for fk in t.c.patient_id.foreign_keys)
+    }
+
+
+def _parent_of(table: Any) -> tuple[Any, Any]:
+    """The patient-level table a nested ``table`` hangs off, and the foreign key."""
+    from pedbone.store import Patient
+
+    children = _child_names()
+    for fk in sorted(table.foreign_keys, key=lambda f: f.column.table.name):
+        if fk.column.table.name in children:
+            return Patient.metadata.tables[fk.column.table.name], fk
+    raise LookupError(table.name)
+
+
+def _covered_tables() -> list[Any]:
+    """The patients table, the tables with a ``patient_id``, and the versioned tables with a
+    foreign key to one of those (sorted by name within each level)."""
+    from pedbone.store import Patient
+
+    metadata = Patient.metadata
+    children = _child_names()
+    nested = [
+        t
+        for name, t in sorted(metadata.tables.items())
+        if name not in children
+        and "version" in t.c
+        and any(fk.column.table.name in children for fk in t.foreign_keys)
+    ]
+    return [
+        metadata.tables["patients"],
+        *(metadata.tables[n] for n in sorted(children)),
+        *nested,
+    ]
+
+
+def covered_table_names() -> list[str]:
+    """Names of the tables whose changes invalidate a patient's cached overview."""
+    return [t.name for t in _covered_tables()]
 
 
 def patient_fingerprint(session: Any, patient_id: int) -> tuple[Any, ...]:
