@@ -43,6 +43,7 @@ from sqlalchemy.orm import (
 )
 
 from pedbone.store._errors import ValidationError
+from pedbone.treatment import HarmType, Relatedness
 
 __all__ = [
     "AdverseEvent",
@@ -166,21 +167,13 @@ class MedicationClass(StrEnum):
     OTHER = "other"
 
 
-class AdverseEventCategory(StrEnum):
-    """Harm categories of bisphosphonate treatment [S24][S38]."""
-
-    ACUTE_PHASE_REACTION = "acute_phase_reaction"
-    GASTROINTESTINAL = "gastrointestinal"
-    BONE_MUSCLE_PAIN = "bone_muscle_pain"
-    HYPOCALCAEMIA = "hypocalcaemia"
-    HYPOPHOSPHATAEMIA = "hypophosphataemia"
-    OTHER = "other"
-
+#: Harm categories of bisphosphonate treatment [S24][S38]: the treatment package's vocabulary.
+AdverseEventCategory = HarmType
 
 #: Infusion rows: planned from a course plan, or given.
 INFUSION_STATUSES = ("planned", "given")
 #: CTCAE attribution scale, as ``pedbone.treatment.Relatedness`` [CTCAE5].
-RELATEDNESS = ("unrelated", "unlikely", "possible", "probable", "definite")
+RELATEDNESS = tuple(r.value for r in Relatedness)
 
 #: Coded vocabularies shared with the patient record of ``pedbone.clinical`` (same values).
 DIET_KINDS = ("protein_restricted", "lactose_free", "galactose_restricted", "other_restriction")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from pedbone.treatment import HarmType, Relatedness
 from pedbone.web._i18n import N_, parse_number
 
 __all__ = ["FORMS", "Field", "FormSpec", "parse", "store_error_field"]
@@ -150,6 +151,27 @@ DXA_GROUPS: Final = (
     ("black", _("black")),
     ("mexican", _("Mexican-American")),
 )
+
+_HARM_LABELS: Final = {
+    HarmType.ACUTE_PHASE_REACTION: _("acute-phase reaction"),
+    HarmType.GASTROINTESTINAL: _("gastro-intestinal"),
+    HarmType.BONE_MUSCLE_PAIN: _("bone or muscle pain"),
+    HarmType.HYPOCALCAEMIA: _("hypocalcaemia"),
+    HarmType.HYPOPHOSPHATAEMIA: _("hypophosphataemia"),
+    HarmType.OTHER: _("other"),
+}
+#: Harm types and relatedness as choices: values from ``pedbone.treatment``, labels translated.
+HARM_TYPES: Final = tuple((t.value, _HARM_LABELS[t]) for t in HarmType)
+_RELATEDNESS_LABELS: Final = {
+    Relatedness.UNRELATED: _("unrelated"),
+    Relatedness.UNLIKELY: _("unlikely"),
+    Relatedness.POSSIBLE: _("possible"),
+    Relatedness.PROBABLE: _("probable"),
+    Relatedness.DEFINITE: _("definite"),
+}
+RELATEDNESS: Final = tuple((r.value, _RELATEDNESS_LABELS[r]) for r in Relatedness)
+#: CTCAE grades 1-5 [CTCAE5].
+CTCAE_GRADES: Final = tuple((str(g), str(g)) for g in range(1, 6))
 
 DIAGNOSES: Final = (
     ("phenylketonuria", _("phenylketonuria")),
@@ -720,14 +742,7 @@ FORMS: Final[dict[str, FormSpec]] = {
                 _("Category"),
                 "choice",
                 required=True,
-                choices=(
-                    ("acute_phase_reaction", _("acute-phase reaction")),
-                    ("gastrointestinal", _("gastro-intestinal")),
-                    ("bone_muscle_pain", _("bone or muscle pain")),
-                    ("hypocalcaemia", _("hypocalcaemia")),
-                    ("hypophosphataemia", _("hypophosphataemia")),
-                    ("other", _("other")),
-                ),
+                choices=HARM_TYPES,
             ),
             Field(
                 "severity",
@@ -744,7 +759,7 @@ FORMS: Final[dict[str, FormSpec]] = {
                 "ctcae_grade",
                 _("CTCAE grade"),
                 "choice",
-                choices=tuple((str(g), str(g)) for g in range(1, 6)),
+                choices=CTCAE_GRADES,
                 hint=_("1 mild … 5 death (CTCAE v5)"),
             ),
             Field(
@@ -759,13 +774,7 @@ FORMS: Final[dict[str, FormSpec]] = {
                 "relatedness",
                 _("Relatedness"),
                 "choice",
-                choices=(
-                    ("unrelated", _("unrelated")),
-                    ("unlikely", _("unlikely")),
-                    ("possible", _("possible")),
-                    ("probable", _("probable")),
-                    ("definite", _("definite")),
-                ),
+                choices=RELATEDNESS,
             ),
             Field("description", _("Description"), "textarea"),
         ),

@@ -17,7 +17,14 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pedbone.web._forms import Field, parse, store_error_field
+from pedbone.web._forms import (
+    CTCAE_GRADES,
+    HARM_TYPES,
+    RELATEDNESS,
+    Field,
+    parse,
+    store_error_field,
+)
 from pedbone.web._i18n import N_
 from pedbone.web._render import render
 from pedbone.web._security import WebUser, current_user, request_language, require_role
@@ -28,24 +35,6 @@ _ = N_
 
 Reader = Annotated[WebUser, Depends(current_user)]
 Editor = Annotated[WebUser, Depends(require_role("admin", "clinician"))]
-
-HARM_TYPES: Final = (
-    ("acute_phase_reaction", _("acute-phase reaction")),
-    ("gastrointestinal", _("gastro-intestinal")),
-    ("bone_muscle_pain", _("bone or muscle pain")),
-    ("hypocalcaemia", _("hypocalcaemia")),
-    ("hypophosphataemia", _("hypophosphataemia")),
-    ("other", _("other")),
-)
-RELATEDNESS: Final = (
-    ("unrelated", _("unrelated")),
-    ("unlikely", _("unlikely")),
-    ("possible", _("possible")),
-    ("probable", _("probable")),
-    ("definite", _("definite")),
-)
-#: CTCAE grades 1-5 [CTCAE5].
-GRADES: Final = tuple((str(g), str(g)) for g in range(1, 6))
 
 GIVEN_FIELDS: Final = (
     Field("given_on", _("Date given"), "date", required=True),
@@ -64,7 +53,7 @@ def harm_fields(infusions: tuple[tuple[str, str], ...]) -> tuple[Field, ...]:
             _("CTCAE grade"),
             "choice",
             required=True,
-            choices=GRADES,
+            choices=CTCAE_GRADES,
             hint=_("1 mild … 5 death (CTCAE v5)"),
         ),
         Field(
