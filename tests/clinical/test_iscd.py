@@ -202,12 +202,8 @@ def test_as_of_leaves_out_later_data() -> None:
 def test_haz_adjusted_z_from_the_packs_equation(tmp_path: Path) -> None:
     # [S3] short / late-maturing → HAZ-adjusted Z; [S11] Zemel: adjusted Z = (Z − predicted Z
     # for HAZ) / residual SD. Synthetic equation: predicted Z = 0.5 × HAZ, residual SD 1.
-    import pytest
-
     import pedbone.references as refs
 
-    if not hasattr(refs, "haz_adjusted_zscore"):
-        pytest.skip("reference engine without size-adjustment helpers")
     pack = write_spine_pack(
         tmp_path / "pack",
         haz_adjustment={

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,7 +33,13 @@ from pedbone.clinical._model import (
 )
 from pedbone.clinical._options import AssessOptions
 from pedbone.clinical._vertebral import VertebraGrade, genant_grade
+from pedbone.references import bmad_zscore, haz_adjusted_zscore, reference
 from pedbone.units import creatinine_mgdl_to_umol
+
+#: What a configured reference pack can raise: an unknown pack id or measure (LookupError), a
+#: broken pack or an unusable input (ValueError, incl. PackError), an unreadable file (OSError).
+#: The finding then says the pack was unavailable; anything else is a bug and propagates.
+REFERENCE_ERRORS = (LookupError, ValueError, OSError)
 
 __all__ = ["ABMD_PLAUSIBLE", "HEIGHT_PLAUSIBLE"]
 
@@ -486,11 +492,9 @@ def _growth(ctx: _Ctx) -> None:
     age = ctx.age(a.date)
     pack_id = ctx.options.growth_pack
     try:
-        from pedbone.references import reference
-
         pack = reference(pack_id)
         z = float(pack.zscore("height", sex=[ctx.sex], age_years=[age], value=[a.height_cm])[0])
-    except Exception as exc:  # the reference engine is optional for the rest of the rules
+    except REFERENCE_ERRORS as exc:
         ctx.add(
             "growth.haz_unavailable",
             Severity.INFO,
@@ -561,14 +565,12 @@ def _bmi_and_puberty(ctx: _Ctx) -> None:
         pack_id = ctx.options.growth_pack
         z: float | None
         try:
-            from pedbone.references import reference
-
             z = float(
                 reference(pack_id).zscore("bmi", sex=[ctx.sex], age_years=[age], value=[bmi])[0]
             )
             if math.isnan(z):
                 z = None
-        except Exception:
+        except REFERENCE_ERRORS:
             z = None
         zt_en = f", BMI-for-age Z {z:+.2f} ({pack_id})" if z is not None else ""
         zt_nl = f", BMI-voor-leeftijd Z {_nl_z(z)} ({pack_id})" if z is not None else ""
@@ -646,8 +648,6 @@ def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
         pack_id = ctx.options.dxa_packs.get(r.site.value)
         if pack_id and r.abmd_g_cm2 is not None:
             try:
-                from pedbone.references import reference
-
                 z = float(
                     reference(pack_id).zscore(
                         f"{r.site.value}_abmd",
@@ -658,7 +658,7 @@ def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
                 )
                 if not math.isnan(z):
                     out.append(_Z(r.site, z, "pack", "abmd", pack_id, f"{path}.abmd_g_cm2"))
-            except Exception as exc:
+            except REFERENCE_ERRORS as exc:
                 ctx.add(
                     "densitometry.pack_unavailable",
                     Severity.INFO,
@@ -692,15 +692,6 @@ def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
     return out
 
 
-def _reference_helper(name: str) -> Callable[..., Any] | None:
-    """A size-adjustment helper of the reference engine (contract: BMAD and HAZ-adjusted Z live
-    in ``pedbone.references``), or None if this installation does not have it."""
-    import pedbone.references as refs
-
-    fn = getattr(refs, name, None)
-    return fn if callable(fn) else None
-
-
 def _height_near(ctx: _Ctx, day: dt.date) -> float | None:
     """The height measured closest to ``day``, within HEIGHT_PAIRING_DAYS."""
     best: tuple[int, float] | None = None
@@ -720,9 +711,6 @@ def _haz_adjusted_z(
 ) -> float | None:
     """HAZ-adjusted aBMD Z (Zemel 2010 method [S11]) from the pack's own adjustment equations,
     via the reference engine; None when the pack has none for this measure and sex."""
-    haz_adjusted_zscore = _reference_helper("haz_adjusted_zscore")
-    if haz_adjusted_zscore is None:
-        return None
     try:
         res = haz_adjusted_zscore(
             pack_id,
@@ -733,7 +721,7 @@ def _haz_adjusted_z(
             height=[height],
         )
         z = float(res.z[0])
-    except Exception:
+    except REFERENCE_ERRORS:
         return None
     return None if math.isnan(z) else z
 
@@ -743,9 +731,6 @@ def _bmad_z(
 ) -> float | None:
     """BMAD Z-score (spine BMC / area^1.5 [S13]) from the pack's ``<site>_bmad`` table, via the
     reference engine; None when the pack has no such table."""
-    bmad_zscore = _reference_helper("bmad_zscore")
-    if bmad_zscore is None:
-        return None
     try:
         res = bmad_zscore(
             pack_id,
@@ -756,7 +741,7 @@ def _bmad_z(
             area=[area],
         )
         z = float(res.z[0])
-    except Exception:
+    except REFERENCE_ERRORS:
         return None
     return None if math.isnan(z) else z
 
