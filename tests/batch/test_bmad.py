@@ -2,48 +2,32 @@
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
 from pedbone.references.batch import STATUS_COLUMN, plan_batch, score_frame
 
 
-def _synthetic_pack(folder: Path) -> str:
+def _synthetic_pack(make_pack: Callable[..., Path]) -> str:
     """A pack with only spine_bmad: L=1, M=0.12 g/cm3, S=0.1 at 5 and 20 y, both sexes."""
-    rows = ["measure,sex,group,age,L,M,S"] + [
-        f"spine_bmad,{sex},,{age},1,0.12,0.1" for sex in "MF" for age in (5, 20)
-    ]
-    table = ("\n".join(rows) + "\n").encode()
-    folder.mkdir()
-    (folder / "table.csv").write_bytes(table)
-    meta = {
-        "format": "pedbone-reference-pack/1",
-        "id": "synthetic_batch_bmad",
-        "title": "SYNTHETIC spine BMAD pack for tests (invented numbers, not a reference)",
-        "citation": {"text": "synthetic; no source", "doi": None},
-        "licence": "CC0",
-        "population": "none (synthetic)",
-        "distribution": "LMS",
-        "sex_coding": {"male": "M", "female": "F"},
-        "groups": [],
-        "age_unit": "years",
-        "table": "table.csv",
-        "checksum": "sha256:" + hashlib.sha256(table).hexdigest(),
-        "synthetic": True,
-        "measures": {
+    rows = [("spine_bmad", sex, "", age, 1, 0.12, 0.1) for sex in "MF" for age in (5, 20)]
+    folder = make_pack(
+        rows,
+        name="synthetic_batch_bmad",
+        id="synthetic_batch_bmad",
+        title="SYNTHETIC spine BMAD pack for tests (invented numbers, not a reference)",
+        measures={
             "spine_bmad": {"unit": "g/cm3", "age_min": 5, "age_max": 20, "interpolation": "linear"}
         },
-    }
-    (folder / "pack.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    )
     return str(folder)
 
 
-def test_bmad_is_computed_and_scored(tmp_path: Path) -> None:
-    pack = _synthetic_pack(tmp_path / "synthetic_batch_bmad")
+def test_bmad_is_computed_and_scored(make_pack: Callable[..., Path]) -> None:
+    pack = _synthetic_pack(make_pack)
     frame = pl.DataFrame(
         {
             "sex": ["F", "M", "F", "F"],

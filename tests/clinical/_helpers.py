@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from pedbone.clinical import Assessment, Patient, assess
 
@@ -60,35 +58,18 @@ def codes(a: Assessment) -> list[str]:
     return a.codes()
 
 
-def write_spine_pack(folder: Path, *, m: float = 0.6, s: float = 0.1, **extra: Any) -> Path:
+def write_spine_pack(
+    make_pack: Callable[..., Path], *, m: float = 0.6, s: float = 0.1, **extra: Any
+) -> Path:
     """A synthetic DXA pack (invented numbers): L = 1, constant M and S for ages 5-20 y, so
     Z = (value / M - 1) / S exactly (LMS with L = 1)."""
-    rows = ["measure,sex,group,age,L,M,S"]
-    for measure in ("spine_abmd",):
-        for sex in ("M", "F"):
-            for age in range(5, 21):
-                rows.append(f"{measure},{sex},,{age},1,{m},{s}")
-    table = ("\n".join(rows) + "\n").encode()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "table.csv").write_bytes(table)
-    doc = {
-        "format": "pedbone-reference-pack/1",
-        "id": "synthetic_spine",
-        "title": "Synthetic spine pack (invented numbers, not a reference)",
-        "citation": {"text": "synthetic; no source", "doi": None},
-        "licence": "CC0",
-        "population": "none (synthetic)",
-        "distribution": "LMS",
-        "sex_coding": {"male": "M", "female": "F"},
-        "groups": [],
-        "age_unit": "years",
-        "table": "table.csv",
-        "checksum": "sha256:" + hashlib.sha256(table).hexdigest(),
-        "synthetic": True,
-        "measures": {
+    rows = [("spine_abmd", sex, "", age, 1, m, s) for sex in ("M", "F") for age in range(5, 21)]
+    return make_pack(
+        rows,
+        id="synthetic_spine",
+        title="Synthetic spine pack (invented numbers, not a reference)",
+        measures={
             "spine_abmd": {"unit": "g/cm2", "age_min": 5, "age_max": 20, "interpolation": "linear"}
         },
-    }
-    doc.update(extra)
-    (folder / "pack.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    return folder
+        **extra,
+    )

@@ -11,6 +11,7 @@ alone." [S3]: "Z ≤ −2.0 ... is reported as 'low bone mass or bone density'".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pedbone.clinical import AssessOptions
@@ -172,9 +173,9 @@ def test_lowest_of_spine_and_tblh_is_used() -> None:
     assert a.classification == "low_bone_density"
 
 
-def test_z_from_reference_pack(tmp_path: Path) -> None:
+def test_z_from_reference_pack(make_pack: Callable[..., Path]) -> None:
     # Synthetic pack, L = 1, M = 0.6, S = 0.1: Z = (0.48 / 0.6 − 1) / 0.1 = −2.0 → low [S3].
-    pack = write_spine_pack(tmp_path / "pack")
+    pack = write_spine_pack(make_pack)
     rec = patient(dxa_scans=[scan("2023-01-01", abmd_g_cm2=0.48)])
     a = run(rec, options=AssessOptions(dxa_packs={"spine": str(pack)}))
     assert a.z_score_used is not None
@@ -199,13 +200,13 @@ def test_as_of_leaves_out_later_data() -> None:
     assert early.by_code("data_quality.after_as_of")
 
 
-def test_haz_adjusted_z_from_the_packs_equation(tmp_path: Path) -> None:
+def test_haz_adjusted_z_from_the_packs_equation(make_pack: Callable[..., Path]) -> None:
     # [S3] short / late-maturing → HAZ-adjusted Z; [S11] Zemel: adjusted Z = (Z − predicted Z
     # for HAZ) / residual SD. Synthetic equation: predicted Z = 0.5 × HAZ, residual SD 1.
     import pedbone.references as refs
 
     pack = write_spine_pack(
-        tmp_path / "pack",
+        make_pack,
         haz_adjustment={
             "haz_reference": "cdc2000",
             "source": "synthetic; no source",
