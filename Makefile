@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps run test lint typecheck unit bench clean
+.PHONY: setup system-deps run test lint typecheck docs docs-check unit bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,15 +41,23 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# The documentation site (MkDocs; API reference from the docstrings). docs-check fails on a broken
+# link between pages, a page missing from the navigation or an unresolved reference.
+docs: setup
+	$(BIN)/mkdocs build
+
+docs-check: setup
+	$(BIN)/mkdocs build --strict --quiet --site-dir $$(mktemp -d)
+
 # tools/test-postgres.sh starts a throwaway PostgreSQL so the store tests run on it too.
 unit: setup system-deps
 	bash tools/test-postgres.sh $(BIN)/pytest -q -n auto
 
-test: lint typecheck unit
+test: lint typecheck docs-check unit
 
 bench: setup
 	$(BIN)/python benchmarks/bench_zscore.py
 	$(BIN)/python benchmarks/bench_meta.py
 
 clean:
-	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) out site .mypy_cache .ruff_cache .pytest_cache

@@ -26,6 +26,20 @@ def test_version_flag() -> None:
     assert result.stdout.strip() == f"pedbone {pedbone.__version__}"
 
 
+def test_one_source_for_the_version() -> None:
+    # _version.py is the only place the version is written; the package metadata (hatch reads
+    # _version.py) and CITATION.cff must agree with it.
+    from importlib.metadata import version
+
+    root = SRC.parents[1]
+    assert version("pedbone") == pedbone.__version__
+    cff = (root / "CITATION.cff").read_text(encoding="utf-8")
+    assert re.search(r"^version: (.+)$", cff, re.M).group(1).strip() == pedbone.__version__  # type: ignore[union-attr]
+    assert re.search(r"^## \[(\d[^\]]*)\]", (root / "CHANGELOG.md").read_text(), re.M).group(1) == (  # type: ignore[union-attr]
+        pedbone.__version__
+    )
+
+
 def test_help_lists_sources() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0

@@ -4,8 +4,9 @@ The top level keeps a small public API; subpackages load on first use so that
 ``import pedbone`` and the command line stay fast.
 
 >>> import pedbone
->>> ref = pedbone.reference("cdc2000")  # doctest: +SKIP
->>> ref.zscore("height", sex=["M"], age_years=[10.0], value=[138.0])  # doctest: +SKIP
+>>> ref = pedbone.reference("cdc2000")
+>>> ref.zscore("height", sex=["M"], age_years=[10.0], value=[138.0]).round(3)
+array([-0.094])
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """pedbone.store — the clinic database: models, migrations, users, audit log, integrity.
 
->>> from pedbone.store import Database, Patient, create_user
->>> db = Database("sqlite:///clinic.sqlite3")  # doctest: +SKIP  (upgrades the schema)
->>> with db.unit_of_work(actor=None) as s:  # doctest: +SKIP  (one transaction)
-...     admin = create_user(s, "admin", "a long passphrase", "admin")
+>>> from pedbone.store import Database, create_user
+>>> db = Database("sqlite://")  # in memory here; a file or a PostgreSQL URL in a clinic
+>>> with db.unit_of_work(actor=None) as s:  # one transaction, written to the audit log
+...     admin = create_user(s, "admin", "lantern orchard quietly 2026", "admin")
+>>> admin.username, admin.role
+('admin', 'admin')
 
 Every change made through a :class:`StoreSession` is written to the audit log in the same
 transaction; concurrent edits raise :class:`ConflictError`; researchers may change nothing.
