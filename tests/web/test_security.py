@@ -248,5 +248,5 @@ def test_pseudonymised_export(client: Any, user_ids: dict[str, int]) -> None:
 def test_security_headers(client: Any) -> None:
     r = client.get("/login")
     assert r.headers["X-Frame-Options"] == "DENY"
-    assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in r.headers["Content-Security-Policy"]
     assert r.headers["Cache-Control"] == "no-store"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -22,9 +23,58 @@ __all__ = ["create_app", "create_app_from_env"]
 
 SESSION_COOKIE = "pedbone_session"
 
+#: No inline script or style, no eval, no plugins, no framing, no foreign requests: stored text
+#: that somehow became markup still could not run. Scripts and styles come from /static only.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+
 
 def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "") or request.method == "GET"
+
+
+#: Error pages with their own wording in error.html; any other status shows the generic one.
+_ERROR_KINDS = {404: "not_found", 405: "method", 422: "invalid", 500: "server"}
+
+
+def _error_page(
+    request: Request, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The styled error page in the user's language (loaded from the session when the request
+    never reached the guard, e.g. an unknown path). Never echoes the request."""
+    from pedbone.web._render import render
+
+    try:
+        if getattr(request.state, "user", None) is None and "session" in request.scope:
+            from pedbone.web._data import load_user
+
+            uid = request.session.get("uid")
+            if isinstance(uid, int):
+                request.state.user = load_user(request.app.state.db, uid)
+        if request.headers.get("HX-Request"):
+            return PlainTextResponse(str(status), status_code=status, headers=headers)
+        return render(
+            request,
+            "error.html",
+            status_code=status,
+            headers=dict(headers or {}),
+            error=_ERROR_KINDS.get(status, "other"),
+            status=status,
+        )
+    except Exception:  # the error page itself must never fail
+        return PlainTextResponse(f"Error {status}", status_code=status)
 
 
 def create_app(settings: WebSettings | None = None, *, database: Any = None) -> FastAPI:
@@ -69,14 +119,8 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
-        )
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         if request.url.path != "/health" and not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -108,11 +152,18 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        from pedbone.web._render import render
+        return _error_page(request, exc.status_code, exc.headers)
 
-        if exc.status_code == 404:
-            return render(request, "error.html", status_code=404, error="not_found")
-        return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # A malformed path parameter (``/patients/abc``) names no page: 404. A malformed form
+        # or query is a bad request, answered with the styled page, never FastAPI's raw JSON.
+        in_path = any(err.get("loc", ("",))[0] == "path" for err in exc.errors())
+        return _error_page(request, 404 if in_path else 422)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, _exc: Exception) -> Response:
+        return _error_page(request, 500)
 
     static = resources.files("pedbone.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

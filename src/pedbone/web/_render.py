@@ -45,17 +45,52 @@ WORDS = {
 }
 
 
-def _choice_label(kind: str, field: str, value: object) -> str:
-    """The (untranslated) label of a stored choice value, from the form definitions."""
+def _choice_msgid(kind: str, field: str, value: object) -> str | None:
+    """The msgid labelling a stored choice value (from the form definitions), or None when the
+    value is not one of the field's choices (free or imported text)."""
     from pedbone.web._forms import FORMS
 
     spec = FORMS.get(kind)
     if spec is None or value is None:
-        return "" if value is None else str(value)
+        return None
     for f in spec.fields:
         if f.name == field:
-            return dict(f.choices).get(str(value), str(value))
-    return str(value)
+            return dict(f.choices).get(str(value))
+    return None
+
+
+@cache
+def _known_msgids() -> frozenset[str]:
+    from pedbone.web._zscores import STATUS_MESSAGES
+
+    return frozenset(WORDS.values()) | STATUS_MESSAGES
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+# ----------------------------------------------------------------- safe gettext for templates
+# Jinja's "newstyle" gettext marks the translated string safe (``Markup``) and always applies
+# ``%`` to it. Called on stored text this turned data into markup (stored XSS) and made a ``%``
+# in free text ("radius, 50% displaced") crash the page. The template callables below treat a
+# translation as *text*: it is escaped, and ``%`` formatting happens only when variables are
+# given, with every variable escaped. Data labels go through :func:`_choice_label` and friends,
+# which translate only known vocabulary and hand anything else back as plain (autoescaped) text.
+
+
+def _safe_gettext(language: str) -> Any:
+    t = translations(language)
+
+    def gettext(message: object, **variables: Any) -> Markup:
+        text = Markup.escape(t.gettext(str(message)))
+        return text % variables if variables else text
+
+    def ngettext(singular: str, plural: str, num: int, **variables: Any) -> Markup:
+        variables.setdefault("num", num)
+        return Markup.escape(t.ngettext(singular, plural, num)) % variables
+
+    return gettext, ngettext
 
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -122,7 +157,9 @@ def environment(language: str) -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    gettext, ngettext = _safe_gettext(language)
+    env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]
+    env.globals["_"] = gettext
     env.globals["language"] = language
     env.globals["languages"] = LANGUAGE_NAMES
     env.globals["babel_locale"] = LANGUAGES.get(language, "en_GB")
@@ -136,7 +173,38 @@ def environment(language: str) -> Environment:
     )
     env.globals["cite"] = _cite
     env.globals["diagnosis_labels"] = _diagnosis_labels()
-    env.globals["choice_label"] = _choice_label
+    tr = translations(language).gettext
+
+    def choice_label(kind: str, field: str, value: object) -> str:
+        """Translated label of a stored choice; unknown (free) text comes back unchanged, as
+        plain text that the template escapes."""
+        msgid = _choice_msgid(kind, field, value)
+        return tr(msgid) if msgid is not None else _text(value)
+
+    def diagnosis_label(code: object) -> str:
+        msgid = DIAG.get(str(code)) if code is not None else None
+        return tr(msgid) if msgid is not None else _text(code)
+
+    def word(value: object) -> str:
+        """A role, severity or status word: translated if it is one of ours, else plain text."""
+        msgid = WORDS.get(str(value)) if value is not None else None
+        if msgid is None and isinstance(value, str) and value in _known_msgids():
+            msgid = value
+        return tr(msgid) if msgid is not None else _text(value)
+
+    def label(mapping: Any, key: object) -> str:
+        """Translated label of ``key`` in a code-defined vocabulary, else ``key`` as text."""
+        msgid = mapping.get(key) if key is not None else None
+        return tr(msgid) if isinstance(msgid, str) else _text(key)
+
+    DIAG = _diagnosis_labels()
+    env.globals["label"] = label
+    # Messages that may echo input (validation errors): translated when they are one of our
+    # msgids, always escaped, %-formatted only with explicit (escaped) parameters.
+    env.globals["msg"] = gettext
+    env.globals["choice_label"] = choice_label
+    env.globals["diagnosis_label"] = diagnosis_label
+    env.globals["word"] = word
     env.filters["when"] = pass_context(lambda ctx, day: _when(ctx, day, language))
     env.filters["scrub"] = pass_context(lambda ctx, text: _scrub(ctx, text, language))
     env.filters["svg"] = lambda s: Markup(s)  # charts are built server-side from numbers only

@@ -14,11 +14,13 @@ Static files are a separate mount and are public. Sessions are signed cookies (S
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from pedbone.web._i18n import DEFAULT_LANGUAGE, LANGUAGES
@@ -110,6 +112,17 @@ def request_language(request: Request) -> str:
     return lang if isinstance(lang, str) and lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+#: Row ids are 32-bit signed integers on every supported database (PostgreSQL INTEGER).
+MAX_ROW_ID: Final = 2**31 - 1
+_DIGITS: Final = re.compile(r"[0-9]{1,10}")
+
+
+def _is_row_id(value: object) -> bool:
+    """A path id the database can hold; anything else names no record (never a 422 or 500)."""
+    text = str(value)
+    return bool(_DIGITS.fullmatch(text)) and 1 <= int(text) <= MAX_ROW_ID
+
+
 def _route_key(request: Request) -> tuple[str, str]:
     route = request.scope.get("route")
     path = getattr(route, "path", request.url.path)
@@ -142,6 +155,9 @@ async def guard(request: Request) -> None:
         request.state.user = user
     if request.state.user is None and _route_key(request) not in PUBLIC_ROUTES:
         raise LoginRequiredError
+    for name, value in request.path_params.items():
+        if name.endswith("_id") and not _is_row_id(value):
+            raise HTTPException(404)  # /patients/abc, /patients/99999999999: no such page
     if request.method in STATE_CHANGING:
         await _check_csrf(request)
 

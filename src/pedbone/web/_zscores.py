@@ -17,7 +17,16 @@ import numpy as np
 
 from pedbone.web._i18n import N_
 
-__all__ = ["LOW_Z", "ZRequest", "ZValue", "dxa_pack_for", "growth_pack_for", "zscore", "zscores"]
+__all__ = [
+    "LOW_Z",
+    "STATUS_MESSAGES",
+    "ZRequest",
+    "ZValue",
+    "dxa_pack_for",
+    "growth_pack_for",
+    "zscore",
+    "zscores",
+]
 
 #: A BMC/BMD Z-score at or below -2.0 is reported as "low bone mass or bone density" [S1][S3].
 LOW_Z: Final = -2.0
@@ -36,6 +45,11 @@ STATUS_TEXT: Final[dict[int, str]] = {
     9: N_("no size adjustment for this measure"),
     10: N_("height-age outside the reference's coverage"),
 }
+_NO_REFERENCE: Final = N_("no reference data for this measure")
+_NO_ENGINE: Final = N_("reference engine not available")
+_NO_Z: Final = N_("no Z-score")
+#: Every status message a ZValue can carry (msgids defined here, never data).
+STATUS_MESSAGES: Final = frozenset({*STATUS_TEXT.values(), _NO_REFERENCE, _NO_ENGINE, _NO_Z})
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +111,7 @@ def zscore(
     if value is None:
         return ZValue(None, None, pack_id, "")
     if pack_id is None:
-        return ZValue(None, None, None, N_("no reference data for this measure"))
+        return ZValue(None, None, None, _NO_REFERENCE)
     try:
         result = _pack(pack_id).evaluate(
             measure, sex=sex, age_years=age_years, value=value, group=group
@@ -106,11 +120,11 @@ def zscore(
         centile = float(np.ravel(result.centile)[0])
         status_code = int(np.ravel(result.status)[0])
     except NotImplementedError:
-        return ZValue(None, None, pack_id, N_("reference engine not available"))
+        return ZValue(None, None, pack_id, _NO_ENGINE)
     except (KeyError, ValueError) as exc:
         return ZValue(None, None, pack_id, str(exc).strip("'\""))
     if status_code != 0 or not math.isfinite(z):
-        return ZValue(None, None, pack_id, STATUS_TEXT.get(status_code, N_("no Z-score")))
+        return ZValue(None, None, pack_id, STATUS_TEXT.get(status_code, _NO_Z))
     return ZValue(z, centile, pack_id, "")
 
 
@@ -161,7 +175,7 @@ def zscores(requests: list[ZRequest]) -> list[ZValue]:
         for k, i in enumerate(idx):
             z, code = float(zs[k]), int(st[k])
             if code != 0 or not math.isfinite(z):
-                out[i] = ZValue(None, None, pack_id, STATUS_TEXT.get(code, N_("no Z-score")))
+                out[i] = ZValue(None, None, pack_id, STATUS_TEXT.get(code, _NO_Z))
             else:
                 out[i] = ZValue(z, float(cs[k]), pack_id, "")
     return [z if z is not None else ZValue(None, None, None, "") for z in out]
