@@ -119,3 +119,37 @@ def test_same_course_twice_is_refused_by_the_database(db: Database) -> None:
         with pytest.raises(IntegrityError):
             s.flush()
         s.rollback()
+
+
+def test_row_stamp_tells_a_successor_with_the_same_id_and_version_apart(db: Database) -> None:
+    """Even where an id comes again (a database restored from an old backup, a hand-edited
+    file), the stamp a form carries identifies the row it was loaded from."""
+    from pedbone.store import ConflictError, delete_record, update_record
+
+    with db.unit_of_work() as s:
+        patient = build(Patient, full_patient_data())
+        s.add(patient)
+        s.flush()
+        lab = patient.labs[0]
+        lab_id, stamp, patient_id = lab.id, lab.row_stamp, patient.id
+    assert stamp.split(":")[:2] == [str(lab_id), "1"]
+    with db.unit_of_work() as s:
+        s.delete(s.get(LabResult, lab_id))
+    with db.unit_of_work() as s:  # a successor forced onto the same id, at version 1 again
+        successor = _lab("2024-09-09", 77.0)
+        successor.id, successor.patient_id = lab_id, patient_id
+        s.add(successor)
+    with db.unit_of_work() as s:
+        with pytest.raises(ConflictError, match="is not the record you opened"):
+            update_record(s, LabResult, lab_id, stamp, value=41.0)
+        with pytest.raises(ConflictError, match="is not the record you opened"):
+            delete_record(s, LabResult, lab_id, stamp)
+    with db.session() as s:
+        kept = s.get(LabResult, lab_id)
+        assert kept is not None
+        assert (kept.value, kept.version) == (77.0, 1)
+    with db.unit_of_work() as s:  # the successor's own stamp works; a bare version still does
+        current = s.get(LabResult, lab_id)
+        update_record(s, LabResult, lab_id, current.row_stamp, value=78.0)
+    with db.unit_of_work() as s:
+        update_record(s, LabResult, lab_id, 2, value=79.0)

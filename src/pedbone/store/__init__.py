@@ -83,7 +83,9 @@ from pedbone.store._services import (
     delete_record,
     history,
     import_patients,
+    stamp_version,
     update_record,
+    was_deleted,
 )
 
 del _audit
@@ -160,7 +162,9 @@ __all__ = [
     "row_snapshot",
     "schema_diff",
     "set_password",
+    "stamp_version",
     "to_clinical",
     "update_record",
     "verify_password",
+    "was_deleted",
 ]

@@ -253,6 +253,9 @@ def _non_negative(field: str, value: Any) -> Any:
     return value
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 class Versioned:
     """Mixin: surrogate key, optimistic-lock version and timestamps; audited."""
 
@@ -268,6 +271,19 @@ class Versioned:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - declared_attr gets the class
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+    @property
+    def row_stamp(self) -> str:
+        """What a form carries to say which row, at which version, it was loaded from:
+        ``"id:version:created"`` (creation time in microseconds since 1970, UTC).
+
+        The version alone does not identify a row: a deleted row's id handed out again (SQLite
+        before revision 0003) starts at version 1 again. The creation time never changes and
+        differs between the deleted row and its successor (hazard H30).
+        """
+        created = self.created_at
+        micros = (created - _EPOCH) // dt.timedelta(microseconds=1) if created else 0
+        return f"{self.id}:{self.version}:{micros}"
 
 
 # --------------------------------------------------------------------------- users
