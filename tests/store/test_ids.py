@@ -104,6 +104,8 @@ def test_migration_0003_keeps_data_and_never_reuses_logged_ids(backend: Backend)
 
 
 def test_same_course_twice_is_refused_by_the_database(db: Database) -> None:
+    from pedbone.store import ConflictError
+
     course = {"drug": "pamidronate", "route": "iv", "start_date": dt.date(2025, 1, 6)}
     with db.unit_of_work() as s:
         patient = build(Patient, full_patient_data())
@@ -116,7 +118,7 @@ def test_same_course_twice_is_refused_by_the_database(db: Database) -> None:
     with db.unit_of_work() as s:
         owner = s.get(Patient, patient_id)
         owner.treatments.append(Treatment(protocol_id="henderson", **course))
-        with pytest.raises(IntegrityError):
+        with pytest.raises(ConflictError, match="this course was already started"):
             s.flush()
         s.rollback()
 

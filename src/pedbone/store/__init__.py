@@ -13,6 +13,7 @@ See ``docs/store.md``.
 from __future__ import annotations
 
 from pedbone.store import _audit  # registers the flush hooks
+from pedbone.store import _limits as _limits  # registers the length/character check on flush
 from pedbone.store._audit import Actor, actor_of, row_snapshot
 from pedbone.store._backup import RestoreSummary, backup, restore
 from pedbone.store._clinical import DxaZ, dxa_zscores, to_clinical
@@ -28,6 +29,7 @@ from pedbone.store._engine import (
     resolve_database_url,
 )
 from pedbone.store._errors import (
+    BusyError,
     ConflictError,
     PermissionDeniedError,
     StoreError,
@@ -100,6 +102,7 @@ __all__ = [
     "Anthropometry",
     "AuditEntry",
     "Base",
+    "BusyError",
     "CalciumIntake",
     "ConflictError",
     "Database",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from pedbone.store._engine import Database
 from pedbone.store._errors import ConflictError, StoreError, ValidationError
+from pedbone.store._limits import check_object
 from pedbone.store._models import AuditEntry, Base, Patient
 
 __all__ = [
@@ -225,6 +226,7 @@ def import_patients(db: Database, rows: Iterable[Mapping[str, Any]], actor: Any 
         for number, row in enumerate(rows, start=1):
             try:
                 patient = build(Patient, row)
+                check_object(patient)  # names the nested row: "dxa_scans[1].model: ..."
                 session.add(patient)
                 session.flush()
             except ValidationError as exc:
