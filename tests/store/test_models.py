@@ -22,7 +22,9 @@ from pedbone.store._services import build
 
 from .conftest import full_patient_data
 
-CLINICAL_TABLES = sorted(set(Base.metadata.tables) - {"users", "audit_log", "settings"})
+CLINICAL_TABLES = sorted(
+    set(Base.metadata.tables) - {"users", "audit_log", "settings", "import_commits"}
+)
 
 
 def _tree(obj: Base) -> dict[str, object]:

@@ -109,7 +109,7 @@ def test_every_add_edit_and_delete_invalidates(
         if kind in NOT_EDITABLE or not links:
             continue
         form = client.get(links[0]).text
-        version = re.search(r'name="version" value="(\d+)"', form)
+        version = re.search(r'name="version" value="([\d:]+)"', form)
         assert version, kind
         data = {"csrf_token": token, "version": version[1], **_form_data(client, pid, kind)}
         date_field = FORMS[kind].date_field
@@ -124,7 +124,7 @@ def test_every_add_edit_and_delete_invalidates(
     while True:
         records = client.get(f"/patients/{pid}/records").text
         forms = re.findall(
-            r'action="(/patients/\d+/records/(\w+)/\d+/delete)".*?name="version" value="(\d+)"',
+            r'action="(/patients/\d+/records/(\w+)/\d+/delete)".*?name="version" value="([\d:]+)"',
             records,
             flags=re.S,
         )
@@ -151,7 +151,7 @@ def test_patient_edit_and_nested_store_changes_invalidate(
         assert r.status_code == 303, kind
     page = _page(client, pid)
     form = client.get(f"/patients/{pid}/edit").text
-    version = re.search(r'name="version" value="(\d+)"', form)
+    version = re.search(r'name="version" value="([\d:]+)"', form)
     assert version
     r = client.post(
         f"/patients/{pid}/edit",

@@ -31,7 +31,7 @@ def test_edit_a_record(client: Any, user_ids: dict[str, int]) -> None:
     url = _edit_link(client, pid)
     form = client.get(url).text
     assert 'value="140.5"' in form
-    version = re.search(r'name="version" value="(\d+)"', form)
+    version = re.search(r'name="version" value="([\d:]+)"', form)
     assert version
     r = client.post(
         url,
@@ -50,7 +50,7 @@ def test_a_concurrent_edit_is_refused_and_nothing_saved(
     pid = new_patient(client, token)
     _add_height(client, token, pid, "140.5")
     url = _edit_link(client, pid)
-    version = re.search(r'name="version" value="(\d+)"', client.get(url).text)
+    version = re.search(r'name="version" value="([\d:]+)"', client.get(url).text)
     assert version
     base = {"csrf_token": token, "version": version[1], "measured_on": "2025-01-01"}
     # a colleague saves first (same version), then our save with the old version
@@ -67,7 +67,7 @@ def test_delete_a_record(client: Any, user_ids: dict[str, int]) -> None:
     _add_height(client, token, pid, "140.5")
     page = client.get(f"/patients/{pid}/records").text
     action = re.search(r'action="(/patients/\d+/records/anthropometry/\d+/delete)"', page)
-    version = re.search(r'name="version" value="(\d+)"', page)
+    version = re.search(r'name="version" value="([\d:]+)"', page)
     assert action
     assert version
     r = client.post(action[1], data={"csrf_token": token, "version": version[1]})
@@ -97,7 +97,7 @@ def test_edit_the_patients_identification(client: Any, user_ids: dict[str, int])
     pid = new_patient(client, token, family_name="Pieters", birth_date="2012-05-02")
     form = client.get(f"/patients/{pid}/edit").text
     assert 'value="Pieters"' in form
-    version = re.search(r'name="version" value="(\d+)"', form)
+    version = re.search(r'name="version" value="([\d:]+)"', form)
     assert version
     data = {
         "csrf_token": token, "version": version[1], "family_name": "Peeters",

@@ -15,6 +15,7 @@ See ``docs/store.md``.
 from __future__ import annotations
 
 from pedbone.store import _audit  # registers the flush hooks
+from pedbone.store import _limits as _limits  # registers the length/character check on flush
 from pedbone.store._audit import Actor, actor_of, row_snapshot
 from pedbone.store._backup import RestoreSummary, backup, restore
 from pedbone.store._clinical import DxaZ, dxa_zscores, to_clinical
@@ -30,6 +31,7 @@ from pedbone.store._engine import (
     resolve_database_url,
 )
 from pedbone.store._errors import (
+    BusyError,
     ConflictError,
     PermissionDeniedError,
     StoreError,
@@ -85,7 +87,9 @@ from pedbone.store._services import (
     delete_record,
     history,
     import_patients,
+    stamp_version,
     update_record,
+    was_deleted,
 )
 
 del _audit
@@ -100,6 +104,7 @@ __all__ = [
     "Anthropometry",
     "AuditEntry",
     "Base",
+    "BusyError",
     "CalciumIntake",
     "ConflictError",
     "Database",
@@ -162,7 +167,9 @@ __all__ = [
     "row_snapshot",
     "schema_diff",
     "set_password",
+    "stamp_version",
     "to_clinical",
     "update_record",
     "verify_password",
+    "was_deleted",
 ]

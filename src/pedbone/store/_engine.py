@@ -8,6 +8,7 @@ folder (``platformdirs``; ``PEDBONE_DATA_DIR`` overrides the folder, e.g. for te
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,11 +16,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from pedbone.store._errors import ConflictError, StoreError
+from pedbone.store._errors import BusyError, ConflictError, StoreError, ValidationError
 
 __all__ = [
     "ENV_DATABASE_URL",
@@ -58,10 +59,74 @@ class StoreSession(Session):
             super().flush(objects)
         except StaleDataError as exc:
             raise ConflictError(_CONFLICT) from exc
+        except IntegrityError as exc:
+            translated = duplicate_error(exc)
+            if translated is not None:
+                raise translated from exc
+            raise
         except OperationalError as exc:
             if _is_busy(exc):
-                raise ConflictError(_BUSY) from exc
+                raise BusyError(_BUSY) from exc
             raise
+
+
+#: Unique constraints whose violation is a mistake in one field of a form: (table, column) ->
+#: message (the field name first, so that the form shows it beside the field).
+_DUPLICATE_FIELDS = {
+    ("patients", "mrn"): "mrn: another patient already has this record number",
+    ("users", "username"): "username: this user name is taken",
+}
+#: Unique constraints that guard against the same thing being done twice (hazards H34, H35).
+_DUPLICATE_ACTIONS = {
+    "treatments": (
+        "this course was already started (same protocol and start date); "
+        "nothing was saved a second time"
+    ),
+    "import_commits": "this file was already imported; nothing was imported a second time",
+}
+
+
+def duplicate_error(exc: IntegrityError) -> StoreError | None:
+    """The user's words for a unique-constraint violation (``None``: not one).
+
+    A duplicate record number becomes a :class:`ValidationError` of the ``mrn`` field (shown
+    beside it, the typed form kept); a course started twice or a preview committed twice a
+    :class:`ConflictError`.
+    """
+    from pedbone.store._models import Base
+
+    orig = exc.orig
+    table = column = None
+    diag = getattr(orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:  # PostgreSQL names the constraint
+        if getattr(orig, "sqlstate", None) != "23505":
+            return None
+        for t in Base.metadata.tables.values():
+            for constraint in t.constraints:
+                if constraint.name == name:
+                    table = t.name
+                    cols = [c.name for c in getattr(constraint, "columns", [])]
+                    column = cols[0] if len(cols) == 1 else None
+        if table is None:
+            for t in Base.metadata.tables.values():
+                for index in t.indexes:
+                    if index.name == name:
+                        table = t.name
+    else:
+        text = str(orig)
+        if not text.startswith("UNIQUE constraint failed:"):
+            return None
+        first = text.split(":", 1)[1].split(",")[0].strip()
+        table, _, col = first.partition(".")
+        column = col if "," not in text else None
+    if table is None:
+        return ConflictError("a record with the same key exists already; nothing was saved")
+    if column is not None and (table, column) in _DUPLICATE_FIELDS:
+        return ValidationError(_DUPLICATE_FIELDS[(table, column)])
+    if table in _DUPLICATE_ACTIONS:
+        return ConflictError(_DUPLICATE_ACTIONS[table])
+    return ConflictError(f"{table}: a record with the same key exists already; nothing was saved")
 
 
 def _is_busy(exc: OperationalError) -> bool:
@@ -112,14 +177,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # a writer waits this long for another writer before "database is locked" (then the unit
+    # of work retries its BEGIN, see Database.unit_of_work)
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # write-ahead log: readers never block the writer (several clinicians at once)
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # Units of work begin IMMEDIATE: they take SQLite's write lock up front, so a read in them
+    # (an "already recorded?" check) and the write that depends on it see the same data, and
+    # two writers queue at BEGIN (busy_timeout) instead of failing halfway with "database is
+    # locked" when the second one tries to upgrade its read snapshot (hazard H34).
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+#: How long a SQLite writer waits for another one, per attempt, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+#: How often a unit of work tries to begin its write transaction on a busy SQLite database.
+SQLITE_BEGIN_ATTEMPTS = 3
+_BEGIN_OPTION = "pedbone_sqlite_begin"
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -196,21 +275,43 @@ class Database:
         """
         session = self.session(actor)
         try:
+            if self.backend == "sqlite":
+                self._begin_immediate(session)
             yield session
             session.commit()
         except StaleDataError as exc:
             session.rollback()
             raise ConflictError(_CONFLICT) from exc
+        except IntegrityError as exc:
+            session.rollback()
+            translated = duplicate_error(exc)
+            if translated is not None:
+                raise translated from exc
+            raise
         except OperationalError as exc:
             session.rollback()
             if _is_busy(exc):
-                raise ConflictError(_BUSY) from exc
+                raise BusyError(_BUSY) from exc
             raise
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
+
+    @staticmethod
+    def _begin_immediate(session: Session) -> None:
+        """Take SQLite's write lock now, retrying while another writer holds it (nothing has
+        been read or written yet, so a retry is always safe)."""
+        for attempt in range(1, SQLITE_BEGIN_ATTEMPTS + 1):
+            try:
+                session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+                return
+            except OperationalError as exc:
+                session.rollback()
+                if not _is_busy(exc) or attempt == SQLITE_BEGIN_ATTEMPTS:
+                    raise
+                time.sleep(0.05 * attempt)
 
     def dispose(self) -> None:
         """Close all pooled connections."""

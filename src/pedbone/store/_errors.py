@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConflictError", "PermissionDeniedError", "StoreError", "ValidationError"]
+__all__ = ["BusyError", "ConflictError", "PermissionDeniedError", "StoreError", "ValidationError"]
 
 
 class StoreError(Exception):
@@ -19,3 +19,8 @@ class PermissionDeniedError(StoreError):
 
 class ValidationError(StoreError, ValueError):
     """A field value is not acceptable; the message names the field and the reason."""
+
+
+class BusyError(ConflictError):
+    """The database was busy with another write for longer than the wait allows (SQLite's
+    "database is locked"); nothing was saved and the same request may simply be repeated."""

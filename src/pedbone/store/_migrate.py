@@ -37,15 +37,41 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     config = alembic_config()
     known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
-    with engine.begin() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-        if current is not None and current not in known:
-            raise StoreError(
-                f"the database is at schema revision {current!r}, which this pedbone does not "
-                "know: it was written by a newer pedbone; upgrade pedbone, or restore a backup"
-            )
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            # Rebuilding a table (batch migrations) drops the old one; with foreign keys
+            # enforced that DROP would cascade into every child table. The pragma only takes
+            # effect outside a transaction, so it is set before BEGIN and checked at the end.
+            _pragma(connection, "PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                current = MigrationContext.configure(connection).get_current_revision()
+                if current is not None and current not in known:
+                    raise StoreError(
+                        f"the database is at schema revision {current!r}, which this pedbone "
+                        "does not know: it was written by a newer pedbone; upgrade pedbone, or "
+                        "restore a backup"
+                    )
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(
+                            f"the migration would leave {len(broken)} broken reference(s) "
+                            f"(first: table {broken[0][0]}); nothing was changed"
+                        )
+        finally:
+            if sqlite:
+                _pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _pragma(connection: Connection, statement: str) -> None:
+    """Run a SQLite pragma on the driver connection, outside any transaction."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(statement)
 
 
 def head_revision() -> str:

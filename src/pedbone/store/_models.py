@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -58,6 +59,7 @@ __all__ = [
     "DxaScan",
     "Fracture",
     "FractureSite",
+    "ImportCommit",
     "Infusion",
     "LabResult",
     "Medication",
@@ -76,6 +78,7 @@ __all__ = [
     "Versioned",
     "Vertebra",
     "VertebralAssessment",
+    "integer_key",
 ]
 
 NAMING = {
@@ -122,9 +125,28 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 class Base(DeclarativeBase):
-    """Declarative base; constraint names follow a fixed convention so migrations are stable."""
+    """Declarative base; constraint names follow a fixed convention so migrations are stable.
+
+    Every table with an integer surrogate key is ``AUTOINCREMENT`` on SQLite (since revision
+    0003): an id, once used, is never handed out again, also after the row with the highest id
+    was deleted. Without it SQLite reuses ``max(id) + 1``, and a form left open on a deleted
+    record would write over the new, different record that got its id (hazard H30).
+    PostgreSQL's sequences never hand an id out twice.
+    """
 
     metadata = MetaData(naming_convention=NAMING)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("__table__")
+        if table is not None and integer_key(table):
+            table.dialect_kwargs["sqlite_autoincrement"] = True
+
+
+def integer_key(table: Any) -> bool:
+    """True if ``table`` has a single integer primary key (an id the database hands out)."""
+    key = list(table.primary_key.columns)
+    return len(key) == 1 and isinstance(key[0].type, Integer)
 
 
 class Role(StrEnum):
@@ -231,6 +253,9 @@ def _non_negative(field: str, value: Any) -> Any:
     return value
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 class Versioned:
     """Mixin: surrogate key, optimistic-lock version and timestamps; audited."""
 
@@ -246,6 +271,19 @@ class Versioned:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - declared_attr gets the class
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+    @property
+    def row_stamp(self) -> str:
+        """What a form carries to say which row, at which version, it was loaded from:
+        ``"id:version:created"`` (creation time in microseconds since 1970, UTC).
+
+        The version alone does not identify a row: a deleted row's id handed out again (SQLite
+        before revision 0003) starts at version 1 again. The creation time never changes and
+        differs between the deleted row and its successor (hazard H30).
+        """
+        created = self.created_at
+        micros = (created - _EPOCH) // dt.timedelta(microseconds=1) if created else 0
+        return f"{self.id}:{self.version}:{micros}"
 
 
 # --------------------------------------------------------------------------- users
@@ -758,6 +796,10 @@ class Treatment(_PatientChild, Base):
     """A bone-active treatment course (e.g. a bisphosphonate) [S39][S36]."""
 
     __tablename__ = "treatments"
+    #: One course per protocol and start date and patient (since 0003): two "start" requests
+    #: at the same moment cannot both store a series of infusions (hazard H34). Courses
+    #: without a protocol (``NULL``) are not constrained.
+    __table_args__ = (UniqueConstraint("patient_id", "protocol_id", "start_date"),)
 
     drug: Mapped[str] = mapped_column(String(100), nullable=False)
     route: Mapped[str] = mapped_column(String(16), nullable=False)  # iv / oral
@@ -904,6 +946,25 @@ class AuditEntry(Base):
     row_id: Mapped[str] = mapped_column(String(64), nullable=False)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ImportCommit(Base):
+    """One committed import preview (since revision 0003). Not audited (no clinical data).
+
+    The preview's key is unique, so the same preview committed twice (a double click, two tabs,
+    two workers at the same moment) stores its rows once: the second commit fails on the
+    constraint inside its own write transaction and is answered with a conflict (hazard H35).
+    """
+
+    __tablename__ = "import_commits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    preview_key: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    committed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
 class Setting(Base):

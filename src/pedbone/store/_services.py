@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from pedbone.store._engine import Database
 from pedbone.store._errors import ConflictError, StoreError, ValidationError
+from pedbone.store._limits import check_object
 from pedbone.store._models import AuditEntry, Base, Patient
 
 __all__ = [
@@ -25,7 +26,9 @@ __all__ = [
     "delete_record",
     "history",
     "import_patients",
+    "stamp_version",
     "update_record",
+    "was_deleted",
 ]
 
 T = TypeVar("T", bound=Base)
@@ -50,14 +53,50 @@ def _get(session: Session, model: type[T], row_id: int) -> T:
 
 
 def _check_version(obj: Base, expected_version: int | str) -> None:
-    expected_version = _version(expected_version)
+    """Refuse the change unless ``obj`` is the row, at the version, the caller loaded.
+
+    ``expected_version`` is a :attr:`~pedbone.store.Versioned.row_stamp` (what the web forms
+    post: id, version and creation time, so a different row that got the same id and version
+    is told apart) or, from code that holds the row itself, a bare version number.
+    """
+    table = obj.__tablename__
+    row_id = getattr(obj, "id", "?")
+    text = str(expected_version).strip()
+    if text.count(":") == 2:
+        shown_id, shown_version, shown_created = text.split(":")
+        _stamp_id, _stamp_version, created = str(getattr(obj, "row_stamp", "::")).split(":")
+        if shown_id != str(row_id) or shown_created != created:
+            raise ConflictError(
+                f"{table} row {row_id} is not the record you opened (that one was deleted "
+                "meanwhile and its number now belongs to another record); nothing was saved — "
+                "reload the page"
+            )
+        expected_version = shown_version
+    expected = _version(expected_version)
     current = getattr(obj, "version", None)
-    if current != expected_version:
+    if current != expected:
         raise ConflictError(
-            f"{obj.__tablename__} row {getattr(obj, 'id', '?')} was changed by someone else "
-            f"(you edited version {expected_version}, it is now at version {current}); "
+            f"{table} row {row_id} was changed by someone else "
+            f"(you edited version {expected}, it is now at version {current}); "
             "nothing was saved — reload it and apply your change again"
         )
+
+
+def stamp_version(expected_version: int | str) -> int:
+    """The version number in a row stamp (or a bare version number)."""
+    text = str(expected_version).strip()
+    return _version(text.split(":")[1] if text.count(":") == 2 else text)
+
+
+def was_deleted(session: Session, model: type[Base] | str, row_id: int | str) -> bool:
+    """True if the audit log records that row ``row_id`` of ``model`` was deleted."""
+    table = model if isinstance(model, str) else str(model.__tablename__)
+    query = select(AuditEntry.id).where(
+        AuditEntry.table_name == table,
+        AuditEntry.row_id == str(row_id),
+        AuditEntry.action == "delete",
+    )
+    return session.scalar(query.limit(1)) is not None
 
 
 _TRUE = frozenset({"true", "yes", "1", "y", "on"})
@@ -187,6 +226,7 @@ def import_patients(db: Database, rows: Iterable[Mapping[str, Any]], actor: Any 
         for number, row in enumerate(rows, start=1):
             try:
                 patient = build(Patient, row)
+                check_object(patient)  # names the nested row: "dxa_scans[1].model: ..."
                 session.add(patient)
                 session.flush()
             except ValidationError as exc:

@@ -43,7 +43,9 @@ def _now() -> dt.datetime:
 
 def _raise_version(row: Any, shown: int | str) -> None:
     """Make the save raise the parent's version once, also when only nested rows change."""
-    if row.version == int(shown):
+    from pedbone.store import stamp_version
+
+    if row.version == stamp_version(shown):
         row.updated_at = _now()
 
 

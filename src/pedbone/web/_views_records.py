@@ -57,6 +57,21 @@ def _summary(kind: str, row: Any) -> list[tuple[Field, Any]]:
     return shown[:4]
 
 
+def _gone(request: Request, kind: str, record_id: int) -> Response | None:
+    """A 409 page if the record a form was loaded from has been deleted meanwhile (the audit
+    log says so): the stale form is refused, never applied to anything else (hazard H30)."""
+    from pedbone.store import was_deleted
+
+    if kind not in FORMS:
+        return None
+    with request.app.state.db.session() as session:
+        deleted = was_deleted(session, _model(kind), record_id)
+    if not deleted:
+        return None
+    message = N_("This record was deleted by someone else after you opened it. Nothing was saved.")
+    return render(request, "error.html", status_code=409, error="conflict", message=message)
+
+
 def _row(request: Request, patient_id: int, kind: str, record_id: int) -> Any:
     """The record, if it exists and belongs to this patient (else None)."""
     if kind not in FORMS:
@@ -133,7 +148,7 @@ def record_edit_form(
         values=values,
         errors={},
         record_id=record_id,
-        version=row.version,
+        version=row.row_stamp,
     )
 
 
@@ -148,7 +163,9 @@ async def record_update(
 
     row = _row(request, patient_id, kind, record_id)
     if row is None or kind in NOT_EDITABLE:
-        return render(request, "error.html", status_code=404, error="not_found")
+        return _gone(request, kind, record_id) or render(
+            request, "error.html", status_code=404, error="not_found"
+        )
     spec = FORMS[kind]
     raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     version = raw.get("version", "")
@@ -198,7 +215,9 @@ async def record_delete(
 
     row = _row(request, patient_id, kind, record_id)
     if row is None:
-        return render(request, "error.html", status_code=404, error="not_found")
+        return _gone(request, kind, record_id) or render(
+            request, "error.html", status_code=404, error="not_found"
+        )
     version = str((await request.form()).get("version", ""))
     db = request.app.state.db
     try:
@@ -225,7 +244,7 @@ def patient_edit_form(request: Request, patient_id: int, user: Editor) -> Respon
         if row is None:
             return render(request, "error.html", status_code=404, error="not_found")
         values = {f.name: _form_value(f, getattr(row, f.name)) for f in PATIENT_EDIT_FIELDS}
-        version = row.version
+        version = row.row_stamp
     return render(
         request,
         "patient_new.html",

@@ -137,7 +137,7 @@ def _patient_state(request: Request, user: WebUser, patient_id: int) -> _State |
                 "infusions": [
                     {
                         "id": i.id,
-                        "version": i.version,
+                        "version": i.row_stamp,
                         "date": i.given_on,
                         "cycle": i.cycle_number,
                         "day": i.day_number,
