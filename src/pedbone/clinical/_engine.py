@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pedbone import plausibility
 from pedbone.clinical import nutrition
 from pedbone.clinical._dates import age_years, birthday
 from pedbone.clinical._findings import Category, Finding, Severity
@@ -53,7 +54,29 @@ ABMD_CONSISTENCY = 0.05
 #: A height is paired with a creatinine for bedside Schwartz if measured within this many days.
 HEIGHT_PAIRING_DAYS = 92
 
-_LOW_Z = -2.0  # ISCD: BMC/BMD Z-score ≤ −2.0 [S1][S3]
+#: ISCD: "BMC/BMD Z-score ≤ −2.0" [S1]; reported as "low bone mass or bone density" [S3].
+#: The one definition: the store, forms, list filter, charts and report all read it.
+LOW_Z: float = -2.0
+_LOW_Z = LOW_Z
+#: Under this age the growth reference is WHO 2006 [WHO2006] whatever the clinic's growth pack:
+#: the shipped CDC 2000 stature tables start at 2 years [CDC2000] (a coverage rule of pedbone's
+#: packs, PEDBONE_SOFTWARE).
+WHO2006_BELOW_YEARS: float = 2.0
+
+
+def is_low_z(z: float | None) -> bool:
+    """True when a Z-score is at or below :data:`LOW_Z` (rounded to 6 decimals) [S1][S3]."""
+    return z is not None and round(z, 6) <= LOW_Z
+
+
+def growth_pack_for(age_years: float, options: AssessOptions | None = None) -> str:
+    """The growth reference for a child of this age: WHO 2006 under 2 years, else the clinic's
+    ``AssessOptions.growth_pack`` (CDC 2000 by default). The assessment, the patient page, the
+    growth charts and the report all call this."""
+    if age_years < WHO2006_BELOW_YEARS:
+        return "who2006"
+    return (options or AssessOptions()).growth_pack
+
 
 _SIZE_CODES = {
     DiagnosisCode.SHORT_STATURE,
@@ -490,7 +513,7 @@ def _growth(ctx: _Ctx) -> None:
     assert a.height_cm is not None
     ctx.height_cm = a.height_cm
     age = ctx.age(a.date)
-    pack_id = ctx.options.growth_pack
+    pack_id = growth_pack_for(age, ctx.options)
     try:
         pack = reference(pack_id)
         z = float(pack.zscore("height", sex=[ctx.sex], age_years=[age], value=[a.height_cm])[0])
@@ -562,7 +585,7 @@ def _bmi_and_puberty(ctx: _Ctx) -> None:
         assert a.weight_kg is not None
         bmi = a.weight_kg / (a.height_cm / 100.0) ** 2
         age = ctx.age(a.date)
-        pack_id = ctx.options.growth_pack
+        pack_id = growth_pack_for(age, ctx.options)
         z: float | None
         try:
             z = float(
@@ -625,15 +648,28 @@ def _size_adjustment_reason(ctx: _Ctx) -> tuple[str, str] | None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _pack_z(ctx: _Ctx, pack_id: str, scan: DxaScan, measure: str, value: float) -> float | None:
+    """Z of one raw value from a configured pack (None: measure not in the pack, or no Z)."""
+    z = float(
+        reference(pack_id).zscore(
+            measure, sex=[ctx.sex], age_years=[ctx.age(scan.date)], value=[value]
+        )[0]
+    )
+    return None if math.isnan(z) else z
+
+
 def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
-    out: list[_Z] = []
+    """Every Z-score candidate of a scan: reported (vendor, HAZ-adjusted, BMAD) and computed
+    from the raw aBMD and BMC with the site's configured pack. A |Z| beyond the plausibility
+    bound is a data-quality finding, not a candidate."""
+    raw: list[_Z] = []
     vendor_ref = scan.reference or f"{scan.scanner.manufacturer} (reference not recorded)"
     for j, r in enumerate(scan.sites):
         path = f"dxa_scans[{si}].sites[{j}]"
         if not ctx.ok(path):
             continue
         if r.haz_adjusted_z_abmd is not None:
-            out.append(
+            raw.append(
                 _Z(
                     r.site,
                     r.haz_adjusted_z_abmd,
@@ -644,52 +680,78 @@ def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
                 )
             )
         if r.bmad_z is not None:
-            out.append(_Z(r.site, r.bmad_z, "bmad", "bmad", vendor_ref, f"{path}.bmad_z"))
+            raw.append(_Z(r.site, r.bmad_z, "bmad", "bmad", vendor_ref, f"{path}.bmad_z"))
         pack_id = ctx.options.dxa_packs.get(r.site.value)
-        if pack_id and r.abmd_g_cm2 is not None:
+        if pack_id and r.abmd_g_cm2 is not None and ctx.ok(f"{path}.abmd_g_cm2"):
             try:
-                z = float(
-                    reference(pack_id).zscore(
-                        f"{r.site.value}_abmd",
-                        sex=[ctx.sex],
-                        age_years=[ctx.age(scan.date)],
-                        value=[r.abmd_g_cm2],
-                    )[0]
-                )
-                if not math.isnan(z):
-                    out.append(_Z(r.site, z, "pack", "abmd", pack_id, f"{path}.abmd_g_cm2"))
+                z = _pack_z(ctx, pack_id, scan, f"{r.site.value}_abmd", r.abmd_g_cm2)
+                if z is not None:
+                    raw.append(_Z(r.site, z, "pack", "abmd", pack_id, f"{path}.abmd_g_cm2"))
             except REFERENCE_ERRORS as exc:
                 ctx.add(
                     "densitometry.pack_unavailable",
                     Severity.INFO,
                     Category.DENSITOMETRY,
                     f"Reference pack {pack_id!r} could not score {r.site.value} aBMD "
-                    f"({type(exc).__name__}); the vendor Z-score is used.",
+                    f"({type(exc).__name__}); the scanner's Z-score is used where there is one.",
                     f"Referentiepakket {pack_id!r} kon {r.site.value}-aBMD niet scoren "
-                    f"({type(exc).__name__}); de Z-score van de fabrikant wordt gebruikt.",
+                    f"({type(exc).__name__}); de Z-score van de scanner wordt gebruikt als die "
+                    "er is.",
                     inputs={"pack": pack_id, "site": r.site.value},
+                    sources=("PEDBONE_SOFTWARE",),
                 )
-        if pack_id and r.abmd_g_cm2 is not None:
+        if pack_id and r.bmc_g is not None and r.bmc_g > 0 and ctx.ok(f"{path}.bmc_g"):
+            try:
+                z = _pack_z(ctx, pack_id, scan, f"{r.site.value}_bmc", r.bmc_g)
+            except REFERENCE_ERRORS:  # a pack without this site's BMC: no candidate
+                z = None
+            if z is not None:
+                raw.append(_Z(r.site, z, "pack", "bmc", pack_id, f"{path}.bmc_g"))
+        if pack_id and r.abmd_g_cm2 is not None and ctx.ok(f"{path}.abmd_g_cm2"):
             height = _height_near(ctx, scan.date)
             if height is not None:
                 hz = _haz_adjusted_z(ctx, pack_id, scan, r.site, r.abmd_g_cm2, height)
                 if hz is not None:
-                    out.append(
+                    raw.append(
                         _Z(r.site, hz, "haz_adjusted", "abmd", pack_id, f"{path}.abmd_g_cm2")
                     )
-        if pack_id and r.bmc_g and r.area_cm2:
+        if pack_id and r.bmc_g and r.area_cm2 and r.bmc_g > 0 and r.area_cm2 > 0:
             bz = _bmad_z(ctx, pack_id, scan, r.site, r.bmc_g, r.area_cm2)
             if bz is not None:
-                out.append(_Z(r.site, bz, "bmad", "bmad", pack_id, f"{path}.bmc_g"))
+                raw.append(_Z(r.site, bz, "bmad", "bmad", pack_id, f"{path}.bmc_g"))
         if r.vendor_z_abmd is not None:
-            out.append(
+            raw.append(
                 _Z(r.site, r.vendor_z_abmd, "vendor", "abmd", vendor_ref, f"{path}.vendor_z_abmd")
             )
         if r.vendor_z_bmc is not None:
-            out.append(
+            raw.append(
                 _Z(r.site, r.vendor_z_bmc, "vendor", "bmc", vendor_ref, f"{path}.vendor_z_bmc")
             )
+    out: list[_Z] = []
+    for cand in raw:
+        if plausibility.is_plausible("z_score", cand.value):
+            out.append(cand)
+            continue
+        _implausible_z(ctx, cand)
     return out
+
+
+def _implausible_z(ctx: _Ctx, z: _Z) -> None:
+    lim = plausibility.LIMITS["z_score"]
+    ctx.add(
+        "data_quality.implausible_z",
+        Severity.WARNING,
+        Category.DATA_QUALITY,
+        f"{z.path}: {z.site.value} {z.quantity} Z-score {z.value:+.2f} ({z.kind}) is "
+        f"outside ±{lim.high:g} ({lim.reason}); it is not shown or used",
+        f"{z.path}: {SITE_NL.get(z.site.value, z.site.value)} {z.quantity}-Z-score "
+        f"{_nl_z(z.value)} valt buiten ±{lim.high:g} (buiten dit bereik is een LMS-curve "
+        "ver voorbij haar gegevens geëxtrapoleerd: een gegevensfout); niet getoond of "
+        "gebruikt",
+        inputs={"z": z.value, "site": z.site.value, "kind": z.kind, "bound": lim.high},
+        sources=(plausibility.PLAUSIBILITY_SOURCE,),
+        field=z.path,
+    )
 
 
 def _height_near(ctx: _Ctx, day: dt.date) -> float | None:
@@ -748,22 +810,40 @@ def _bmad_z(
 
 _ADJUSTED_ORDER = ("haz_adjusted", "bmad", "pack", "vendor")
 _PLAIN_ORDER = ("pack", "vendor", "haz_adjusted", "bmad")
+_SIZE_ADJUSTED = ("haz_adjusted", "bmad")
 _PREFERRED_SITES = (DxaSite.SPINE, DxaSite.TBLH)
 
 
+def _family(z: _Z) -> str:
+    """'content' for BMC, 'density' for aBMD and BMAD: each site has up to two measures."""
+    return "content" if z.quantity == "bmc" else "density"
+
+
 def _choose_z(ctx: _Ctx, zs: list[_Z], adjust: bool) -> tuple[_Z | None, list[_Z]]:
-    """Per site the best candidate; then the lowest across spine/TBLH (else other sites)."""
+    """The Z the classification uses, and the best candidate of every site and measure.
+
+    ISCD: "BMC/BMD Z-score ≤ −2.0" [S1], "low BMC or BMD for chronological age" [S3]: every
+    measured site and both measures (BMC, BMD) count, so the lowest best candidate decides. Per
+    site and measure the candidates are ranked by kind: reference-pack, then the scanner's own,
+    for a child of ordinary size; size-adjusted first (HAZ-adjusted, BMAD) for a short or
+    late-maturing child [S3][S11], and then, where a size-adjusted Z exists for any site, only
+    size-adjusted Z-scores decide (an unadjusted Z underestimates a short child's bone).
+    """
     order = _ADJUSTED_ORDER if adjust else _PLAIN_ORDER
-    best: dict[DxaSite, _Z] = {}
-    for site in {z.site for z in zs}:
-        cands = [z for z in zs if z.site == site]
+    best: dict[tuple[DxaSite, str], _Z] = {}
+    for key in sorted({(z.site, _family(z)) for z in zs}, key=lambda k: (k[0].value, k[1])):
+        cands = [z for z in zs if (z.site, _family(z)) == key]
         cands.sort(key=lambda z: (order.index(z.kind), 0 if z.quantity == "abmd" else 1))
-        best[site] = cands[0]
-    preferred = [best[s] for s in _PREFERRED_SITES if s in best]
-    pool = preferred or list(best.values())
-    if not pool:
+        best[key] = cands[0]
+    per = list(best.values())
+    if not per:
         return None, []
-    return min(pool, key=lambda z: z.value), list(best.values())
+    pool = per
+    if adjust:
+        adjusted = [z for z in per if z.kind in _SIZE_ADJUSTED]
+        if adjusted:
+            pool = adjusted
+    return min(pool, key=lambda z: (z.value, z.path)), per
 
 
 #: Dutch names of the DXA sites for messages.
@@ -782,8 +862,17 @@ _KIND_TEXT: dict[str, tuple[str, str]] = {
     "haz_adjusted": ("height-for-age-Z-adjusted", "gecorrigeerd voor lengte-Z (HAZ)"),
     "bmad": ("BMAD", "BMAD"),
     "pack": ("reference-pack", "uit het referentiepakket"),
-    "vendor": ("vendor", "van de fabrikant"),
+    "vendor": ("scanner's", "van de scanner"),
 }
+
+
+def _zlabel(z: _Z) -> str:
+    return f"{z.site.value} {'aBMD' if z.quantity == 'abmd' else z.quantity.upper()}"
+
+
+def _zlabel_nl(z: _Z) -> str:
+    q = "aBMD" if z.quantity == "abmd" else z.quantity.upper()
+    return f"{q} {SITE_NL.get(z.site.value, z.site.value)}"
 
 
 def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
@@ -792,9 +881,15 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
     if last is None:
         return None, None
     si, scan = last
+    return _densitometry_of(ctx, si, scan, report=True), scan
+
+
+def _densitometry_of(ctx: _Ctx, si: int, scan: DxaScan, *, report: bool) -> _Z | None:
     zs = _site_zs(ctx, scan, si)
     reasons = _size_adjustment_reason(ctx)
     chosen, per_site = _choose_z(ctx, zs, adjust=reasons is not None)
+    if not report:
+        return chosen
     if chosen is None:
         ctx.add(
             "densitometry.no_z",
@@ -803,65 +898,101 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
             f"DXA of {scan.date} has no usable Z-score.",
             f"DXA van {scan.date} heeft geen bruikbare Z-score.",
             inputs={"scan": f"dxa_scans[{si}]"},
+            sources=("S1", "S3"),
         )
-        return None, scan
+        return None
     kind_en, kind_nl = _KIND_TEXT[chosen.kind]
     why_en: list[str] = []
     why_nl: list[str] = []
     sources = ["S1", "S3"]
+    if len(per_site) > 1:
+        why_en.append(
+            "the lowest of every measured site and measure, BMC and BMD "
+            f"({len(per_site)} candidates) [S1][S3]"
+        )
+        why_nl.append(
+            "de laagste van elke gemeten plaats en maat, BMC en BMD "
+            f"({len(per_site)} kandidaten) [S1][S3]"
+        )
     if chosen.site not in _PREFERRED_SITES:
-        why_en.append("spine and TBLH (the recommended sites [S3]) were not available")
-        why_nl.append("wervelkolom en TBLH (de aanbevolen plaatsen [S3]) waren niet beschikbaar")
+        why_en.append("not a recommended site (spine, TBLH [S3]); see the other sites below")
+        why_nl.append("geen aanbevolen plaats (wervelkolom, TBLH [S3]); zie de andere plaatsen")
         sources.append("S6")
+    adjusted_any = [z for z in per_site if z.kind in _SIZE_ADJUSTED]
     if reasons is not None:
         reason, reason_nl = reasons
         sources.append("S11")
-        if chosen.kind in ("haz_adjusted", "bmad"):
-            why_en.append(f"size-adjusted because the child is short or late-maturing ({reason})")
+        if chosen.kind in _SIZE_ADJUSTED:
+            why_en.append(
+                f"size-adjusted because the child is short or late-maturing ({reason}); an "
+                "unadjusted Z underestimates bone density in a short child [S3][S11]"
+            )
             why_nl.append(
                 f"gecorrigeerd voor lichaamsgrootte omdat het kind klein of laat rijpend is "
-                f"({reason_nl})"
+                f"({reason_nl}); een niet-gecorrigeerde Z onderschat de botdensiteit bij een "
+                "klein kind [S3][S11]"
             )
         else:
             ctx.add(
                 "densitometry.size_adjustment_unavailable",
                 Severity.NOTICE,
                 Category.DENSITOMETRY,
-                f"Size adjustment (BMAD or HAZ-adjusted Z) is recommended ({reason}) but none is "
-                "available; the unadjusted Z-score underestimates bone density in a short or "
-                "late-maturing child.",
+                f"Size adjustment (BMAD or HAZ-adjusted Z) is recommended ({reason}) but this "
+                "scan has none at any site; the unadjusted Z-score underestimates bone density "
+                "in a short or late-maturing child.",
                 f"Correctie voor lichaamsgrootte (BMAD of voor lengte-Z gecorrigeerde Z) is "
-                f"aangewezen ({reason_nl}) maar niet beschikbaar; de niet-gecorrigeerde Z-score "
-                "onderschat de botdensiteit bij een klein of laat rijpend kind.",
+                f"aangewezen ({reason_nl}) maar deze scan heeft er op geen enkele plaats een; de "
+                "niet-gecorrigeerde Z-score onderschat de botdensiteit bij een klein of laat "
+                "rijpend kind.",
                 inputs={"reason": reason},
                 sources=("S3", "S11"),
             )
     elif ctx.haz is not None and ctx.haz < 0:
+        cut = "no short-stature cut-off is set (clinic setting short_stature_haz)"
+        cut_nl = "er is geen grenswaarde voor kleine gestalte ingesteld (kliniekinstelling)"
         why_en.append(
-            f"HAZ {ctx.haz:+.2f}: unadjusted Z-scores remain associated with height Z [S11]"
+            f"HAZ {ctx.haz:+.2f} and {cut}; unadjusted Z-scores remain associated with height "
+            "Z [S11]"
+            + (f"; a size-adjusted {_zlabel(adjusted_any[0])} Z exists" if adjusted_any else "")
         )
         why_nl.append(
-            f"HAZ {_nl_z(ctx.haz)}: niet-gecorrigeerde Z-scores blijven geassocieerd met de "
-            "lengte-Z [S11]"
+            f"HAZ {_nl_z(ctx.haz)} en {cut_nl}; niet-gecorrigeerde Z-scores blijven "
+            "geassocieerd met de lengte-Z [S11]"
+            + (
+                f"; er is een voor grootte gecorrigeerde Z ({_zlabel_nl(adjusted_any[0])})"
+                if adjusted_any
+                else ""
+            )
         )
+        sources += ["S11", "PEDBONE_CLINIC_SETTING"]
     if chosen.kind == "vendor":
-        why_en.append(f"vendor Z-score from reference '{chosen.reference}'")
-        why_nl.append(f"Z-score van de fabrikant, referentie '{chosen.reference}'")
-    others = [
-        {"site": z.site.value, "z": z.value, "kind": z.kind, "quantity": z.quantity}
-        for z in per_site
-    ]
+        why_en.append(
+            f"the scanner's own Z-score (reference '{chosen.reference}') is used: no Z-score "
+            "was computed from the raw values with a configured reference pack"
+        )
+        why_nl.append(
+            f"de Z-score van de scanner zelf (referentie '{chosen.reference}') wordt gebruikt: "
+            "er is geen Z-score uit de ruwe waarden berekend met een ingesteld referentiepakket"
+        )
+    others = [z for z in per_site if z is not chosen]
+    also_en = ", ".join(f"{_zlabel(z)} {z.value:+.2f} ({z.kind})" for z in others)
+    also_nl = ", ".join(
+        f"{_zlabel_nl(z)} {_nl_z(z.value)} ({_KIND_TEXT[z.kind][1]})" for z in others
+    )
     ctx.add(
         "densitometry.z_used",
         Severity.INFO,
         Category.DENSITOMETRY,
-        f"DXA {scan.date}: classification uses the {kind_en} {chosen.site.value} "
-        f"{chosen.quantity} Z-score {chosen.value:+.2f}"
+        f"DXA {scan.date}: classification uses the {kind_en} {_zlabel(chosen)} Z-score "
+        f"{chosen.value:+.2f}"
         + (f" ({'; '.join(why_en)})" if why_en else "")
-        + ".",
+        + "."
+        + (f" Other sites and measures: {also_en}." if others else ""),
         f"DXA {scan.date}: de classificatie gebruikt de Z-score ({kind_nl}) van "
-        f"{SITE_NL.get(chosen.site.value, chosen.site.value)} ({chosen.quantity}): "
-        f"{_nl_z(chosen.value)}" + (f" ({'; '.join(why_nl)})" if why_nl else "") + ".",
+        f"{_zlabel_nl(chosen)}: {_nl_z(chosen.value)}"
+        + (f" ({'; '.join(why_nl)})" if why_nl else "")
+        + "."
+        + (f" Andere plaatsen en maten: {also_nl}." if others else ""),
         inputs={
             "scan_date": scan.date,
             "site": chosen.site.value,
@@ -870,12 +1001,15 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
             "quantity": chosen.quantity,
             "reference": chosen.reference,
             "field": chosen.path,
-            "per_site": others,
+            "per_site": [
+                {"site": z.site.value, "z": z.value, "kind": z.kind, "quantity": z.quantity}
+                for z in per_site
+            ],
             "haz": ctx.haz,
         },
         sources=sources,
     )
-    return chosen, scan
+    return chosen
 
 
 # ---------------------------------------------------------------------------------------------
