@@ -46,6 +46,27 @@ class ChosenZ:
         return is_low_z(self.value)
 
 
+def _report_date_checks(ctx: _Ctx, patient: Patient, today: dt.date) -> None:
+    """Dates before birth or in the future are data-quality problems; a medication that starts
+    after today is planned, which is not an error (an INFO finding; it is simply not yet part
+    of the assessment)."""
+    for code, fieldpath, en, nl, record in _date_checks(patient, today):
+        if code == "planned":
+            ctx.add(
+                "risk.medication_planned",
+                Severity.INFO,
+                Category.RISK,
+                en[0].upper() + en[1:] + ".",
+                nl[0].upper() + nl[1:] + ".",
+                inputs={"field": fieldpath},
+                sources=("PEDBONE_SOFTWARE",),
+                field=fieldpath,
+            )
+        else:
+            ctx.dq(code, fieldpath, en, nl, severity=Severity.WARNING)
+        ctx.excluded.add(record)
+
+
 def latest_data_date(patient: Patient, *, today: dt.date | None = None) -> dt.date:
     """The latest date in the record (including medication end dates) that is neither before
     birth nor after ``today`` (the birth date if there is none): the default ``as_of``."""
@@ -75,9 +96,7 @@ def assess(
     today = today or dt.date.today()
     chosen = as_of or latest_data_date(patient, today=today)
     ctx = _Ctx(patient=patient, as_of=chosen, today=today, options=options)
-    for code, fieldpath, en, nl, record in _date_checks(patient, today):
-        ctx.dq(code, fieldpath, en, nl, severity=Severity.WARNING)
-        ctx.excluded.add(record)
+    _report_date_checks(ctx, patient, today)
     later = [path for path, d in _dated(patient) if d > chosen and ctx.ok(path)]
     if later:
         ctx.add(
@@ -143,9 +162,7 @@ def _prepared(
     today = today or dt.date.today()
     chosen = as_of or latest_data_date(patient, today=today)
     ctx = _Ctx(patient=patient, as_of=chosen, today=today, options=options)
-    for code, fieldpath, en, nl, record in _date_checks(patient, today):
-        ctx.dq(code, fieldpath, en, nl, severity=Severity.WARNING)
-        ctx.excluded.add(record)
+    _report_date_checks(ctx, patient, today)
     _value_checks(ctx)
     _growth(ctx)
     return ctx

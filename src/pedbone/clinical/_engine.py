@@ -44,11 +44,10 @@ REFERENCE_ERRORS = (LookupError, ValueError, OSError)
 
 __all__ = ["ABMD_PLAUSIBLE", "HEIGHT_PLAUSIBLE"]
 
-#: pedbone's own plausibility range for a paediatric aBMD (g/cm²): a data check that catches
-#: zeros, unit slips and typing errors; it is not a clinical threshold.
-ABMD_PLAUSIBLE = (0.05, 2.5)
-#: pedbone's plausibility range for a height (cm): a data check, not a clinical threshold.
-HEIGHT_PLAUSIBLE = (20.0, 250.0)
+#: pedbone's own plausibility range for a paediatric aBMD (g/cm²) and a height (cm): read from
+#: :mod:`pedbone.plausibility` (software rule PEDBONE_PLAUSIBILITY), not clinical thresholds.
+ABMD_PLAUSIBLE = (plausibility.LIMITS["abmd_g_cm2"].low, plausibility.LIMITS["abmd_g_cm2"].high)
+HEIGHT_PLAUSIBLE = (plausibility.LIMITS["height_cm"].low, plausibility.LIMITS["height_cm"].high)
 #: Relative tolerance for aBMD against BMC / area (vendors round each value).
 ABMD_CONSISTENCY = 0.05
 #: A height is paired with a creatinine for bedside Schwartz if measured within this many days.
@@ -137,6 +136,11 @@ class _Ctx:
         field: str | None = None,
         group: str | None = None,
     ) -> Finding:
+        keys = tuple(dict.fromkeys(sources))
+        if not keys:  # every finding cites a key: a software rule cites the project's own
+            keys = (
+                "PEDBONE_DATA_QUALITY" if category == Category.DATA_QUALITY else "PEDBONE_SOFTWARE",
+            )
         f = Finding(
             code=code,
             severity=severity,
@@ -144,7 +148,7 @@ class _Ctx:
             message_en=en,
             message_nl=_DECIMAL_POINT.sub(",", nl),
             inputs=_jsonable(inputs or {}),
-            sources=tuple(dict.fromkeys(sources)),
+            sources=keys,
             field=field,
         )
         self.findings.append(f)
@@ -277,6 +281,18 @@ def _date_checks(p: Patient, today: dt.date) -> list[tuple[str, str, str, str, s
                     path,
                 )
             )
+        elif day > today and name == "medications":
+            out.append(
+                (
+                    "planned",
+                    fieldpath,
+                    f"{what_en} starting {day} is planned (after today, {today}); not part of "
+                    "this assessment",
+                    f"{what_nl} met start op {day} is gepland (na vandaag, {today}); geen deel "
+                    "van deze beoordeling",
+                    path,
+                )
+            )
         elif day > today:
             out.append(
                 (
@@ -297,23 +313,18 @@ def _value_checks(ctx: _Ctx) -> None:
         path = f"anthropometry[{i}]"
         if not ctx.ok(path):
             continue
-        lo, hi = HEIGHT_PLAUSIBLE
-        if a.height_cm is not None and not lo <= a.height_cm <= hi:
-            ctx.dq(
-                "implausible_height",
-                f"{path}.height_cm",
-                f"height {a.height_cm:g} cm is implausible (pedbone's data check: {lo:g}–{hi:g} "
-                "cm); left out",
-                f"lengte {a.height_cm:g} cm is onwaarschijnlijk (datacontrole van pedbone: "
-                f"{lo:g}–{hi:g} cm); niet gebruikt",
-            )
-        if a.weight_kg is not None and not a.weight_kg > 0:
-            ctx.dq(
-                "implausible_weight",
-                f"{path}.weight_kg",
-                f"weight {a.weight_kg:g} kg is not positive; left out",
-                f"gewicht {a.weight_kg:g} kg is niet positief; niet gebruikt",
-            )
+        for name, value in (("height_cm", a.height_cm), ("weight_kg", a.weight_kg)):
+            if value is not None and not plausibility.is_plausible(name, value):
+                _implausible(ctx, f"{path}.{name}", name, value)
+        if (
+            a.height_cm is not None
+            and a.weight_kg is not None
+            and ctx.ok(f"{path}.height_cm")
+            and ctx.ok(f"{path}.weight_kg")
+        ):
+            bmi = a.weight_kg / (a.height_cm / 100.0) ** 2
+            if not plausibility.is_plausible("bmi_kg_m2", bmi):
+                _implausible(ctx, f"{path}.weight_kg", "bmi_kg_m2", round(bmi, 1))
     for i, m in enumerate(p.medications):
         if m.end is not None and m.end < m.start:
             ctx.dq(
@@ -359,17 +370,58 @@ def _value_checks(ctx: _Ctx) -> None:
                     )
 
 
+#: Dutch labels of the plausibility quantities, for data-quality messages.
+_LIMIT_NL: dict[str, str] = {
+    "height_cm": "lengte",
+    "weight_kg": "gewicht",
+    "bmi_kg_m2": "BMI",
+    "calcium_mmol_l": "calcium",
+    "phosphate_mmol_l": "fosfaat",
+    "magnesium_mmol_l": "magnesium",
+    "alp_u_l": "alkalische fosfatase",
+    "ohd_nmol_l": "25-OH-vitamine D",
+    "ohd_ng_ml": "25-OH-vitamine D",
+    "pth_pmol_l": "PTH",
+    "pth_pg_ml": "PTH",
+    "creatinine_umol_l": "creatinine",
+    "creatinine_mg_dl": "creatinine",
+    "abmd_g_cm2": "aBMD",
+    "calcium_mg_day": "calciuminname",
+}
+
+
+def _implausible(
+    ctx: _Ctx, path: str, quantity: str, value: float, unit: str | None = None
+) -> None:
+    """A value outside its plausibility limit: a data-quality finding, the value left out."""
+    lim = plausibility.limit_for(quantity, unit)
+    assert lim is not None
+    u = f" {lim.unit}" if lim.unit else ""
+    ctx.dq(
+        f"implausible_{lim.quantity.split('_')[0]}",
+        path,
+        f"{plausibility.message(lim, value)} Left out",
+        f"{_LIMIT_NL.get(lim.quantity, lim.label)} {value:g}{u} is niet aannemelijk: pedbone "
+        f"aanvaardt {lim.low:g}–{lim.high:g}{u} (softwareregel [{lim.source}]); niet gebruikt. "
+        "Controleer de waarde en de eenheid",
+        inputs={"value": value, "low": lim.low, "high": lim.high, "unit": lim.unit},
+        sources=(lim.source,),
+    )
+
+
 def _dxa_value_checks(ctx: _Ctx, path: str, r: DxaSiteResult) -> None:
     lo, hi = ABMD_PLAUSIBLE
     if r.abmd_g_cm2 is not None and not lo <= r.abmd_g_cm2 <= hi:
+        site_nl = SITE_NL.get(r.site.value, r.site.value)
         ctx.dq(
             "implausible_abmd",
             f"{path}.abmd_g_cm2",
             f"{r.site.value} aBMD {r.abmd_g_cm2:g} g/cm² is implausible (pedbone's data check: "
-            f"{lo:g}–{hi:g} g/cm²); this site's values and Z-scores are left out",
-            f"{r.site.value} aBMD {r.abmd_g_cm2:g} g/cm² is onwaarschijnlijk (datacontrole van "
-            f"pedbone: {lo:g}–{hi:g} g/cm²); de waarden en Z-scores van deze plaats worden niet "
-            "gebruikt",
+            f"{lo:g}–{hi:g} g/cm², software rule); this site's values and Z-scores are left out",
+            f"aBMD van {site_nl} {r.abmd_g_cm2:g} g/cm² is niet aannemelijk (datacontrole van "
+            f"pedbone: {lo:g}–{hi:g} g/cm², softwareregel); de waarden en Z-scores van deze "
+            "plaats worden niet gebruikt",
+            sources=(plausibility.PLAUSIBILITY_SOURCE,),
         )
         ctx.excluded.add(path)
         return
@@ -404,6 +456,22 @@ def _dxa_value_checks(ctx: _Ctx, path: str, r: DxaSiteResult) -> None:
             ctx.excluded.discard(f"{path}.abmd_g_cm2")
 
 
+#: Lab analytes with a plausibility limit (checked only when the unit is the limit's unit).
+_LAB_QUANTITY: dict[LabAnalyte, str] = {
+    LabAnalyte.VITAMIN_D_25OH: "ohd",
+    LabAnalyte.CREATININE: "creatinine",
+    LabAnalyte.CALCIUM: "calcium",
+    LabAnalyte.PHOSPHATE: "phosphate",
+    LabAnalyte.MAGNESIUM: "magnesium",
+    LabAnalyte.ALP: "alp",
+    LabAnalyte.PTH: "pth",
+}
+
+
+def _unit_matches(limit_unit: str, unit: str) -> bool:
+    return _norm_unit(limit_unit).replace(" ", "") == unit.replace(" ", "")
+
+
 def _norm_unit(unit: str) -> str:
     return unit.strip().lower().replace("µ", "u").replace("μ", "u")
 
@@ -418,6 +486,12 @@ def _lab_value_checks(ctx: _Ctx, path: str, lab: LabValue) -> None:
             f"{lab.analyte.value} {lab.value:g} {lab.unit} is negatief; niet gebruikt",
         )
         return
+    quantity = _LAB_QUANTITY.get(lab.analyte)
+    if quantity is not None and lab.analyte != LabAnalyte.CREATININE:
+        lim = plausibility.limit_for(quantity, lab.unit)
+        if lim is not None and _unit_matches(lim.unit, unit) and not lim.contains(lab.value):
+            _implausible(ctx, f"{path}.value", lim.quantity, lab.value)
+            return
     if lab.analyte == LabAnalyte.VITAMIN_D_25OH:
         try:
             nutrition.to_nmol_per_l(lab.value, lab.unit)
@@ -466,6 +540,9 @@ def _lab_value_checks(ctx: _Ctx, path: str, lab: LabValue) -> None:
                 inputs={"value": lab.value, "unit": lab.unit, "interval": [iv.lower, iv.upper]},
                 sources=("S74", "S72b"),
             )
+            return
+        if not plausibility.is_plausible("creatinine", lab.value, lab.unit):
+            _implausible(ctx, f"{path}.value", "creatinine", lab.value, lab.unit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1244,6 +1321,8 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
         f"{by10} {'fractuur' if by10 == 1 else 'fracturen'} van lange beenderen tot 10 jaar, "
         f"{by19} tot 19 jaar"
     )
+    no_vf_en = "no vertebral fracture that counts" if excluded_vf else "no vertebral fracture"
+    no_vf_nl = "geen wervelfractuur die meetelt" if excluded_vf else "geen wervelfractuur"
     if significant and low:
         assert z is not None
         en = (
@@ -1277,13 +1356,13 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
         assert z is not None
         en = (
             f"Low bone mass/density for chronological age: Z-score {z.value:+.2f} ≤ −2.0. "
-            f"Not osteoporosis: densitometry alone never makes that diagnosis ({hist_en}; no "
-            "vertebral fracture)."
+            f"Not osteoporosis: densitometry alone never makes that diagnosis ({hist_en}; "
+            f"{no_vf_en})."
         )
         nl = (
             f"Lage botmassa/botdensiteit voor de chronologische leeftijd: Z-score "
             f"{_nl_z(z.value)} ≤ −2,0. Geen osteoporose: densitometrie alleen volstaat nooit "
-            f"voor die diagnose ({hist_nl}; geen wervelfractuur)."
+            f"voor die diagnose ({hist_nl}; {no_vf_nl})."
         )
         ctx.add(
             "iscd.low_bone_density",
@@ -1297,12 +1376,12 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
         return "low_bone_density"
     if z is not None:
         en = (
-            f"Z-score {z.value:+.2f} is above −2.0 and there is no vertebral fracture: no "
+            f"Z-score {z.value:+.2f} is above −2.0 and there is {no_vf_en}: no "
             "osteoporosis by the ISCD definition. A Z-score above −2.0 does not exclude skeletal "
             "fragility."
         )
         nl = (
-            f"Z-score {_nl_z(z.value)} ligt boven −2,0 en er is geen wervelfractuur: geen "
+            f"Z-score {_nl_z(z.value)} ligt boven −2,0 en er is {no_vf_nl}: geen "
             "osteoporose volgens de ISCD-definitie. Een Z-score boven −2,0 sluit botfragiliteit "
             "niet uit."
         )
@@ -1319,11 +1398,8 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
             sources=("S1",),
         )
         return "not_low"
-    en = "No usable DXA Z-score and no vertebral fracture: the ISCD classification needs a DXA."
-    nl = (
-        "Geen bruikbare DXA-Z-score en geen wervelfractuur: voor de ISCD-classificatie is een "
-        "DXA nodig."
-    )
+    en = f"No usable DXA Z-score and {no_vf_en}: the ISCD classification needs a DXA."
+    nl = f"Geen bruikbare DXA-Z-score en {no_vf_nl}: voor de ISCD-classificatie is een DXA nodig."
     if significant:
         en += f" The fracture history is clinically significant ({hist_en})."
         nl += f" De fractuuranamnese is klinisch significant ({hist_nl})."
