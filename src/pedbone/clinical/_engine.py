@@ -725,11 +725,25 @@ def _size_adjustment_reason(ctx: _Ctx) -> tuple[str, str] | None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _group_kw(ctx: _Ctx, pack_id: str, site: str) -> dict[str, Any]:
+    """``group=`` for a pack with population groups (``AssessOptions.dxa_groups``)."""
+    group = ctx.options.dxa_groups.get(site)
+    return {"group": [group]} if group and reference(pack_id).groups else {}
+
+
 def _pack_z(ctx: _Ctx, pack_id: str, scan: DxaScan, measure: str, value: float) -> float | None:
     """Z of one raw value from a configured pack (None: measure not in the pack, or no Z)."""
+    site = measure.rsplit("_", 1)[0]
+    pack = reference(pack_id)
+    if pack.groups and not ctx.options.dxa_groups.get(site):
+        raise LookupError(f"{pack_id} needs a population group ({', '.join(pack.groups)})")
     z = float(
-        reference(pack_id).zscore(
-            measure, sex=[ctx.sex], age_years=[ctx.age(scan.date)], value=[value]
+        pack.zscore(
+            measure,
+            sex=[ctx.sex],
+            age_years=[ctx.age(scan.date)],
+            value=[value],
+            **_group_kw(ctx, pack_id, site),
         )[0]
     )
     return None if math.isnan(z) else z
@@ -770,10 +784,11 @@ def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
                     Severity.INFO,
                     Category.DENSITOMETRY,
                     f"Reference pack {pack_id!r} could not score {r.site.value} aBMD "
-                    f"({type(exc).__name__}); the scanner's Z-score is used where there is one.",
+                    f"({type(exc).__name__}: {exc}); the scanner's Z-score is used where there "
+                    "is one.",
                     f"Referentiepakket {pack_id!r} kon {r.site.value}-aBMD niet scoren "
-                    f"({type(exc).__name__}); de Z-score van de scanner wordt gebruikt als die "
-                    "er is.",
+                    f"({type(exc).__name__}: {exc}); de Z-score van de scanner wordt gebruikt "
+                    "als die er is.",
                     inputs={"pack": pack_id, "site": r.site.value},
                     sources=("PEDBONE_SOFTWARE",),
                 )
@@ -858,6 +873,7 @@ def _haz_adjusted_z(
             age_years=[ctx.age(scan.date)],
             value=[abmd],
             height=[height],
+            **_group_kw(ctx, pack_id, site.value),
         )
         z = float(res.z[0])
     except REFERENCE_ERRORS:
@@ -878,6 +894,7 @@ def _bmad_z(
             age_years=[ctx.age(scan.date)],
             bmc=[bmc],
             area=[area],
+            **_group_kw(ctx, pack_id, site.value),
         )
         z = float(res.z[0])
     except REFERENCE_ERRORS:
@@ -1052,7 +1069,7 @@ def _densitometry_of(ctx: _Ctx, si: int, scan: DxaScan, *, report: bool) -> _Z |
             "er is geen Z-score uit de ruwe waarden berekend met een ingesteld referentiepakket"
         )
     others = [z for z in per_site if z is not chosen]
-    also_en = ", ".join(f"{_zlabel(z)} {z.value:+.2f} ({z.kind})" for z in others)
+    also_en = ", ".join(f"{_zlabel(z)} {z.value:+.2f} ({_KIND_TEXT[z.kind][0]})" for z in others)
     also_nl = ", ".join(
         f"{_zlabel_nl(z)} {_nl_z(z.value)} ({_KIND_TEXT[z.kind][1]})" for z in others
     )

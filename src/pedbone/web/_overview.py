@@ -280,8 +280,16 @@ def build_overview(
                 for m in scan.measurements
                 if m.reference_pack
             }
+            dxa_groups = {
+                m.site: m.reference_group
+                for scan in patient.dxa_scans
+                for m in scan.measurements
+                if m.reference_pack and m.reference_group
+            }
             ov.assessment = pedbone.assess(
-                record, as_of=as_of, options=AssessOptions(dxa_packs=dxa_packs)
+                record,
+                as_of=as_of,
+                options=AssessOptions(dxa_packs=dxa_packs, dxa_groups=dxa_groups),
             )
         except NotImplementedError:
             ov.assessment_error = "engine"
