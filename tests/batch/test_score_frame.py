@@ -306,3 +306,33 @@ def test_plan_pickles_for_a_distributed_map_step() -> None:
     shipped = pickle.loads(pickle.dumps(plan))
     assert shipped == plan
     assert score_frame(frame, shipped).equals(score_frame(frame, plan))
+
+
+def test_implausible_values_get_a_status_not_a_number() -> None:
+    # Limits are a software rule [PEDBONE_PLAUSIBILITY]: weight 0.2-250 kg, BMI 5-100 kg/m²,
+    # |Z| <= 8. 32 000 kg was scored Z +4.6 with status ok before.
+    frame = pl.DataFrame(
+        {
+            "sex": ["F", "F", "F", "F"],
+            "age_years": ["10", "10", "10", "10"],
+            "weight_kg": ["32000", "250", "30", ""],
+            "bmi": ["170", "", "100", "17"],
+        }
+    )
+    out = score_frame(frame)
+    assert out["weight_z"][0] is None
+    assert out["weight_centile"][0] is None
+    assert out[STATUS_COLUMN][0] == "weight_kg:implausible;bmi:implausible"
+    # 250 kg is inside the limit: scored (a large but finite Z), and 100 kg/m² likewise unless
+    # its Z is beyond ±8
+    assert out["weight_z"][1] is not None
+    assert out["weight_z"][2] is not None
+    assert out[STATUS_COLUMN][3] == "ok"
+
+
+def test_z_beyond_the_plausibility_bound_is_implausible() -> None:
+    # height 250 cm at 2 y (inside the 20-250 cm value limit) is Z far above +8 on CDC 2000
+    frame = pl.DataFrame({"sex": ["F"], "age_years": ["2.0"], "height_cm": ["250"]})
+    out = score_frame(frame)
+    assert out["height_z"][0] is None
+    assert out[STATUS_COLUMN][0] == "height_cm:implausible"

@@ -119,3 +119,42 @@ def test_public_api_via_pedbone_assess() -> None:
     a = pedbone.assess(p)
     assert a.classification == "not_low"
     assert all(f.message_nl and f.message_en for f in a.findings)
+
+
+def test_assess_with_an_installed_dxa_pack(tmp_path: Path) -> None:
+    # Schafmeyer 2022 lower-limb pack [SCHAFMEYER2022] scores the raw leg aBMD when asked; the
+    # pack has population groups, so the group is required.
+    _json = json
+    rec = {
+        "id": "X",
+        "fictional": True,
+        "demographics": {"sex": "F", "birth_date": "2010-01-01"},
+        "dxa_scans": [
+            {
+                "date": "2021-01-10",
+                "reference": "Hologic",
+                "scanner": {"manufacturer": "Hologic", "model": "A", "serial": "1"},
+                "sites": [
+                    {"site": "leg", "abmd_g_cm2": 0.6, "vendor_z_abmd": -0.5},
+                    {"site": "spine", "vendor_z_abmd": -1.1},
+                ],
+            }
+        ],
+    }
+    f = tmp_path / "p.json"
+    f.write_text(_json.dumps(rec), encoding="utf-8")
+    runner = CliRunner()
+    plain = _json.loads(runner.invoke(app, ["assess", str(f), "-f", "json"]).stdout)
+    assert plain["z_score_used"]["kind"] == "vendor"
+    r = runner.invoke(
+        app,
+        ["assess", str(f), "-f", "json", "--dxa-pack", "schafmeyer2022", "--dxa-group", "white"],
+    )
+    assert r.exit_code == 0, r.output
+    used = _json.loads(r.stdout)["z_score_used"]
+    assert used["kind"] == "pack"
+    assert used["reference"] == "schafmeyer2022"
+    assert used["site"] == "leg"
+    bad = runner.invoke(app, ["assess", str(f), "--dxa-pack", "nope"])
+    assert bad.exit_code == 2
+    assert "unknown reference pack 'nope'" in bad.stderr

@@ -97,4 +97,6 @@ def test_unknown_vitamin_d_unit() -> None:
     rec = patient(labs=[{"date": "2022-01-01", "analyte": "25ohd", "value": 50, "unit": "mg"}])
     a = run(rec)
     assert a.by_code("data_quality.unknown_unit")[0].field == "labs[0].unit"
-    assert a.by_code("nutrition.vitamin_d.missing")
+    # the level is recorded but unusable: not "no 25-OH vitamin D recorded"
+    assert not a.by_code("nutrition.vitamin_d.missing")
+    assert "could not be used" in a.by_code("nutrition.vitamin_d.unusable")[0].message_en

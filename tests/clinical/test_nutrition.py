@@ -105,7 +105,7 @@ def test_deficiency_regimens_by_age() -> None:
     assert r5[0].source == "S68c"
     assert r5[0].vitamin_d_iu_per_day == (3000.0, 6400.0)
     # [S68d] "minimum 2000 IU/day for ≥ 3 months plus oral calcium 500 mg/day"
-    assert any(r.source == "S68d" and r.calcium == "500 mg/day" for r in r5)
+    assert any(r.source == "S68d" and r.calcium == "oral calcium 500 mg/day" for r in r5)
     r12 = nutrition.vitamin_d_regimens(12.0, 25.0)
     assert r12[0].vitamin_d_iu_per_day == (6000.0, 6000.0)
     # [S56] pre-bisphosphonate "if 25(OH)D < 50 ... 12 mo–12 y 6000 IU" for 2 months

@@ -103,10 +103,85 @@ def test_renal_limit_only_where_sourced(za: Protocol, pam: Protocol) -> None:
     assert r.item("renal function").value is not None
     assert r.item("renal function").value.startswith("eGFR 25.6")  # type: ignore[union-attr]
     assert "below the protocol's limit of 35 mL/min" in r.item("renal function").detail
-    # pamidronate has no sourced limit: reported, not blocking
+    # pamidronate has no sourced eGFR limit: renal impairment is a relative contraindication
+    # [S54]: creatinine 200 > CALIPER 5-12 y upper limit 54 µmol/L [S74] → attention, not hold
     p = run_checklist(pam, inp)
-    assert p.item("renal function").status == "info"
+    item = p.item("renal function")
+    assert item.status == "attention"
+    assert "relative contraindication" in item.detail
+    assert "CALIPER upper limit 54 µmol/L" in item.detail
+    assert item.sources == ("S72", "S54", "S74")
     assert p.decision == "go"
+    assert any("renal function" in a for a in p.attention)
+
+
+@pytest.mark.parametrize(
+    ("creatinine", "status"),
+    [
+        (54.0, "ok"),  # CALIPER 5-12 y: 27-54 µmol/L [S74]; 54 is inside (eGFR 94.6)
+        (54.1, "attention"),  # above the upper limit: relative contraindication [S54]
+        (150.0, "attention"),  # eGFR 0.413 × 140 / (150 / 88.4) = 34.1 [S72]
+    ],
+)
+def test_pamidronate_renal_edges(pam: Protocol, creatinine: float, status: str) -> None:
+    r = run_checklist(pam, replace(good(), creatinine_umol_l=LabResult(creatinine, LABS)))
+    assert r.item("renal function").status == status
+    assert r.decision == "go"
+
+
+def test_pamidronate_renal_uses_the_lab_interval_when_given(pam: Protocol) -> None:
+    # the lab's own upper limit 60 µmol/L wins over CALIPER's 54 [S54]
+    inp = replace(good(), creatinine_umol_l=LabResult(58.0, LABS, 20.0, 60.0))
+    assert run_checklist(pam, inp).item("renal function").status == "ok"
+    inp = replace(good(), creatinine_umol_l=LabResult(61.0, LABS, 20.0, 60.0))
+    item = run_checklist(pam, inp).item("renal function")
+    assert item.status == "attention"
+    assert "the lab's upper limit 60 µmol/L" in item.detail
+
+
+@pytest.mark.parametrize(
+    ("ohd", "status"),
+    [
+        (250.0, "ok"),  # sufficiency 30–100 ng/mL = 75–250 nmol/L [S69] (× 2.5 [S68])
+        (250.1, "attention"),  # above the sourced sufficiency range [S69]
+        (400.0, "attention"),
+    ],
+)
+def test_high_vitamin_d_is_flagged(za: Protocol, ohd: float, status: str) -> None:
+    item = run_checklist(za, replace(good(), ohd_nmol_l=LabResult(ohd, LABS))).item(
+        "25-OH vitamin D"
+    )
+    assert item.status == status
+    if status == "attention":
+        assert "above the sufficiency range 30–100 ng/mL (250 nmol/L) [S69]" in item.detail
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("corrected_calcium_mmol_l", 20.0, "calcium 20 mmol/L is not plausible"),
+        ("corrected_calcium_mmol_l", -1.0, "calcium -1 mmol/L is not plausible"),
+        ("corrected_calcium_mmol_l", 0.49, "calcium 0.49 mmol/L is not plausible"),
+        ("corrected_calcium_mmol_l", 5.01, "calcium 5.01 mmol/L is not plausible"),
+        ("phosphate_mmol_l", 15.0, "phosphate 15 mmol/L is not plausible"),
+        ("ohd_nmol_l", -5.0, "25-OH vitamin D -5 nmol/L is not plausible"),
+        ("creatinine_umol_l", 0.5, "creatinine 0.5 µmol/L is not plausible"),
+    ],
+)
+def test_impossible_labs_are_refused_not_judged(
+    za: Protocol, field: str, value: float, message: str
+) -> None:
+    from pedbone.plausibility import ImplausibleValueError
+
+    with pytest.raises(ImplausibleValueError, match=message):
+        run_checklist(za, replace(good(), **{field: LabResult(value, LABS)}))
+
+
+@pytest.mark.parametrize("calcium", [0.5, 5.0])
+def test_calcium_at_the_plausibility_limits_is_judged(za: Protocol, calcium: float) -> None:
+    # inside [0.5, 5.0] (software rule): judged against CALIPER 2.29-2.63 [S74]
+    item = run_checklist(za, replace(good(), corrected_calcium_mmol_l=LabResult(calcium, LABS)))
+    assert item.item("corrected calcium").status == ("hold" if calcium < 2.29 else "attention")
 
 
 def test_old_labs_hold_the_first_cycle_only(pam: Protocol) -> None:

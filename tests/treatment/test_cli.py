@@ -34,9 +34,7 @@ def test_protocols_list_and_show(clinic: Path) -> None:
     assert len(ids) == 11
     r = runner.invoke(app, ["protocols", "show", "pamidronate-uk-2day"])
     assert r.exit_code == 0
-    assert (
-        "age >=3 y: 1.5 mg/kg/day × 2 days, every 3 months (max 90 mg per dose) [S53]" in r.stdout
-    )
+    assert "age >3 y: 1.5 mg/kg/day × 2 days, every 3 months (max 90 mg per dose) [S53]" in r.stdout
     assert "[S53] Pamidronate paediatric protocol" in r.stdout
     assert "does not replace, clinical judgement" in r.stdout
     r = runner.invoke(app, ["protocols", "show", "montreal"])
@@ -188,7 +186,7 @@ def test_supplements_cli() -> None:
     r = runner.invoke(app, ["supplements", "--age-years", "10", "--ohd", "40"])
     assert r.exit_code == 0, r.output
     assert "insufficiency" in r.stdout
-    assert "ready for infusion: no [S54]" in r.stdout
+    assert "ready for infusion (≥ 50 nmol/L): no [S54]" in r.stdout
     assert "6000 IU/day" in r.stdout
     r = runner.invoke(app, ["supplements", "--age-years", "10", "--ohd", "40", "--ohd-unit", "mg"])
     assert r.exit_code == 2
@@ -217,3 +215,61 @@ def test_protocols_schema() -> None:
     schema = json.loads(r.stdout)
     assert {"id", "sources", "regimens", "route"} <= set(schema["required"])
     assert schema["additionalProperties"] is False
+
+
+def test_supplements_age_outside_the_tables() -> None:
+    # IOM tables stop before 19 y [S70]; OUH repletion before 18 y [S56]
+    r = runner.invoke(app, ["supplements", "--age-years", "30", "--ohd", "40"])
+    assert r.exit_code == 0, r.output
+    assert "age 30 y is outside the IOM calcium and vitamin D intake tables [S70]" in r.stdout
+    assert "outside the age bands of the pre-bisphosphonate repletion table" in r.stdout
+    r = runner.invoke(app, ["supplements", "--age-years", "30", "--json"])
+    assert json.loads(r.stdout)["notes"][0].startswith("age 30 y is outside")
+
+
+def test_supplements_lines_carry_units() -> None:
+    # Global Consensus: 2000 IU/day plus oral calcium 500 mg/day [S68d]
+    r = runner.invoke(app, ["supplements", "--age-years", "8", "--ohd", "20"])
+    assert "vitamin D 2000 IU/day; at least 3 months (minimum dose); oral calcium 500 mg/day" in (
+        r.stdout
+    )
+    assert "vitamin D 3000–6400 IU/day" in r.stdout  # SPEG 6 mo-12 y [S68c]
+
+
+def test_supplements_implausible_inputs_exit_2() -> None:
+    r = runner.invoke(app, ["supplements", "--age-years", "-1"])
+    assert r.exit_code == 2
+    assert "age -1 years is not plausible" in r.stderr
+    r = runner.invoke(app, ["supplements", "--age-years", "8", "--ohd", "2000"])
+    assert r.exit_code == 2
+    assert "25-OH vitamin D 2000 nmol/L is not plausible" in r.stderr
+
+
+@pytest.mark.parametrize("weight", ["300", "3000", "0.01"])
+def test_plan_refuses_implausible_weight(clinic: Path, weight: str) -> None:
+    r = runner.invoke(
+        app,
+        [
+            "plan", "-p", "pamidronate-uk-2day", "--weight-kg", weight,
+            "--weight-date", "2026-11-25", "--start", "2026-12-01", "--age-years", "1",
+        ],
+    )  # fmt: skip
+    assert r.exit_code == 2
+    assert "is not plausible: pedbone accepts 0.2–250 kg" in r.stderr
+    assert "Nothing was planned" in r.stderr
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("calcium", ["20", "-1"])
+def test_checklist_refuses_impossible_calcium(clinic: Path, calcium: str) -> None:
+    args = [
+        "checklist", "-p", "zoledronate-ward-2021", "--dose-date", "2026-12-01", "--sex", "M",
+        "--age-years", "10", "--weight-date", "2026-11-25", "--height-cm", "140",
+        "--labs-date", "2026-11-20", "--calcium", calcium, "--phosphate", "1.5", "--ohd", "60",
+        "--creatinine", "50",
+    ]  # fmt: skip
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2
+    assert f"calcium {calcium} mmol/L is not plausible" in r.stderr
+    assert "GO" not in r.stdout
+    assert "hypocalcaemia" not in r.stdout

@@ -138,10 +138,39 @@ def test_no_dose_without_a_weight(no_clinic: Path) -> None:
         plan_course(p, weight_kg=None, weight_date=WEIGHED, start=START, today=TODAY)
     with pytest.raises(PlanError, match="no dose is computed without a weight"):
         plan_course(p, weight_kg=23.4, weight_date=None, start=START, today=TODAY)
-    with pytest.raises(PlanError, match="positive number of kg"):
+    with pytest.raises(PlanError, match="weight 0 kg is not plausible"):
         plan(p, 0.0)
-    with pytest.raises(PlanError, match="positive number of kg"):
+    with pytest.raises(PlanError, match="weight nan kg is not plausible"):
         plan(p, math.nan)
+
+
+@pytest.mark.parametrize("weight", [0.01, 0.19, 250.01, 300.0, 3000.0, 32000.0, -1.0])
+def test_implausible_weight_plans_nothing(no_clinic: Path, weight: float) -> None:
+    # Limits 0.2-250 kg are a software rule [PEDBONE_PLAUSIBILITY], not a clinical value:
+    # 300 kg would have given 0.05 × 300 = 15 mg zoledronic acid.
+    p = proto("zoledronate-ward-2021", no_clinic)
+    with pytest.raises(PlanError, match=r"not plausible: pedbone accepts 0.2–250 kg.*"
+                       r"PEDBONE_PLAUSIBILITY.*Nothing was planned"):  # fmt: skip
+        plan(p, weight)
+
+
+@pytest.mark.parametrize("weight", [0.2, 250.0])
+def test_weight_at_the_plausibility_limits_is_planned(no_clinic: Path, weight: float) -> None:
+    # 0.05 mg/kg × 0.2 kg = 0.01 mg; × 250 kg = 12.5 mg (limits are closed) [S35]
+    p = plan(proto("zoledronate-ward-2021", no_clinic), weight)
+    assert p.doses[0].dose_mg == pytest.approx(0.05 * weight)
+
+
+def test_implausible_age_and_height_plan_nothing(no_clinic: Path) -> None:
+    uk = proto("pamidronate-uk-2day", no_clinic)
+    with pytest.raises(PlanError, match="age -1 years is not plausible"):
+        plan(uk, 10.0, age_years=-1.0)
+    with pytest.raises(PlanError, match="age 121 years is not plausible"):
+        plan(uk, 10.0, age_years=121.0)
+    with pytest.raises(PlanError, match="height 1400 cm is not plausible"):
+        plan(uk, 10.0, age_years=5.0, height_cm=1400.0)
+    with pytest.raises(PlanError, match="birth date 2027-01-01 is after the start date"):
+        plan(uk, 10.0, birth_date=date(2027, 1, 1))
 
 
 def test_old_weight_blocks_the_plan(no_clinic: Path) -> None:
@@ -281,7 +310,9 @@ def test_oral_weight_bands(no_clinic: Path) -> None:
     assert plan(ward, 40.0).doses[0].dose_mg == 10.0  # >= 40 kg
     bishop = proto("risedronate-bishop-2013", no_clinic)
     assert plan(bishop, 29.9).doses[0].dose_mg == 2.5
-    assert plan(bishop, 30.0).doses[0].dose_mg == 5.0
+    # "2.5 mg daily (10–30 kg), 5 mg daily (> 30 kg)" [S49]: 30.0 kg is in 10–30 kg
+    assert plan(bishop, 30.0).doses[0].dose_mg == 2.5
+    assert plan(bishop, 30.1).doses[0].dose_mg == 5.0
     with pytest.raises(PlanError, match=r"9 kg is outside the weight bands .* no dose"):
         plan(bishop, 9.0)
 

@@ -185,7 +185,7 @@ def test_clinic_folder_overrides_and_adds(empty_dir: Path) -> None:
     assert infos["local-test"].origin.endswith("local.yaml")
     assert infos["zoledronate-ward-2021"].overrides_shipped
     assert get_protocol("zoledronate-ward-2021", empty_dir).version == "clinic-7"
-    assert get_protocol("pamidronate-uk-2day", empty_dir).version == "1"
+    assert get_protocol("pamidronate-uk-2day", empty_dir).version == "2"
 
 
 def test_broken_clinic_file_is_reported(empty_dir: Path) -> None:

@@ -197,3 +197,17 @@ def test_unknown_patient_is_a_404(client: Any, user_ids: dict[str, int]) -> None
     r = client.get("/patients/999")
     assert r.status_code == 404
     assert "This page or record does not exist" in r.text
+
+
+def test_one_z_truth_filter_overview_and_chart(client: Any, user_ids: dict[str, int]) -> None:
+    # No pack has spine reference data, so the scanner's spine Z is the classification Z; Z
+    # −2.3 ≤ −2.0 [S1][S3] puts the child in "Low BMD (Z ≤ −2)" and the overview says so.
+    token = sign_in(client, user_ids["doc"])
+    pid = new_patient(client, token, family_name="Vendorlaag", birth_date="2010-01-01")
+    r = _dxa(client, token, pid, scanned_on="2025-01-01", spine_abmd="0.6", spine_vendor_z="-2.3")
+    assert r.status_code == 303
+    assert "Vendorlaag" in client.get("/patients?low_bmd=true").text
+    page = client.get(f"/patients/{pid}").text
+    assert "Low bone mass/density for chronological age: Z-score -2.30" in page
+    assert "Z used for classification" in page
+    assert "never used for classification" not in page

@@ -115,6 +115,44 @@ def load_patient(path: Path) -> Any:
         raise _fail(f"{head}\n{format_validation_error(str(path), exc)}") from None
 
 
+def _known_pack(pack_id: str) -> str:
+    from pedbone.references import available
+
+    known = {p.id for p in available()}
+    if pack_id not in known:
+        raise _fail(
+            f"unknown reference pack {pack_id!r}; installed: {', '.join(sorted(known))} "
+            "(see `pedbone refs list`)"
+        )
+    return pack_id
+
+
+def _dxa_packs(specs: list[str], patient: Any) -> dict[str, str]:
+    """``PACK`` (every site of the record the pack has aBMD or BMC for) or ``SITE=PACK``."""
+    from pedbone.references import available
+
+    coverage = {p.id: set(p.coverage) for p in available()}
+    sites = {r.site.value for s in patient.dxa_scans for r in s.sites}
+    out: dict[str, str] = {}
+    for spec in specs:
+        site, sep, pack_id = spec.partition("=")
+        if not sep:
+            site, pack_id = "", spec
+        _known_pack(pack_id)
+        if site:
+            out[site] = pack_id
+            continue
+        covered = {s for s in sites if {f"{s}_abmd", f"{s}_bmc"} & coverage.get(pack_id, set())}
+        if not covered:
+            raise _fail(
+                f"--dxa-pack {pack_id}: the pack has no aBMD or BMC for any site in the record "
+                f"({', '.join(sorted(sites)) or 'no DXA sites'}); use SITE=PACK to force one"
+            )
+        for s in covered:
+            out.setdefault(s, pack_id)
+    return out
+
+
 def assess_command(
     patient_file: Annotated[
         Path, typer.Argument(help="Patient record (JSON, see 'pedbone schema patient').")
@@ -133,9 +171,40 @@ def assess_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report here instead.")
     ] = None,
+    dxa_pack: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dxa-pack",
+            help=(
+                "Installed DXA reference pack used to score raw aBMD/BMC: PACK (every site "
+                "the pack covers) or SITE=PACK (e.g. leg=schafmeyer2022). Repeatable."
+            ),
+        ),
+    ] = None,
+    dxa_group: Annotated[
+        str | None,
+        typer.Option(
+            "--dxa-group",
+            help="Population group for DXA packs that have groups (e.g. white for schafmeyer2022).",
+        ),
+    ] = None,
+    growth_pack: Annotated[
+        str | None,
+        typer.Option("--growth-pack", help="Growth reference from 2 years (default cdc2000)."),
+    ] = None,
+    short_stature_haz: Annotated[
+        float | None,
+        typer.Option(
+            "--short-stature-haz",
+            help=(
+                "Clinic setting: a height-for-age Z at or below which the child counts as short "
+                "for size adjustment (the sources give no cut-off; no default)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Assess a child's bone health from a patient record (JSON)."""
-    from pedbone.clinical import assess
+    from pedbone.clinical import AssessOptions, assess
 
     when: dt.date | None = None
     if as_of is not None:
@@ -144,7 +213,14 @@ def assess_command(
         except ValueError:
             raise _fail(f"--as-of: {as_of!r} is not a date (YYYY-MM-DD)") from None
     patient = load_patient(patient_file)
-    result = assess(patient, as_of=when)
+    packs = _dxa_packs(dxa_pack or [], patient)
+    options = AssessOptions(
+        dxa_packs=packs,
+        dxa_groups=dict.fromkeys(packs, dxa_group) if dxa_group else {},
+        short_stature_haz=short_stature_haz,
+        growth_pack=_known_pack(growth_pack) if growth_pack else AssessOptions().growth_pack,
+    )
+    result = assess(patient, as_of=when, options=options)
     text = result.render(_FORMATS[fmt], _LANGS[lang])
     if output is not None:
         output.write_text(text, encoding="utf-8")

@@ -557,25 +557,6 @@ def supplements_command(
     if as_json:
         _echo_json(d)
         return
-    if d["vitamin_d_status"]:
-        st = d["vitamin_d_status"]
-        typer.echo(
-            f"25-OH-D {st['nmol_per_l']:g} nmol/L: {st['category']} [{st['source']}]; ready for "
-            f"infusion: {'yes' if d['ready_for_infusion'] else 'no'} [S54]"
-        )
-    for key, label in (("calcium_intake", "Calcium"), ("vitamin_d_intake", "Vitamin D")):
-        r = d[key]
-        if r:
-            typer.echo(
-                f"{label} intake for age ({r['age_band']}): {r['amount']:g} {r['unit']} "
-                f"({r['body'].upper()} {r['kind']}) [{r['source']}]"
-            )
-    for r in d["vitamin_d_regimens"]:
-        iu = r["vitamin_d_iu_per_day"]
-        dose = "" if iu is None else f": {iu[0]:g}" + ("" if iu[0] == iu[1] else f"-{iu[1]:g}")
-        dose += " IU/day" if iu is not None else ""
-        extra = "; ".join(x for x in (r["duration"], r["calcium"], r["then"], r["notes"]) if x)
-        typer.echo(f"- {r['name']}{dose}{'; ' + extra if extra else ''} [{r['source']}]")
-    for a in d["advice"]:
-        typer.echo(f"- {a['text']} [{a['source']}]")
+    for line in sp.lines():
+        typer.echo(line)
     typer.echo(d["intended_use"])

@@ -13,7 +13,8 @@ Public modules other areas call directly:
 
 from __future__ import annotations
 
-from pedbone.clinical._assessment import assess, latest_data_date
+from pedbone.clinical._assessment import assess, classification_z, latest_data_date
+from pedbone.clinical._engine import LOW_Z, WHO2006_BELOW_YEARS, growth_pack_for, is_low_z
 from pedbone.clinical._findings import Assessment, Category, Finding, Severity
 from pedbone.clinical._markers import CALIPER, caliper_interval
 from pedbone.clinical._model import (
@@ -56,6 +57,8 @@ from pedbone.clinical._vertebral import (
 __all__ = [
     "CALIPER",
     "GENANT_THRESHOLDS",
+    "LOW_Z",
+    "WHO2006_BELOW_YEARS",
     "Anthropometry",
     "AssessOptions",
     "Assessment",
@@ -91,7 +94,10 @@ __all__ = [
     "VertebralAssessment",
     "assess",
     "caliper_interval",
+    "classification_z",
     "genant_grade",
     "grade_from_loss",
+    "growth_pack_for",
+    "is_low_z",
     "latest_data_date",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from pedbone.clinical import _rules
@@ -13,15 +14,57 @@ from pedbone.clinical._engine import (
     _date_checks,
     _dated,
     _densitometry,
+    _densitometry_of,
     _growth,
+    _valid,
     _value_checks,
     _vertebral,
+    is_low_z,
 )
 from pedbone.clinical._findings import Assessment, Category, Severity
 from pedbone.clinical._model import Patient
 from pedbone.clinical._options import AssessOptions
 
-__all__ = ["assess", "latest_data_date"]
+__all__ = ["ChosenZ", "assess", "classification_z", "latest_data_date"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenZ:
+    """The Z-score the ISCD classification uses for one DXA scan (see :func:`classification_z`)."""
+
+    scan_date: dt.date
+    site: str
+    quantity: str  # 'abmd', 'bmc' or 'bmad'
+    kind: str  # 'haz_adjusted', 'bmad', 'pack' or 'vendor'
+    value: float
+    reference: str
+    field: str
+
+    @property
+    def low(self) -> bool:
+        """At or below LOW_Z [S1][S3]."""
+        return is_low_z(self.value)
+
+
+def _report_date_checks(ctx: _Ctx, patient: Patient, today: dt.date) -> None:
+    """Dates before birth or in the future are data-quality problems; a medication that starts
+    after today is planned, which is not an error (an INFO finding; it is simply not yet part
+    of the assessment)."""
+    for code, fieldpath, en, nl, record in _date_checks(patient, today):
+        if code == "planned":
+            ctx.add(
+                "risk.medication_planned",
+                Severity.INFO,
+                Category.RISK,
+                en[0].upper() + en[1:] + ".",
+                nl[0].upper() + nl[1:] + ".",
+                inputs={"field": fieldpath},
+                sources=("PEDBONE_SOFTWARE",),
+                field=fieldpath,
+            )
+        else:
+            ctx.dq(code, fieldpath, en, nl, severity=Severity.WARNING)
+        ctx.excluded.add(record)
 
 
 def latest_data_date(patient: Patient, *, today: dt.date | None = None) -> dt.date:
@@ -53,9 +96,7 @@ def assess(
     today = today or dt.date.today()
     chosen = as_of or latest_data_date(patient, today=today)
     ctx = _Ctx(patient=patient, as_of=chosen, today=today, options=options)
-    for code, fieldpath, en, nl, record in _date_checks(patient, today):
-        ctx.dq(code, fieldpath, en, nl, severity=Severity.WARNING)
-        ctx.excluded.add(record)
+    _report_date_checks(ctx, patient, today)
     later = [path for path, d in _dated(patient) if d > chosen and ctx.ok(path)]
     if later:
         ctx.add(
@@ -112,3 +153,46 @@ def assess(
         next_dxa_due=due,
         findings=tuple(ctx.findings),
     )
+
+
+def _prepared(
+    patient: Patient, as_of: dt.date | None, options: AssessOptions | None, today: dt.date | None
+) -> _Ctx:
+    options = options or AssessOptions()
+    today = today or dt.date.today()
+    chosen = as_of or latest_data_date(patient, today=today)
+    ctx = _Ctx(patient=patient, as_of=chosen, today=today, options=options)
+    _report_date_checks(ctx, patient, today)
+    _value_checks(ctx)
+    _growth(ctx)
+    return ctx
+
+
+def classification_z(
+    patient: Patient | dict[str, Any],
+    *,
+    as_of: dt.date | None = None,
+    options: AssessOptions | None = None,
+    today: dt.date | None = None,
+) -> list[ChosenZ]:
+    """The Z-score the classification uses for every DXA scan up to ``as_of``, oldest first.
+
+    The same choice as :func:`assess` (the last item is the assessment's ``z_score_used``):
+    every measured site and measure (BMC and BMD) [S1][S3], size-adjusted where the child is
+    short or late-maturing [S3][S11], implausible values left out. The patient list filter
+    ("Low BMD (Z ≤ −2)"), the Z-over-time chart, the overview and the report read it. Scans
+    without a usable Z are left out.
+    """
+    if not isinstance(patient, Patient):
+        patient = Patient.model_validate(patient)
+    ctx = _prepared(patient, as_of, options, today)
+    out: list[ChosenZ] = []
+    for si, scan in sorted(
+        _valid(ctx, "dxa_scans", patient.dxa_scans), key=lambda p: (p[1].date, p[0])
+    ):
+        z = _densitometry_of(ctx, si, scan, report=False)
+        if z is not None:
+            out.append(
+                ChosenZ(scan.date, z.site.value, z.quantity, z.kind, z.value, z.reference, z.path)
+            )
+    return out

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pedbone import plausibility
 from pedbone.clinical import nutrition
 from pedbone.clinical._dates import age_years, birthday
 from pedbone.clinical._findings import Category, Finding, Severity
@@ -43,17 +44,38 @@ REFERENCE_ERRORS = (LookupError, ValueError, OSError)
 
 __all__ = ["ABMD_PLAUSIBLE", "HEIGHT_PLAUSIBLE"]
 
-#: pedbone's own plausibility range for a paediatric aBMD (g/cm²): a data check that catches
-#: zeros, unit slips and typing errors; it is not a clinical threshold.
-ABMD_PLAUSIBLE = (0.05, 2.5)
-#: pedbone's plausibility range for a height (cm): a data check, not a clinical threshold.
-HEIGHT_PLAUSIBLE = (20.0, 250.0)
+#: pedbone's own plausibility range for a paediatric aBMD (g/cm²) and a height (cm): read from
+#: :mod:`pedbone.plausibility` (software rule PEDBONE_PLAUSIBILITY), not clinical thresholds.
+ABMD_PLAUSIBLE = (plausibility.LIMITS["abmd_g_cm2"].low, plausibility.LIMITS["abmd_g_cm2"].high)
+HEIGHT_PLAUSIBLE = (plausibility.LIMITS["height_cm"].low, plausibility.LIMITS["height_cm"].high)
 #: Relative tolerance for aBMD against BMC / area (vendors round each value).
 ABMD_CONSISTENCY = 0.05
 #: A height is paired with a creatinine for bedside Schwartz if measured within this many days.
 HEIGHT_PAIRING_DAYS = 92
 
-_LOW_Z = -2.0  # ISCD: BMC/BMD Z-score ≤ −2.0 [S1][S3]
+#: ISCD: "BMC/BMD Z-score ≤ −2.0" [S1]; reported as "low bone mass or bone density" [S3].
+#: The one definition: the store, forms, list filter, charts and report all read it.
+LOW_Z: float = -2.0
+_LOW_Z = LOW_Z
+#: Under this age the growth reference is WHO 2006 [WHO2006] whatever the clinic's growth pack:
+#: the shipped CDC 2000 stature tables start at 2 years [CDC2000] (a coverage rule of pedbone's
+#: packs, PEDBONE_SOFTWARE).
+WHO2006_BELOW_YEARS: float = 2.0
+
+
+def is_low_z(z: float | None) -> bool:
+    """True when a Z-score is at or below :data:`LOW_Z` (rounded to 6 decimals) [S1][S3]."""
+    return z is not None and round(z, 6) <= LOW_Z
+
+
+def growth_pack_for(age_years: float, options: AssessOptions | None = None) -> str:
+    """The growth reference for a child of this age: WHO 2006 under 2 years, else the clinic's
+    ``AssessOptions.growth_pack`` (CDC 2000 by default). The assessment, the patient page, the
+    growth charts and the report all call this."""
+    if age_years < WHO2006_BELOW_YEARS:
+        return "who2006"
+    return (options or AssessOptions()).growth_pack
+
 
 _SIZE_CODES = {
     DiagnosisCode.SHORT_STATURE,
@@ -114,6 +136,11 @@ class _Ctx:
         field: str | None = None,
         group: str | None = None,
     ) -> Finding:
+        keys = tuple(dict.fromkeys(sources))
+        if not keys:  # every finding cites a key: a software rule cites the project's own
+            keys = (
+                "PEDBONE_DATA_QUALITY" if category == Category.DATA_QUALITY else "PEDBONE_SOFTWARE",
+            )
         f = Finding(
             code=code,
             severity=severity,
@@ -121,7 +148,7 @@ class _Ctx:
             message_en=en,
             message_nl=_DECIMAL_POINT.sub(",", nl),
             inputs=_jsonable(inputs or {}),
-            sources=tuple(dict.fromkeys(sources)),
+            sources=keys,
             field=field,
         )
         self.findings.append(f)
@@ -254,6 +281,18 @@ def _date_checks(p: Patient, today: dt.date) -> list[tuple[str, str, str, str, s
                     path,
                 )
             )
+        elif day > today and name == "medications":
+            out.append(
+                (
+                    "planned",
+                    fieldpath,
+                    f"{what_en} starting {day} is planned (after today, {today}); not part of "
+                    "this assessment",
+                    f"{what_nl} met start op {day} is gepland (na vandaag, {today}); geen deel "
+                    "van deze beoordeling",
+                    path,
+                )
+            )
         elif day > today:
             out.append(
                 (
@@ -274,23 +313,18 @@ def _value_checks(ctx: _Ctx) -> None:
         path = f"anthropometry[{i}]"
         if not ctx.ok(path):
             continue
-        lo, hi = HEIGHT_PLAUSIBLE
-        if a.height_cm is not None and not lo <= a.height_cm <= hi:
-            ctx.dq(
-                "implausible_height",
-                f"{path}.height_cm",
-                f"height {a.height_cm:g} cm is implausible (pedbone's data check: {lo:g}–{hi:g} "
-                "cm); left out",
-                f"lengte {a.height_cm:g} cm is onwaarschijnlijk (datacontrole van pedbone: "
-                f"{lo:g}–{hi:g} cm); niet gebruikt",
-            )
-        if a.weight_kg is not None and not a.weight_kg > 0:
-            ctx.dq(
-                "implausible_weight",
-                f"{path}.weight_kg",
-                f"weight {a.weight_kg:g} kg is not positive; left out",
-                f"gewicht {a.weight_kg:g} kg is niet positief; niet gebruikt",
-            )
+        for name, value in (("height_cm", a.height_cm), ("weight_kg", a.weight_kg)):
+            if value is not None and not plausibility.is_plausible(name, value):
+                _implausible(ctx, f"{path}.{name}", name, value)
+        if (
+            a.height_cm is not None
+            and a.weight_kg is not None
+            and ctx.ok(f"{path}.height_cm")
+            and ctx.ok(f"{path}.weight_kg")
+        ):
+            bmi = a.weight_kg / (a.height_cm / 100.0) ** 2
+            if not plausibility.is_plausible("bmi_kg_m2", bmi):
+                _implausible(ctx, f"{path}.weight_kg", "bmi_kg_m2", round(bmi, 1))
     for i, m in enumerate(p.medications):
         if m.end is not None and m.end < m.start:
             ctx.dq(
@@ -336,17 +370,58 @@ def _value_checks(ctx: _Ctx) -> None:
                     )
 
 
+#: Dutch labels of the plausibility quantities, for data-quality messages.
+_LIMIT_NL: dict[str, str] = {
+    "height_cm": "lengte",
+    "weight_kg": "gewicht",
+    "bmi_kg_m2": "BMI",
+    "calcium_mmol_l": "calcium",
+    "phosphate_mmol_l": "fosfaat",
+    "magnesium_mmol_l": "magnesium",
+    "alp_u_l": "alkalische fosfatase",
+    "ohd_nmol_l": "25-OH-vitamine D",
+    "ohd_ng_ml": "25-OH-vitamine D",
+    "pth_pmol_l": "PTH",
+    "pth_pg_ml": "PTH",
+    "creatinine_umol_l": "creatinine",
+    "creatinine_mg_dl": "creatinine",
+    "abmd_g_cm2": "aBMD",
+    "calcium_mg_day": "calciuminname",
+}
+
+
+def _implausible(
+    ctx: _Ctx, path: str, quantity: str, value: float, unit: str | None = None
+) -> None:
+    """A value outside its plausibility limit: a data-quality finding, the value left out."""
+    lim = plausibility.limit_for(quantity, unit)
+    assert lim is not None
+    u = f" {lim.unit}" if lim.unit else ""
+    ctx.dq(
+        f"implausible_{lim.quantity.split('_')[0]}",
+        path,
+        f"{plausibility.message(lim, value)} Left out",
+        f"{_LIMIT_NL.get(lim.quantity, lim.label)} {value:g}{u} is niet aannemelijk: pedbone "
+        f"aanvaardt {lim.low:g}–{lim.high:g}{u} (softwareregel [{lim.source}]); niet gebruikt. "
+        "Controleer de waarde en de eenheid",
+        inputs={"value": value, "low": lim.low, "high": lim.high, "unit": lim.unit},
+        sources=(lim.source,),
+    )
+
+
 def _dxa_value_checks(ctx: _Ctx, path: str, r: DxaSiteResult) -> None:
     lo, hi = ABMD_PLAUSIBLE
     if r.abmd_g_cm2 is not None and not lo <= r.abmd_g_cm2 <= hi:
+        site_nl = SITE_NL.get(r.site.value, r.site.value)
         ctx.dq(
             "implausible_abmd",
             f"{path}.abmd_g_cm2",
             f"{r.site.value} aBMD {r.abmd_g_cm2:g} g/cm² is implausible (pedbone's data check: "
-            f"{lo:g}–{hi:g} g/cm²); this site's values and Z-scores are left out",
-            f"{r.site.value} aBMD {r.abmd_g_cm2:g} g/cm² is onwaarschijnlijk (datacontrole van "
-            f"pedbone: {lo:g}–{hi:g} g/cm²); de waarden en Z-scores van deze plaats worden niet "
-            "gebruikt",
+            f"{lo:g}–{hi:g} g/cm², software rule); this site's values and Z-scores are left out",
+            f"aBMD van {site_nl} {r.abmd_g_cm2:g} g/cm² is niet aannemelijk (datacontrole van "
+            f"pedbone: {lo:g}–{hi:g} g/cm², softwareregel); de waarden en Z-scores van deze "
+            "plaats worden niet gebruikt",
+            sources=(plausibility.PLAUSIBILITY_SOURCE,),
         )
         ctx.excluded.add(path)
         return
@@ -381,6 +456,22 @@ def _dxa_value_checks(ctx: _Ctx, path: str, r: DxaSiteResult) -> None:
             ctx.excluded.discard(f"{path}.abmd_g_cm2")
 
 
+#: Lab analytes with a plausibility limit (checked only when the unit is the limit's unit).
+_LAB_QUANTITY: dict[LabAnalyte, str] = {
+    LabAnalyte.VITAMIN_D_25OH: "ohd",
+    LabAnalyte.CREATININE: "creatinine",
+    LabAnalyte.CALCIUM: "calcium",
+    LabAnalyte.PHOSPHATE: "phosphate",
+    LabAnalyte.MAGNESIUM: "magnesium",
+    LabAnalyte.ALP: "alp",
+    LabAnalyte.PTH: "pth",
+}
+
+
+def _unit_matches(limit_unit: str, unit: str) -> bool:
+    return _norm_unit(limit_unit).replace(" ", "") == unit.replace(" ", "")
+
+
 def _norm_unit(unit: str) -> str:
     return unit.strip().lower().replace("µ", "u").replace("μ", "u")
 
@@ -395,6 +486,12 @@ def _lab_value_checks(ctx: _Ctx, path: str, lab: LabValue) -> None:
             f"{lab.analyte.value} {lab.value:g} {lab.unit} is negatief; niet gebruikt",
         )
         return
+    quantity = _LAB_QUANTITY.get(lab.analyte)
+    if quantity is not None and lab.analyte != LabAnalyte.CREATININE:
+        lim = plausibility.limit_for(quantity, lab.unit)
+        if lim is not None and _unit_matches(lim.unit, unit) and not lim.contains(lab.value):
+            _implausible(ctx, f"{path}.value", lim.quantity, lab.value)
+            return
     if lab.analyte == LabAnalyte.VITAMIN_D_25OH:
         try:
             nutrition.to_nmol_per_l(lab.value, lab.unit)
@@ -443,6 +540,9 @@ def _lab_value_checks(ctx: _Ctx, path: str, lab: LabValue) -> None:
                 inputs={"value": lab.value, "unit": lab.unit, "interval": [iv.lower, iv.upper]},
                 sources=("S74", "S72b"),
             )
+            return
+        if not plausibility.is_plausible("creatinine", lab.value, lab.unit):
+            _implausible(ctx, f"{path}.value", "creatinine", lab.value, lab.unit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -490,7 +590,7 @@ def _growth(ctx: _Ctx) -> None:
     assert a.height_cm is not None
     ctx.height_cm = a.height_cm
     age = ctx.age(a.date)
-    pack_id = ctx.options.growth_pack
+    pack_id = growth_pack_for(age, ctx.options)
     try:
         pack = reference(pack_id)
         z = float(pack.zscore("height", sex=[ctx.sex], age_years=[age], value=[a.height_cm])[0])
@@ -562,7 +662,7 @@ def _bmi_and_puberty(ctx: _Ctx) -> None:
         assert a.weight_kg is not None
         bmi = a.weight_kg / (a.height_cm / 100.0) ** 2
         age = ctx.age(a.date)
-        pack_id = ctx.options.growth_pack
+        pack_id = growth_pack_for(age, ctx.options)
         z: float | None
         try:
             z = float(
@@ -625,15 +725,42 @@ def _size_adjustment_reason(ctx: _Ctx) -> tuple[str, str] | None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _group_kw(ctx: _Ctx, pack_id: str, site: str) -> dict[str, Any]:
+    """``group=`` for a pack with population groups (``AssessOptions.dxa_groups``)."""
+    group = ctx.options.dxa_groups.get(site)
+    return {"group": [group]} if group and reference(pack_id).groups else {}
+
+
+def _pack_z(ctx: _Ctx, pack_id: str, scan: DxaScan, measure: str, value: float) -> float | None:
+    """Z of one raw value from a configured pack (None: measure not in the pack, or no Z)."""
+    site = measure.rsplit("_", 1)[0]
+    pack = reference(pack_id)
+    if pack.groups and not ctx.options.dxa_groups.get(site):
+        raise LookupError(f"{pack_id} needs a population group ({', '.join(pack.groups)})")
+    z = float(
+        pack.zscore(
+            measure,
+            sex=[ctx.sex],
+            age_years=[ctx.age(scan.date)],
+            value=[value],
+            **_group_kw(ctx, pack_id, site),
+        )[0]
+    )
+    return None if math.isnan(z) else z
+
+
 def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
-    out: list[_Z] = []
+    """Every Z-score candidate of a scan: reported (vendor, HAZ-adjusted, BMAD) and computed
+    from the raw aBMD and BMC with the site's configured pack. A |Z| beyond the plausibility
+    bound is a data-quality finding, not a candidate."""
+    raw: list[_Z] = []
     vendor_ref = scan.reference or f"{scan.scanner.manufacturer} (reference not recorded)"
     for j, r in enumerate(scan.sites):
         path = f"dxa_scans[{si}].sites[{j}]"
         if not ctx.ok(path):
             continue
         if r.haz_adjusted_z_abmd is not None:
-            out.append(
+            raw.append(
                 _Z(
                     r.site,
                     r.haz_adjusted_z_abmd,
@@ -644,52 +771,79 @@ def _site_zs(ctx: _Ctx, scan: DxaScan, si: int) -> list[_Z]:
                 )
             )
         if r.bmad_z is not None:
-            out.append(_Z(r.site, r.bmad_z, "bmad", "bmad", vendor_ref, f"{path}.bmad_z"))
+            raw.append(_Z(r.site, r.bmad_z, "bmad", "bmad", vendor_ref, f"{path}.bmad_z"))
         pack_id = ctx.options.dxa_packs.get(r.site.value)
-        if pack_id and r.abmd_g_cm2 is not None:
+        if pack_id and r.abmd_g_cm2 is not None and ctx.ok(f"{path}.abmd_g_cm2"):
             try:
-                z = float(
-                    reference(pack_id).zscore(
-                        f"{r.site.value}_abmd",
-                        sex=[ctx.sex],
-                        age_years=[ctx.age(scan.date)],
-                        value=[r.abmd_g_cm2],
-                    )[0]
-                )
-                if not math.isnan(z):
-                    out.append(_Z(r.site, z, "pack", "abmd", pack_id, f"{path}.abmd_g_cm2"))
+                z = _pack_z(ctx, pack_id, scan, f"{r.site.value}_abmd", r.abmd_g_cm2)
+                if z is not None:
+                    raw.append(_Z(r.site, z, "pack", "abmd", pack_id, f"{path}.abmd_g_cm2"))
             except REFERENCE_ERRORS as exc:
                 ctx.add(
                     "densitometry.pack_unavailable",
                     Severity.INFO,
                     Category.DENSITOMETRY,
                     f"Reference pack {pack_id!r} could not score {r.site.value} aBMD "
-                    f"({type(exc).__name__}); the vendor Z-score is used.",
+                    f"({type(exc).__name__}: {exc}); the scanner's Z-score is used where there "
+                    "is one.",
                     f"Referentiepakket {pack_id!r} kon {r.site.value}-aBMD niet scoren "
-                    f"({type(exc).__name__}); de Z-score van de fabrikant wordt gebruikt.",
+                    f"({type(exc).__name__}: {exc}); de Z-score van de scanner wordt gebruikt "
+                    "als die er is.",
                     inputs={"pack": pack_id, "site": r.site.value},
+                    sources=("PEDBONE_SOFTWARE",),
                 )
-        if pack_id and r.abmd_g_cm2 is not None:
+        if pack_id and r.bmc_g is not None and r.bmc_g > 0 and ctx.ok(f"{path}.bmc_g"):
+            try:
+                z = _pack_z(ctx, pack_id, scan, f"{r.site.value}_bmc", r.bmc_g)
+            except REFERENCE_ERRORS:  # a pack without this site's BMC: no candidate
+                z = None
+            if z is not None:
+                raw.append(_Z(r.site, z, "pack", "bmc", pack_id, f"{path}.bmc_g"))
+        if pack_id and r.abmd_g_cm2 is not None and ctx.ok(f"{path}.abmd_g_cm2"):
             height = _height_near(ctx, scan.date)
             if height is not None:
                 hz = _haz_adjusted_z(ctx, pack_id, scan, r.site, r.abmd_g_cm2, height)
                 if hz is not None:
-                    out.append(
+                    raw.append(
                         _Z(r.site, hz, "haz_adjusted", "abmd", pack_id, f"{path}.abmd_g_cm2")
                     )
-        if pack_id and r.bmc_g and r.area_cm2:
+        if pack_id and r.bmc_g and r.area_cm2 and r.bmc_g > 0 and r.area_cm2 > 0:
             bz = _bmad_z(ctx, pack_id, scan, r.site, r.bmc_g, r.area_cm2)
             if bz is not None:
-                out.append(_Z(r.site, bz, "bmad", "bmad", pack_id, f"{path}.bmc_g"))
+                raw.append(_Z(r.site, bz, "bmad", "bmad", pack_id, f"{path}.bmc_g"))
         if r.vendor_z_abmd is not None:
-            out.append(
+            raw.append(
                 _Z(r.site, r.vendor_z_abmd, "vendor", "abmd", vendor_ref, f"{path}.vendor_z_abmd")
             )
         if r.vendor_z_bmc is not None:
-            out.append(
+            raw.append(
                 _Z(r.site, r.vendor_z_bmc, "vendor", "bmc", vendor_ref, f"{path}.vendor_z_bmc")
             )
+    out: list[_Z] = []
+    for cand in raw:
+        if plausibility.is_plausible("z_score", cand.value):
+            out.append(cand)
+            continue
+        _implausible_z(ctx, cand)
     return out
+
+
+def _implausible_z(ctx: _Ctx, z: _Z) -> None:
+    lim = plausibility.LIMITS["z_score"]
+    ctx.add(
+        "data_quality.implausible_z",
+        Severity.WARNING,
+        Category.DATA_QUALITY,
+        f"{z.path}: {z.site.value} {z.quantity} Z-score {z.value:+.2f} ({z.kind}) is "
+        f"outside ±{lim.high:g} ({lim.reason}); it is not shown or used",
+        f"{z.path}: {SITE_NL.get(z.site.value, z.site.value)} {z.quantity}-Z-score "
+        f"{_nl_z(z.value)} valt buiten ±{lim.high:g} (buiten dit bereik is een LMS-curve "
+        "ver voorbij haar gegevens geëxtrapoleerd: een gegevensfout); niet getoond of "
+        "gebruikt",
+        inputs={"z": z.value, "site": z.site.value, "kind": z.kind, "bound": lim.high},
+        sources=(plausibility.PLAUSIBILITY_SOURCE,),
+        field=z.path,
+    )
 
 
 def _height_near(ctx: _Ctx, day: dt.date) -> float | None:
@@ -719,6 +873,7 @@ def _haz_adjusted_z(
             age_years=[ctx.age(scan.date)],
             value=[abmd],
             height=[height],
+            **_group_kw(ctx, pack_id, site.value),
         )
         z = float(res.z[0])
     except REFERENCE_ERRORS:
@@ -739,6 +894,7 @@ def _bmad_z(
             age_years=[ctx.age(scan.date)],
             bmc=[bmc],
             area=[area],
+            **_group_kw(ctx, pack_id, site.value),
         )
         z = float(res.z[0])
     except REFERENCE_ERRORS:
@@ -748,22 +904,40 @@ def _bmad_z(
 
 _ADJUSTED_ORDER = ("haz_adjusted", "bmad", "pack", "vendor")
 _PLAIN_ORDER = ("pack", "vendor", "haz_adjusted", "bmad")
+_SIZE_ADJUSTED = ("haz_adjusted", "bmad")
 _PREFERRED_SITES = (DxaSite.SPINE, DxaSite.TBLH)
 
 
+def _family(z: _Z) -> str:
+    """'content' for BMC, 'density' for aBMD and BMAD: each site has up to two measures."""
+    return "content" if z.quantity == "bmc" else "density"
+
+
 def _choose_z(ctx: _Ctx, zs: list[_Z], adjust: bool) -> tuple[_Z | None, list[_Z]]:
-    """Per site the best candidate; then the lowest across spine/TBLH (else other sites)."""
+    """The Z the classification uses, and the best candidate of every site and measure.
+
+    ISCD: "BMC/BMD Z-score ≤ −2.0" [S1], "low BMC or BMD for chronological age" [S3]: every
+    measured site and both measures (BMC, BMD) count, so the lowest best candidate decides. Per
+    site and measure the candidates are ranked by kind: reference-pack, then the scanner's own,
+    for a child of ordinary size; size-adjusted first (HAZ-adjusted, BMAD) for a short or
+    late-maturing child [S3][S11], and then, where a size-adjusted Z exists for any site, only
+    size-adjusted Z-scores decide (an unadjusted Z underestimates a short child's bone).
+    """
     order = _ADJUSTED_ORDER if adjust else _PLAIN_ORDER
-    best: dict[DxaSite, _Z] = {}
-    for site in {z.site for z in zs}:
-        cands = [z for z in zs if z.site == site]
+    best: dict[tuple[DxaSite, str], _Z] = {}
+    for key in sorted({(z.site, _family(z)) for z in zs}, key=lambda k: (k[0].value, k[1])):
+        cands = [z for z in zs if (z.site, _family(z)) == key]
         cands.sort(key=lambda z: (order.index(z.kind), 0 if z.quantity == "abmd" else 1))
-        best[site] = cands[0]
-    preferred = [best[s] for s in _PREFERRED_SITES if s in best]
-    pool = preferred or list(best.values())
-    if not pool:
+        best[key] = cands[0]
+    per = list(best.values())
+    if not per:
         return None, []
-    return min(pool, key=lambda z: z.value), list(best.values())
+    pool = per
+    if adjust:
+        adjusted = [z for z in per if z.kind in _SIZE_ADJUSTED]
+        if adjusted:
+            pool = adjusted
+    return min(pool, key=lambda z: (z.value, z.path)), per
 
 
 #: Dutch names of the DXA sites for messages.
@@ -782,8 +956,17 @@ _KIND_TEXT: dict[str, tuple[str, str]] = {
     "haz_adjusted": ("height-for-age-Z-adjusted", "gecorrigeerd voor lengte-Z (HAZ)"),
     "bmad": ("BMAD", "BMAD"),
     "pack": ("reference-pack", "uit het referentiepakket"),
-    "vendor": ("vendor", "van de fabrikant"),
+    "vendor": ("scanner's", "van de scanner"),
 }
+
+
+def _zlabel(z: _Z) -> str:
+    return f"{z.site.value} {'aBMD' if z.quantity == 'abmd' else z.quantity.upper()}"
+
+
+def _zlabel_nl(z: _Z) -> str:
+    q = "aBMD" if z.quantity == "abmd" else z.quantity.upper()
+    return f"{q} {SITE_NL.get(z.site.value, z.site.value)}"
 
 
 def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
@@ -792,9 +975,15 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
     if last is None:
         return None, None
     si, scan = last
+    return _densitometry_of(ctx, si, scan, report=True), scan
+
+
+def _densitometry_of(ctx: _Ctx, si: int, scan: DxaScan, *, report: bool) -> _Z | None:
     zs = _site_zs(ctx, scan, si)
     reasons = _size_adjustment_reason(ctx)
     chosen, per_site = _choose_z(ctx, zs, adjust=reasons is not None)
+    if not report:
+        return chosen
     if chosen is None:
         ctx.add(
             "densitometry.no_z",
@@ -803,65 +992,101 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
             f"DXA of {scan.date} has no usable Z-score.",
             f"DXA van {scan.date} heeft geen bruikbare Z-score.",
             inputs={"scan": f"dxa_scans[{si}]"},
+            sources=("S1", "S3"),
         )
-        return None, scan
+        return None
     kind_en, kind_nl = _KIND_TEXT[chosen.kind]
     why_en: list[str] = []
     why_nl: list[str] = []
     sources = ["S1", "S3"]
+    if len(per_site) > 1:
+        why_en.append(
+            "the lowest of every measured site and measure, BMC and BMD "
+            f"({len(per_site)} candidates) [S1][S3]"
+        )
+        why_nl.append(
+            "de laagste van elke gemeten plaats en maat, BMC en BMD "
+            f"({len(per_site)} kandidaten) [S1][S3]"
+        )
     if chosen.site not in _PREFERRED_SITES:
-        why_en.append("spine and TBLH (the recommended sites [S3]) were not available")
-        why_nl.append("wervelkolom en TBLH (de aanbevolen plaatsen [S3]) waren niet beschikbaar")
+        why_en.append("not a recommended site (spine, TBLH [S3]); see the other sites below")
+        why_nl.append("geen aanbevolen plaats (wervelkolom, TBLH [S3]); zie de andere plaatsen")
         sources.append("S6")
+    adjusted_any = [z for z in per_site if z.kind in _SIZE_ADJUSTED]
     if reasons is not None:
         reason, reason_nl = reasons
         sources.append("S11")
-        if chosen.kind in ("haz_adjusted", "bmad"):
-            why_en.append(f"size-adjusted because the child is short or late-maturing ({reason})")
+        if chosen.kind in _SIZE_ADJUSTED:
+            why_en.append(
+                f"size-adjusted because the child is short or late-maturing ({reason}); an "
+                "unadjusted Z underestimates bone density in a short child [S3][S11]"
+            )
             why_nl.append(
                 f"gecorrigeerd voor lichaamsgrootte omdat het kind klein of laat rijpend is "
-                f"({reason_nl})"
+                f"({reason_nl}); een niet-gecorrigeerde Z onderschat de botdensiteit bij een "
+                "klein kind [S3][S11]"
             )
         else:
             ctx.add(
                 "densitometry.size_adjustment_unavailable",
                 Severity.NOTICE,
                 Category.DENSITOMETRY,
-                f"Size adjustment (BMAD or HAZ-adjusted Z) is recommended ({reason}) but none is "
-                "available; the unadjusted Z-score underestimates bone density in a short or "
-                "late-maturing child.",
+                f"Size adjustment (BMAD or HAZ-adjusted Z) is recommended ({reason}) but this "
+                "scan has none at any site; the unadjusted Z-score underestimates bone density "
+                "in a short or late-maturing child.",
                 f"Correctie voor lichaamsgrootte (BMAD of voor lengte-Z gecorrigeerde Z) is "
-                f"aangewezen ({reason_nl}) maar niet beschikbaar; de niet-gecorrigeerde Z-score "
-                "onderschat de botdensiteit bij een klein of laat rijpend kind.",
+                f"aangewezen ({reason_nl}) maar deze scan heeft er op geen enkele plaats een; de "
+                "niet-gecorrigeerde Z-score onderschat de botdensiteit bij een klein of laat "
+                "rijpend kind.",
                 inputs={"reason": reason},
                 sources=("S3", "S11"),
             )
     elif ctx.haz is not None and ctx.haz < 0:
+        cut = "no short-stature cut-off is set (clinic setting short_stature_haz)"
+        cut_nl = "er is geen grenswaarde voor kleine gestalte ingesteld (kliniekinstelling)"
         why_en.append(
-            f"HAZ {ctx.haz:+.2f}: unadjusted Z-scores remain associated with height Z [S11]"
+            f"HAZ {ctx.haz:+.2f} and {cut}; unadjusted Z-scores remain associated with height "
+            "Z [S11]"
+            + (f"; a size-adjusted {_zlabel(adjusted_any[0])} Z exists" if adjusted_any else "")
         )
         why_nl.append(
-            f"HAZ {_nl_z(ctx.haz)}: niet-gecorrigeerde Z-scores blijven geassocieerd met de "
-            "lengte-Z [S11]"
+            f"HAZ {_nl_z(ctx.haz)} en {cut_nl}; niet-gecorrigeerde Z-scores blijven "
+            "geassocieerd met de lengte-Z [S11]"
+            + (
+                f"; er is een voor grootte gecorrigeerde Z ({_zlabel_nl(adjusted_any[0])})"
+                if adjusted_any
+                else ""
+            )
         )
+        sources += ["S11", "PEDBONE_CLINIC_SETTING"]
     if chosen.kind == "vendor":
-        why_en.append(f"vendor Z-score from reference '{chosen.reference}'")
-        why_nl.append(f"Z-score van de fabrikant, referentie '{chosen.reference}'")
-    others = [
-        {"site": z.site.value, "z": z.value, "kind": z.kind, "quantity": z.quantity}
-        for z in per_site
-    ]
+        why_en.append(
+            f"the scanner's own Z-score (reference '{chosen.reference}') is used: no Z-score "
+            "was computed from the raw values with a configured reference pack"
+        )
+        why_nl.append(
+            f"de Z-score van de scanner zelf (referentie '{chosen.reference}') wordt gebruikt: "
+            "er is geen Z-score uit de ruwe waarden berekend met een ingesteld referentiepakket"
+        )
+    others = [z for z in per_site if z is not chosen]
+    also_en = ", ".join(f"{_zlabel(z)} {z.value:+.2f} ({_KIND_TEXT[z.kind][0]})" for z in others)
+    also_nl = ", ".join(
+        f"{_zlabel_nl(z)} {_nl_z(z.value)} ({_KIND_TEXT[z.kind][1]})" for z in others
+    )
     ctx.add(
         "densitometry.z_used",
         Severity.INFO,
         Category.DENSITOMETRY,
-        f"DXA {scan.date}: classification uses the {kind_en} {chosen.site.value} "
-        f"{chosen.quantity} Z-score {chosen.value:+.2f}"
+        f"DXA {scan.date}: classification uses the {kind_en} {_zlabel(chosen)} Z-score "
+        f"{chosen.value:+.2f}"
         + (f" ({'; '.join(why_en)})" if why_en else "")
-        + ".",
+        + "."
+        + (f" Other sites and measures: {also_en}." if others else ""),
         f"DXA {scan.date}: de classificatie gebruikt de Z-score ({kind_nl}) van "
-        f"{SITE_NL.get(chosen.site.value, chosen.site.value)} ({chosen.quantity}): "
-        f"{_nl_z(chosen.value)}" + (f" ({'; '.join(why_nl)})" if why_nl else "") + ".",
+        f"{_zlabel_nl(chosen)}: {_nl_z(chosen.value)}"
+        + (f" ({'; '.join(why_nl)})" if why_nl else "")
+        + "."
+        + (f" Andere plaatsen en maten: {also_nl}." if others else ""),
         inputs={
             "scan_date": scan.date,
             "site": chosen.site.value,
@@ -870,12 +1095,15 @@ def _densitometry(ctx: _Ctx) -> tuple[_Z | None, DxaScan | None]:
             "quantity": chosen.quantity,
             "reference": chosen.reference,
             "field": chosen.path,
-            "per_site": others,
+            "per_site": [
+                {"site": z.site.value, "z": z.value, "kind": z.kind, "quantity": z.quantity}
+                for z in per_site
+            ],
             "haz": ctx.haz,
         },
         sources=sources,
     )
-    return chosen, scan
+    return chosen
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1110,6 +1338,8 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
         f"{by10} {'fractuur' if by10 == 1 else 'fracturen'} van lange beenderen tot 10 jaar, "
         f"{by19} tot 19 jaar"
     )
+    no_vf_en = "no vertebral fracture that counts" if excluded_vf else "no vertebral fracture"
+    no_vf_nl = "geen wervelfractuur die meetelt" if excluded_vf else "geen wervelfractuur"
     if significant and low:
         assert z is not None
         en = (
@@ -1143,13 +1373,13 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
         assert z is not None
         en = (
             f"Low bone mass/density for chronological age: Z-score {z.value:+.2f} ≤ −2.0. "
-            f"Not osteoporosis: densitometry alone never makes that diagnosis ({hist_en}; no "
-            "vertebral fracture)."
+            f"Not osteoporosis: densitometry alone never makes that diagnosis ({hist_en}; "
+            f"{no_vf_en})."
         )
         nl = (
             f"Lage botmassa/botdensiteit voor de chronologische leeftijd: Z-score "
             f"{_nl_z(z.value)} ≤ −2,0. Geen osteoporose: densitometrie alleen volstaat nooit "
-            f"voor die diagnose ({hist_nl}; geen wervelfractuur)."
+            f"voor die diagnose ({hist_nl}; {no_vf_nl})."
         )
         ctx.add(
             "iscd.low_bone_density",
@@ -1163,12 +1393,12 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
         return "low_bone_density"
     if z is not None:
         en = (
-            f"Z-score {z.value:+.2f} is above −2.0 and there is no vertebral fracture: no "
+            f"Z-score {z.value:+.2f} is above −2.0 and there is {no_vf_en}: no "
             "osteoporosis by the ISCD definition. A Z-score above −2.0 does not exclude skeletal "
             "fragility."
         )
         nl = (
-            f"Z-score {_nl_z(z.value)} ligt boven −2,0 en er is geen wervelfractuur: geen "
+            f"Z-score {_nl_z(z.value)} ligt boven −2,0 en er is {no_vf_nl}: geen "
             "osteoporose volgens de ISCD-definitie. Een Z-score boven −2,0 sluit botfragiliteit "
             "niet uit."
         )
@@ -1185,11 +1415,8 @@ def _classify(ctx: _Ctx, z: _Z | None, vfs: list[_VF]) -> Classification:
             sources=("S1",),
         )
         return "not_low"
-    en = "No usable DXA Z-score and no vertebral fracture: the ISCD classification needs a DXA."
-    nl = (
-        "Geen bruikbare DXA-Z-score en geen wervelfractuur: voor de ISCD-classificatie is een "
-        "DXA nodig."
-    )
+    en = f"No usable DXA Z-score and {no_vf_en}: the ISCD classification needs a DXA."
+    nl = f"Geen bruikbare DXA-Z-score en {no_vf_nl}: voor de ISCD-classificatie is een DXA nodig."
     if significant:
         en += f" The fracture history is clinically significant ({hist_en})."
         nl += f" De fractuuranamnese is klinisch significant ({hist_nl})."

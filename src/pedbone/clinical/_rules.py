@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pedbone.clinical import monitoring, nutrition
-from pedbone.clinical._dates import add_months
+from pedbone.clinical._dates import add_months, birthday
 from pedbone.clinical._engine import (
     _Z,
     HEIGHT_PAIRING_DAYS,
@@ -307,7 +307,7 @@ def _risk_summary(ctx: _Ctx) -> None:
             f"Risk factors for secondary osteoporosis present: {en}.",
             f"Aanwezige risicofactoren voor secundaire osteoporose: {nl}.",
             inputs={"groups": {g: ctx.risk_groups[g] for g in groups}},
-            sources=("S60", "S61", "S59"),
+            sources=("S60", "S61", "S59", "SEED_NL"),
         )
     else:
         ctx.add(
@@ -316,6 +316,7 @@ def _risk_summary(ctx: _Ctx) -> None:
             R,
             "No risk factor for secondary osteoporosis is recorded.",
             "Er is geen risicofactor voor secundaire osteoporose geregistreerd.",
+            sources=("PEDBONE_SOFTWARE", "SEED_NL"),
         )
 
 
@@ -481,6 +482,23 @@ _VD_NL = {
 }
 
 
+#: Dutch names of the source regimens of ``nutrition.vitamin_d_regimens``.
+_REGIMEN_NL: dict[str, str] = {
+    "SPEG treatment of deficiency": "SPEG-behandeling van een tekort",
+    "Global Consensus treatment of nutritional rickets": (
+        "behandeling van nutritionele rachitis volgens de Global Consensus"
+    ),
+    "Endocrine Society treatment, 0–1 y": "behandeling volgens de Endocrine Society, 0–1 jaar",
+    "SPEG insufficiency: age-appropriate supplement": (
+        "SPEG bij insufficiëntie: supplement aangepast aan de leeftijd"
+    ),
+    "Recommended intake for age": "aanbevolen inname voor de leeftijd",
+    "Pre-bisphosphonate repletion (OUH protocol)": (
+        "aanvulling vóór een bisfosfonaat (OUH-protocol)"
+    ),
+}
+
+
 def nutrition_findings(ctx: _Ctx) -> tuple[str | None, str | None]:
     """25-OH-D status and calcium intake. Returns the risk-triggering finding codes."""
     vd_code: str | None = None
@@ -494,13 +512,33 @@ def nutrition_findings(ctx: _Ctx) -> tuple[str | None, str | None]:
     ]
     last = _latest(labs)
     scheme = ctx.options.vitamin_d_scheme
-    if last is None:
+    unusable = [
+        f"labs[{i}]"
+        for i, lab in _valid(ctx, "labs", ctx.patient.labs)
+        if lab.analyte == LabAnalyte.VITAMIN_D_25OH
+        and not (ctx.ok(f"labs[{i}].unit") and ctx.ok(f"labs[{i}].value"))
+    ]
+    if last is None and unusable:
+        ctx.add(
+            "nutrition.vitamin_d.unusable",
+            Severity.NOTICE,
+            Category.NUTRITION,
+            f"A 25-OH vitamin D level is recorded ({', '.join(unusable)}) but could not be used "
+            "(see the data-quality findings); no vitamin D status is given.",
+            f"Er is een 25-OH-vitamine D-spiegel geregistreerd ({', '.join(unusable)}) maar "
+            "die kon niet gebruikt worden (zie de bevindingen over datakwaliteit); er wordt geen "
+            "vitamine D-status gegeven.",
+            inputs={"records": unusable},
+            sources=("PEDBONE_DATA_QUALITY",),
+        )
+    elif last is None:
         ctx.add(
             "nutrition.vitamin_d.missing",
             Severity.INFO,
             Category.NUTRITION,
             "No 25-OH vitamin D level recorded.",
             "Geen 25-OH-vitamine D-spiegel geregistreerd.",
+            sources=("PEDBONE_SOFTWARE",),
         )
     else:
         i, lab = last
@@ -524,7 +562,8 @@ def nutrition_findings(ctx: _Ctx) -> tuple[str | None, str | None]:
             reg_en = f" Source regimen for age: {r.name}, {dose} [{r.source}]."
             dose_nl = dose.replace("day", "dag")
             reg_nl = (
-                f" Schema volgens de bron voor deze leeftijd: {r.name}, {dose_nl} [{r.source}]."
+                f" Schema volgens de bron voor deze leeftijd: {_REGIMEN_NL.get(r.name, r.name)}, "
+                f"{dose_nl} [{r.source}]."
             )
         code = f"nutrition.vitamin_d.{st.category}"
         ctx.add(
@@ -1082,22 +1121,54 @@ def dxa_plan(
         else:
             lo, hi = (12, 24) if gc_now else (24, 36)
             d1, d2 = add_months(vas[1].date, lo), add_months(vas[1].date, hi)
+            if on >= d1:
+                late_en = f"overdue since {d2}" if on > d2 else f"due since {d1}"
+                late_nl = f"te laat sinds {d2}" if on > d2 else f"aangewezen sinds {d1}"
+                rule(
+                    "duchenne.spine_xray_due",
+                    f"Duchenne: lateral spine X-ray due now ({late_en}; repeat every "
+                    f"{lo // 12}–{hi // 12} years {'on' if gc_now else 'off'} glucocorticoids; "
+                    f"last {vas[1].date}).",
+                    f"Duchenne: laterale radiografie van de wervelkolom nu aangewezen "
+                    f"({late_nl}; herhalen om de {lo // 12}–{hi // 12} jaar "
+                    f"{'met' if gc_now else 'zonder'} glucocorticoïden; laatste {vas[1].date}).",
+                    ("S59",),
+                    Severity.WARNING,
+                    due_from=d1,
+                    due_until=d2,
+                )
+            else:
+                rule(
+                    "duchenne.spine_xray_interval",
+                    f"Duchenne: repeat lateral spine X-ray every {lo // 12}–{hi // 12} years "
+                    f"({'on' if gc_now else 'off'} glucocorticoids): between {d1} and {d2}.",
+                    f"Duchenne: laterale radiografie van de wervelkolom herhalen om de "
+                    f"{lo // 12}–{hi // 12} jaar ({'met' if gc_now else 'zonder'} "
+                    f"glucocorticoïden): tussen {d1} en {d2}.",
+                    ("S59",),
+                    due_from=d1,
+                    due_until=d2,
+                )
+        bisphosphonate = [m for m in meds if m.drug_class == MedicationClass.BISPHOSPHONATE]
+        if (fractures or vertebral_fractures) and bisphosphonate:
             rule(
-                "duchenne.spine_xray_interval",
-                f"Duchenne: repeat lateral spine X-ray every {lo // 12}–{hi // 12} years "
-                f"({'on' if gc_now else 'off'} glucocorticoids): between {d1} and {d2}.",
-                f"Duchenne: laterale radiografie van de wervelkolom herhalen om de "
-                f"{lo // 12}–{hi // 12} jaar ({'met' if gc_now else 'zonder'} "
-                f"glucocorticoïden): tussen {d1} en {d2}.",
+                "duchenne.fracture_treated",
+                "Duchenne with a fracture: bisphosphonate treatment is recorded "
+                f"({', '.join(m.name for m in bisphosphonate)}), so the referral after the first "
+                "fracture has happened.",
+                "Duchenne met een fractuur: een behandeling met bisfosfonaten is geregistreerd "
+                f"({', '.join(m.name for m in bisphosphonate)}); de verwijzing na de eerste "
+                "fractuur is dus gebeurd.",
                 ("S59",),
-                due_from=d1,
-                due_until=d2,
+                Severity.INFO,
             )
-        if fractures or vertebral_fractures:
+        elif fractures or vertebral_fractures:
             rule(
                 "duchenne.refer_after_fracture",
-                "Duchenne: refer to a bone-health specialist after the first fracture.",
-                "Duchenne: verwijzen naar een botspecialist na de eerste fractuur.",
+                "Duchenne with a fracture: refer to a bone-health specialist (the source: after "
+                "the first fracture).",
+                "Duchenne met een fractuur: verwijzen naar een botspecialist (de bron: na de "
+                "eerste fractuur).",
                 ("S59",),
                 Severity.WARNING,
             )
@@ -1156,15 +1227,29 @@ def dxa_plan(
     if _has(ctx, DiagnosisCode.THALASSAEMIA):
         disease_rule = True
         if last_date is not None:
-            plan.at(add_months(last_date, 24))
-        rule(
-            "thalassaemia",
-            "Thalassaemia: DXA every 2 years from adolescence"
-            + (f"; next due {add_months(last_date, 24)}." if last_date else "."),
-            "Thalassemie: DXA om de 2 jaar vanaf de adolescentie"
-            + (f"; volgende op {add_months(last_date, 24)}." if last_date else "."),
-            ("S59",),
-        )
+            due = add_months(last_date, 24)
+            plan.at(due)
+            overdue = on >= due
+            plan.want(overdue)
+            rule(
+                "thalassaemia.due_now" if overdue else "thalassaemia",
+                "Thalassaemia: DXA every 2 years from adolescence; "
+                + (f"due now (due since {due})." if overdue else f"next due {due}."),
+                "Thalassemie: DXA om de 2 jaar vanaf de adolescentie; "
+                + (f"nu aangewezen (sinds {due})." if overdue else f"volgende op {due}."),
+                ("S59",),
+                Severity.WARNING if overdue else Severity.NOTICE,
+                due=due,
+            )
+        else:
+            rule(
+                "thalassaemia",
+                "Thalassaemia: DXA every 2 years from adolescence; no DXA recorded (the source "
+                "does not give the age at which adolescence starts).",
+                "Thalassemie: DXA om de 2 jaar vanaf de adolescentie; geen DXA geregistreerd (de "
+                "bron geeft niet de leeftijd waarop de adolescentie begint).",
+                ("S59",),
+            )
     if (
         _has(ctx, DiagnosisCode.RHEUMATIC_INFLAMMATORY, DiagnosisCode.INFLAMMATORY_BOWEL_DISEASE)
         and gcs
@@ -1276,26 +1361,39 @@ def dxa_plan(
         rule(
             "coeliac",
             "Coeliac disease: DXA if poor dietary adherence, irregular menses or "
-            "other fracture risk factors" + (f" (present: {', '.join(other)})." if other else "."),
+            "other fracture risk factors"
+            + (
+                f" (present: {', '.join(_GROUP_NAMES.get(g, (g, g))[0] for g in other)})."
+                if other
+                else "."
+            ),
             "Coeliakie: DXA bij slechte therapietrouw aan het dieet, onregelmatige menstruatie of "
             "andere risicofactoren voor fracturen"
-            + (f" (aanwezig: {', '.join(other)})." if other else "."),
+            + (
+                f" (aanwezig: {', '.join(_GROUP_NAMES.get(g, (g, g))[1] for g in other)})."
+                if other
+                else "."
+            ),
             ("S59",),
         )
     if _has(ctx, DiagnosisCode.GALACTOSAEMIA):
         disease_rule = True
         if last_date is None:
+            start4 = birthday(ctx.birth, 4)
             if age >= 4.0:
                 plan.want(True)
+            else:
+                plan.at(start4)
             rule(
                 "galactosaemia.start",
                 "Galactosaemia: serial DXA of lumbar spine and TBLH in "
                 "children; an older proposal starts DXA at age 4"
-                + (" (indicated now)." if age >= 4.0 else f" ({4.0 - age:.1f} years from now)."),
+                + (" (indicated now)." if age >= 4.0 else f": due {start4}."),
                 "Galactosemie: seriële DXA van lumbale wervelkolom en TBLH bij kinderen; een "
                 "ouder voorstel start de DXA op 4 jaar"
-                + (" (nu aangewezen)." if age >= 4.0 else "."),
+                + (" (nu aangewezen)." if age >= 4.0 else f": op {start4}."),
                 ("S66",),
+                due=start4,
             )
         else:
             bmc_z = (
@@ -1431,6 +1529,7 @@ def symptoms(ctx: _Ctx) -> None:
                     f"{name_nl.capitalize()} ({s.date}); een wervelbeoordeling volgde "
                     f"({after[0].date}).",
                     inputs={"field": f"symptoms[{i}]"},
+                    sources=("SEED_NL",),
                 )
             else:
                 ctx.add(
@@ -1457,6 +1556,7 @@ def symptoms(ctx: _Ctx) -> None:
                 f"Diffuse pijn in de lange pijpbeenderen ({s.date}), een symptoom van "
                 "osteoporose bij kinderen.",
                 inputs={"field": f"symptoms[{i}]"},
+                sources=("SEED_NL",),
             )
         else:
             ctx.add(
@@ -1466,4 +1566,5 @@ def symptoms(ctx: _Ctx) -> None:
                 f"Symptom ({s.date}): {s.text or 'not described'}.",
                 f"Symptoom ({s.date}): {s.text or 'niet beschreven'}.",
                 inputs={"field": f"symptoms[{i}]"},
+                sources=("SEED_NL",),
             )

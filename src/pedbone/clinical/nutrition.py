@@ -280,6 +280,25 @@ class Regimen:
     source: str
     notes: str = ""
 
+    def describe(self) -> str:
+        """One line with a unit on every amount, e.g. 'X: vitamin D 2000 IU/day; calcium
+        500 mg/day; at least 3 months [S68d]'."""
+        parts: list[str] = []
+        if self.vitamin_d_iu_per_day is not None:
+            lo, hi = self.vitamin_d_iu_per_day
+            dose = f"{lo:g}" if lo == hi else f"{lo:g}–{hi:g}"
+            parts.append(f"vitamin D {dose} IU/day")
+        if self.duration:
+            parts.append(self.duration)
+        if self.calcium:
+            parts.append(self.calcium if "calcium" in self.calcium else f"calcium {self.calcium}")
+        if self.then:
+            parts.append(f"then {self.then}")
+        if self.notes:
+            parts.append(self.notes)
+        body = "; ".join(parts)
+        return f"{self.name} ({self.applies_to}): {body} [{self.source}]"
+
 
 # NHS Scotland SPEG treatment of 25(OH)D < 30 nmol/L [S68c]; bands [from, until) in years.
 _SPEG: Final = (
@@ -341,7 +360,7 @@ def vitamin_d_regimens(
                 applies_to="vitamin D deficiency (rickets)",
                 vitamin_d_iu_per_day=(2000.0, 2000.0),
                 duration="at least 3 months (minimum dose)",
-                calcium="500 mg/day",
+                calcium="oral calcium 500 mg/day",
                 then=None,
                 source="S68d",
                 notes="D2 and D3 equivalent for daily dosing; D3 preferred for single large doses",

@@ -22,7 +22,9 @@ Text columns are cast here, not by the reader: a value that is not a number (or 
 flags its row and the row's other measures are still scored. Blank cells and the usual missing
 markers (``NA``, ``N/A``, ``NaN``, ``null``, ``.``) are missing, not errors. The status column
 is ``ok`` or ``;``-separated ``<column>:<code>`` reasons; the codes are the lower-case names of
-:class:`pedbone.references.Status` plus ``not_a_number``, ``not_a_date`` and ``before_birth``.
+:class:`pedbone.references.Status` plus ``not_a_number``, ``not_a_date``, ``before_birth`` and
+``implausible`` (the value or its |Z| is outside :mod:`pedbone.plausibility`: the Z and
+centile are then left empty rather than shown as a number).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from pedbone.plausibility import Z_ABS_MAX, implausible_mask
 from pedbone.references._adjust import BMAD_EXPONENT, bmad
 from pedbone.references._age import corrected_age, decimal_age
 from pedbone.references._engine import ReferencePack, ZScoreResult, sex_codes
@@ -54,6 +57,8 @@ __all__ = [
 
 #: Name of the per-row status column added to the output.
 STATUS_COLUMN = "zscore_status"
+#: Status code of a measure whose value (or Z-score) is outside its plausibility limit.
+IMPLAUSIBLE = "implausible"
 #: Name of the age column added when the age came from dates or was corrected for prematurity.
 AGE_USED_COLUMN = "age_used_years"
 
@@ -522,6 +527,17 @@ def score_frame(
         else:
             value_np = arrays[0]
         z, centile, status = _evaluate(m, sex, age_np, value_np, group)
+        # a value no patient can have, or a |Z| beyond the plausibility bound, gets no number:
+        # pedbone.plausibility (software rule PEDBONE_PLAUSIBILITY), the same limits as the
+        # CLI, API, web forms and the assessment
+        with np.errstate(invalid="ignore"):
+            implausible = (implausible_mask(m.measure, value_np) & (value_np > 0)) | (
+                np.abs(z) > Z_ABS_MAX
+            )
+        if implausible.any():
+            z = np.where(implausible, np.nan, z)
+            centile = np.where(implausible, np.nan, centile)
+            measure_reasons.append((m.column, IMPLAUSIBLE, implausible))
         # a blank (or unreadable) measurement has nothing to score: its row is not flagged
         # for this measure's age range or group
         status = np.where(np.isnan(value_np), np.int8(0), status)

@@ -757,8 +757,9 @@ class DxaScan(_PatientChild, Base):
 class DxaMeasurement(Versioned, Base):
     """Raw values of one DXA site; pedbone recomputes Z from ``reference_pack``.
 
-    ``vendor_z_*`` and ``vendor_reference`` on the scan are what the scanner printed; they are
-    informational and never used for classification.
+    ``vendor_z_*`` and ``vendor_reference`` on the scan are what the scanner printed; the
+    assessment uses them only where no Z can be computed from the raw values with a reference
+    pack, and then says so (``pedbone.clinical.classification_z``).
     """
 
     __tablename__ = "dxa_measurements"

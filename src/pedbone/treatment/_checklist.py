@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from pedbone import plausibility
 from pedbone.clinical import caliper_interval
 from pedbone.clinical.nutrition import vitamin_d_regimens, vitamin_d_status
 from pedbone.clinical.renal import bedside_schwartz_egfr
@@ -41,6 +42,24 @@ Status = Literal["ok", "hold", "attention", "info"]
 OHD_MIN_NMOL: float = 50.0
 #: Bloods before the first cycle must be taken within this many months [S54].
 FIRST_CYCLE_LAB_MONTHS: int = 3
+#: Upper end of the sufficiency range "30–100 ng/mL" [S69], in nmol/L (× 2.5 [S68]).
+OHD_SUFFICIENCY_MAX_NMOL: float = 100.0 * 2.5
+
+
+def _refuse_implausible(inp: PreInfusionInput) -> None:
+    """Impossible inputs are refused, not judged (``plausibility.ImplausibleValueError``)."""
+    for quantity, lab in (
+        ("calcium_mmol_l", inp.corrected_calcium_mmol_l),
+        ("phosphate_mmol_l", inp.phosphate_mmol_l),
+        ("ohd_nmol_l", inp.ohd_nmol_l),
+        ("creatinine_umol_l", inp.creatinine_umol_l),
+    ):
+        if lab is not None:
+            plausibility.check(quantity, lab.value)
+    plausibility.check_optional("height_cm", inp.height_cm)
+    plausibility.check_optional("age_years", inp.age_years)
+    if inp.birth_date is not None and inp.birth_date > inp.dose_date:
+        raise ValueError(f"birth date {inp.birth_date} is after the dose date {inp.dose_date}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,10 +235,57 @@ def _range_item(
     return ChecklistItem(name, "ok", f"within {rng}", sources, shown)
 
 
+def _relative_renal_item(
+    cr: LabResult, inp: PreInfusionInput, age: float | None, shown: str
+) -> ChecklistItem:
+    """No sourced paediatric eGFR limit: renal impairment is a relative contraindication [S54],
+    seen as a creatinine above the lab's interval, else above the CALIPER interval [S74]."""
+    name = "renal function"
+    if cr.upper is not None:
+        src: tuple[str, ...] = ()
+        upper, rng = cr.upper, f"the lab's upper limit {cr.upper:g} µmol/L"
+    else:
+        iv = caliper_interval("creatinine", sex=inp.sex, age_years=age) if age is not None else None
+        if iv is None:
+            return ChecklistItem(
+                name,
+                "attention",
+                "no reference interval for creatinine (give the lab's interval or the age); "
+                "renal impairment is a relative contraindication [S54]: judge clinically",
+                ("S72", "S54"),
+                shown,
+            )
+        upper = iv.upper
+        rng = f"the CALIPER upper limit {iv.upper:g} µmol/L for age and sex"
+        src = (iv.source,)
+    if cr.value > upper:
+        return ChecklistItem(
+            name,
+            "attention",
+            f"creatinine {cr.value:g} µmol/L is above {rng}: renal impairment is a relative "
+            "contraindication (dose adjustment may be considered) [S54]; no sourced paediatric "
+            "eGFR limit: decide and record why",
+            ("S72", "S54", *src),
+            shown,
+        )
+    return ChecklistItem(
+        name,
+        "ok",
+        f"creatinine within {rng}; no sourced paediatric eGFR limit for this protocol",
+        ("S72", "S54", *src),
+        shown,
+    )
+
+
 def run_checklist(
     protocol: Protocol, inp: PreInfusionInput, settings: ClinicSettings | None = None
 ) -> ChecklistResult:
-    """Check one planned dose of ``protocol``; see the module docstring for the rules."""
+    """Check one planned dose of ``protocol``; see the module docstring for the rules.
+
+    Raises :class:`pedbone.plausibility.ImplausibleValueError` (a ``ValueError``) for a value no
+    patient can have (calcium 20 or -1 mmol/L, ...): such a value is refused, not judged.
+    """
+    _refuse_implausible(inp)
     settings = settings or ClinicSettings()
     items: list[ChecklistItem] = []
     if inp.birth_date is not None:
@@ -333,6 +399,18 @@ def run_checklist(
                             f"for {r.duration} [{r.source}]"
                         )
             items.append(ChecklistItem("25-OH vitamin D", "hold", detail, ("S54",), shown))
+        elif ohd.value > OHD_SUFFICIENCY_MAX_NMOL:
+            items.append(
+                ChecklistItem(
+                    "25-OH vitamin D",
+                    "attention",
+                    f"≥ {OHD_MIN_NMOL:g} nmol/L [S54] but above the sufficiency range "
+                    f"30–100 ng/mL ({OHD_SUFFICIENCY_MAX_NMOL:g} nmol/L) [S69]: check the "
+                    "vitamin D dose",
+                    ("S54", "S69"),
+                    shown,
+                )
+            )
         else:
             items.append(
                 ChecklistItem(
@@ -385,16 +463,7 @@ def run_checklist(
                 )
             )
         else:
-            items.append(
-                ChecklistItem(
-                    "renal function",
-                    "info",
-                    "no sourced paediatric eGFR limit for this protocol; renal impairment is a "
-                    "relative contraindication: judge clinically",
-                    ("S72", "S54"),
-                    shown,
-                )
-            )
+            items.append(_relative_renal_item(cr, inp, age, shown))
 
     # Dental --------------------------------------------------------------------------------------
     if inp.known_dental_disease and not inp.dental_review_done:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from pedbone import plausibility
 from pedbone.treatment._advice import INTENDED_USE, Advice, first_infusion_advice, general_advice
 from pedbone.treatment._dates import add_interval, add_months, age_at
 from pedbone.treatment._protocol import Interval, Protocol, Regimen
@@ -32,6 +33,14 @@ _Date = date  # a field called ``date`` shadows the type inside the dataclasses
 
 class PlanError(ValueError):
     """A plan cannot be made safely (missing or old weight, weight outside the bands, ...)."""
+
+
+def _plausible(quantity: str, value: float) -> None:
+    """Refuse a value outside its plausibility limit: nothing is planned from it."""
+    try:
+        plausibility.check(quantity, value)
+    except plausibility.ImplausibleValueError as exc:
+        raise PlanError(f"{exc} Nothing was planned.") from None
 
 
 def mosteller_bsa(height_cm: float, weight_kg: float) -> float:
@@ -338,8 +347,9 @@ def plan_course(
     # -- weight: present, plausible, recent -------------------------------------------------
     if weight_kg is None or weight_date is None:
         raise PlanError("no dose is computed without a weight and the date it was measured")
-    if not (weight_kg > 0 and math.isfinite(weight_kg)):
-        raise PlanError(f"weight must be a positive number of kg (got {weight_kg!r})")
+    _plausible("weight_kg", weight_kg)
+    if height_cm is not None:
+        _plausible("height_cm", height_cm)
     if weight_date > today:
         raise PlanError(f"weight date {weight_date} is in the future (today is {today})")
     if weight_date > start:
@@ -356,10 +366,13 @@ def plan_course(
 
     # -- age -----------------------------------------------------------------------------------
     if birth_date is not None:
-        age0: float | None = age_at(birth_date, start)
+        if birth_date > start:
+            raise PlanError(f"birth date {birth_date} is after the start date {start}")
+        age_start = age_at(birth_date, start)
+        _plausible("age_years", age_start)
+        age0: float | None = age_start
     elif age_years is not None:
-        if age_years < 0:
-            raise PlanError("age cannot be negative")
+        _plausible("age_years", age_years)
         age0 = age_years
     else:
         age0 = None
@@ -378,8 +391,7 @@ def plan_course(
     bsa_source: str | None = None
     if needs_bsa:
         if bsa_m2 is not None:
-            if bsa_m2 <= 0:
-                raise PlanError("body surface area must be positive")
+            _plausible("bsa_m2", bsa_m2)
             bsa_source = "given"
         elif height_cm is not None:
             bsa_m2 = mosteller_bsa(height_cm, weight_kg)

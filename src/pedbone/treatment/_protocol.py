@@ -8,6 +8,8 @@ shipped one replaces it. Every number in a protocol carries the citation keys it
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -81,28 +83,73 @@ class DoseSpec(_Strict):
 
 
 class Band(_Strict):
-    """Half-open range [min, max) of age (years) or weight (kg) a regimen applies to."""
+    """A range of age (years) or weight (kg) a regimen applies to, with each edge open or closed
+    exactly as the source writes it.
+
+    ``"2.5 mg daily (10–30 kg), 5 mg daily (> 30 kg)"`` [S49] is
+    ``{min: 10, min_inclusive: true, max: 30, max_inclusive: true}`` and
+    ``{min: 30, min_inclusive: false}``: 30.0 kg gets 2.5 mg. Every given edge must say whether it
+    is included (no default), so a protocol file cannot leave an edge to a guess.
+    """
 
     min: float | None = Field(default=None, ge=0)
+    min_inclusive: bool | None = None
     max: float | None = Field(default=None, gt=0)
+    max_inclusive: bool | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Band:
+        if self.min is None and self.max is None:
+            raise ValueError("a band needs 'min', 'max' or both")
         if self.min is not None and self.max is not None and self.min >= self.max:
             raise ValueError(f"band min ({self.min}) must be below max ({self.max})")
+        if self.min is not None and self.min_inclusive is None:
+            raise ValueError(
+                "'min' needs 'min_inclusive: true' (the source says '≥' or 'from') or "
+                "'min_inclusive: false' (the source says '>')"
+            )
+        if self.max is not None and self.max_inclusive is None:
+            raise ValueError(
+                "'max' needs 'max_inclusive: true' (the source says '≤' or 'to', as in "
+                "'10–30 kg') or 'max_inclusive: false' (the source says '<')"
+            )
+        if self.min is None and self.min_inclusive is not None:
+            raise ValueError("'min_inclusive' without 'min'")
+        if self.max is None and self.max_inclusive is not None:
+            raise ValueError("'max_inclusive' without 'max'")
         return self
 
     def contains(self, x: float) -> bool:
-        """True when ``min <= x < max`` (open ends are unbounded)."""
-        return (self.min is None or x >= self.min) and (self.max is None or x < self.max)
+        """True when ``x`` is inside the band, each edge open or closed as written."""
+        if self.min is not None and (x < self.min or (x == self.min and not self.min_inclusive)):
+            return False
+        return not (
+            self.max is not None and (x > self.max or (x == self.max and not self.max_inclusive))
+        )
 
     def describe(self, unit: str) -> str:
-        """Human-readable form, e.g. '2 to <3 years'."""
-        if self.min is None and self.max is not None:
-            return f"<{self.max:g} {unit}"
-        if self.max is None and self.min is not None:
-            return f">={self.min:g} {unit}"
-        return f"{self.min:g} to <{self.max:g} {unit}"
+        """Human-readable form with the edges as written, e.g. '10 to ≤30 kg', '>30 kg'."""
+        lo = "" if self.min is None else f"{'≥' if self.min_inclusive else '>'}{self.min:g}"
+        hi = "" if self.max is None else f"{'≤' if self.max_inclusive else '<'}{self.max:g}"
+        if lo and hi:
+            return f"{lo} and {hi} {unit}"
+        return f"{lo or hi} {unit}"
+
+
+def _bands_partition(bands: Sequence[Band], what: str) -> None:
+    """Bands of one protocol must not overlap, and a shared edge belongs to exactly one band."""
+    ordered = sorted(bands, key=lambda b: -math.inf if b.min is None else b.min)
+    for a, b in itertools.pairwise(ordered):
+        a_hi = math.inf if a.max is None else a.max
+        b_lo = -math.inf if b.min is None else b.min
+        if a_hi > b_lo:
+            raise ValueError(f"{what} bands overlap ({a.describe('')} and {b.describe('')})")
+        if a_hi == b_lo and bool(a.max_inclusive) == bool(b.min_inclusive):
+            state = "both include" if a.max_inclusive else "neither includes"
+            raise ValueError(
+                f"{what} bands meet at {b_lo:g} and {state} it: exactly one must "
+                "(set max_inclusive / min_inclusive as the source writes the edge)"
+            )
 
 
 class Regimen(_Strict):
@@ -237,6 +284,10 @@ class Protocol(_Strict):
                 raise ValueError(f"regimens[{i}] needs 'age_years' (band_by: age)")
             if self.band_by == "weight" and r.weight_kg is None:
                 raise ValueError(f"regimens[{i}] needs 'weight_kg' (band_by: weight)")
+        if self.band_by == "age":
+            _bands_partition([r.age_years for r in self.regimens if r.age_years], "age")
+        if self.band_by == "weight":
+            _bands_partition([r.weight_kg for r in self.regimens if r.weight_kg], "weight")
         if self.max_mg_per_year is not None and not self.max_mg_per_year_sources:
             raise ValueError("'max_mg_per_year' needs 'max_mg_per_year_sources'")
         known = set(_bibliography()) | set(self.local_sources)

@@ -14,7 +14,7 @@ from sqlalchemy import exists, false, func, or_, select, text
 
 from pedbone.web._i18n import LANGUAGES
 from pedbone.web._security import WebUser
-from pedbone.web._zscores import LOW_Z, dxa_pack_for
+from pedbone.web._zscores import assess_options_for, dxa_pack_for
 
 __all__ = [
     "PatientFilter",
@@ -110,12 +110,6 @@ def set_user_language(db: Any, user: WebUser, language: str) -> None:
             row.value = language
 
 
-def _zpack(pack_id: str) -> Any:
-    import pedbone
-
-    return pedbone.reference(pack_id)
-
-
 # --------------------------------------------------------------------------- patients
 
 
@@ -181,64 +175,31 @@ def _latest_dxa_subquery() -> Any:
 
 
 def low_bmd_patient_ids(session: Any, ids: Sequence[int] | None = None) -> set[int]:
-    """Patients whose latest DXA has a measure with a Z-score at or below LOW_Z [S1][S3].
+    """Patients whose latest DXA has a classification Z at or below LOW_Z [S1][S3].
 
-    Z-scores are recomputed from the raw values by the reference packs (vectorised per pack
-    and measure), never taken from the scanner's printout.
+    The Z is the domain's choice (``pedbone.clinical.classification_z``): the one the
+    overview, the chart, the report and the assessment show, so a child the overview calls
+    low is in this list and no other.
     """
-    from pedbone.store import DxaMeasurement, DxaScan, Patient
+    from pedbone.clinical import classification_z
+    from pedbone.store import DxaScan, Patient, to_clinical
+    from pedbone.web._overview import load_patient
 
-    latest = _latest_dxa_subquery()
-    stmt = (
-        select(
-            Patient.id,
-            Patient.sex,
-            Patient.birth_date,
-            DxaScan.scanned_on,
-            DxaMeasurement.site,
-            DxaMeasurement.abmd_g_cm2,
-            DxaMeasurement.bmc_g,
-            DxaMeasurement.reference_pack,
-            DxaMeasurement.reference_group,
-        )
-        .join(DxaScan, DxaScan.patient_id == Patient.id)
-        .join(
-            latest,
-            (latest.c.patient_id == DxaScan.patient_id) & (latest.c.last_dxa == DxaScan.scanned_on),
-        )
-        .join(DxaMeasurement, DxaMeasurement.scan_id == DxaScan.id)
-    )
+    stmt = select(Patient.id).where(Patient.id.in_(select(DxaScan.patient_id)))
     if ids is not None:
         stmt = stmt.where(Patient.id.in_(list(ids)))
-    groups: dict[tuple[str, str], list[tuple[int, str, float, float, str | None]]] = {}
-    for pid, sex, birth, on, site, abmd, bmc, pack, group in session.execute(stmt):
-        age = (on - birth).days / 365.25
-        for quantity, value in (("abmd", abmd), ("bmc", bmc)):
-            if value is None:
-                continue
-            measure = f"{site}_{quantity}"
-            pack_id = dxa_pack_for(measure, pack)
-            if pack_id is None:
-                continue
-            groups.setdefault((pack_id, measure), []).append((pid, sex, age, value, group))
     low: set[int] = set()
-    for (pack_id, measure), rows in groups.items():
-        try:
-            ref = _zpack(pack_id)
-            by_group: dict[str | None, list[tuple[int, str, float, float, str | None]]] = {}
-            for row in rows:
-                by_group.setdefault(row[4], []).append(row)
-            for group, grows in by_group.items():
-                z = ref.zscore(
-                    measure,
-                    sex=[r[1] for r in grows],
-                    age_years=[r[2] for r in grows],
-                    value=[r[3] for r in grows],
-                    group=group,
-                )
-                low.update(r[0] for r, zi in zip(grows, z, strict=True) if zi <= LOW_Z)
-        except Exception:  # a pack that cannot score this measure marks nobody
+    for pid in session.scalars(stmt).all():
+        patient = load_patient(session, pid)
+        if patient is None:
             continue
+        try:
+            record, _skipped = to_clinical(patient)
+            series = classification_z(record, options=assess_options_for(patient))
+        except Exception:  # a record the engine cannot read marks nobody (the page says why)
+            continue
+        if series and series[-1].low:
+            low.add(pid)
     return low
 
 

@@ -219,7 +219,10 @@ PATIENT_FIELDS: Final = (
 _GRADES = (("0", "0"), ("0.5", "0.5"), ("1", "1"), ("2", "2"), ("3", "3"))
 #: Vertebral levels graded on lateral spine images (the store's list).
 VERTEBRAL_LEVELS: Final = tuple(f"T{i}" for i in range(4, 13)) + tuple(f"L{i}" for i in range(1, 6))
-_VENDOR_Z_HINT = _("Informational; never used for classification.")
+_VENDOR_Z_HINT = _(
+    "What the scanner printed. The assessment uses it only where no Z-score can be computed "
+    "from the raw values with a reference pack, and then says so."
+)
 _SCAN = _("Scan")
 _SPINE = _("Lumbar spine (L1–L4)")
 _TBLH = _("Total body less head")

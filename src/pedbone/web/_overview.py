@@ -23,6 +23,7 @@ from pedbone.web._zscores import (
     LOW_Z,
     ZRequest,
     ZValue,
+    assess_options_for,
     dxa_pack_for,
     growth_pack_for,
     zscores,
@@ -110,6 +111,8 @@ class Overview:
     labs: list[dict[str, Any]]
     notes: list[dict[str, Any]]
     assessment: Any = None
+    #: The Z the classification uses at each scan (``pedbone.clinical.classification_z``).
+    chosen_z: list[Any] = field(default_factory=list)
     assessment_error: str | None = None
     skipped: list[str] = field(default_factory=list)
     charts: dict[str, str] = field(default_factory=dict)
@@ -270,19 +273,13 @@ def build_overview(
         )
         try:
             import pedbone
-            from pedbone.clinical import AssessOptions
+            from pedbone.clinical import classification_z
             from pedbone.store import to_clinical
 
             record, ov.skipped = to_clinical(patient, as_of=as_of)
-            dxa_packs = {
-                m.site: m.reference_pack
-                for scan in patient.dxa_scans
-                for m in scan.measurements
-                if m.reference_pack
-            }
-            ov.assessment = pedbone.assess(
-                record, as_of=as_of, options=AssessOptions(dxa_packs=dxa_packs)
-            )
+            options = assess_options_for(patient)
+            ov.assessment = pedbone.assess(record, as_of=as_of, options=options)
+            ov.chosen_z = classification_z(record, as_of=as_of, options=options)
         except NotImplementedError:
             ov.assessment_error = "engine"
         except Exception as exc:  # the page must still show the data
@@ -551,17 +548,17 @@ def build_charts(ov: Overview, language: str) -> dict[str, str]:
         )
     )
     del baseline
-    # Z-scores over time, one series per measure that has Z values
+    # Z-scores over time: the Z the classification uses at each scan (the domain's choice,
+    # pedbone.clinical.classification_z), and the height-for-age Z
     zseries: dict[str, list[tuple[float, float | None]]] = {}
-    for d in ov.dxa:
-        for v in d.values:
-            if v.z.z is not None and v.quantity in ("abmd", "bmc"):
-                zseries.setdefault(v.measure, []).append((xof(d.day), v.z.z))
+    for cz in ov.chosen_z:
+        zseries.setdefault("classification", []).append((xof(cz.scan_date), cz.value))
     for g in ov.growth:
         if g.height_z.z is not None:
             zseries.setdefault("height", []).append((xof(g.day), g.height_z.z))
     names = {
         **site_names,
+        "classification": gettext("Z used for classification"),
         "height": gettext("Height"),
         "spine_bmc": gettext("Lumbar spine BMC"),
         "tblh_bmc": gettext("Total body less head BMC"),

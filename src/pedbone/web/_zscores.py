@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from pedbone.clinical import LOW_Z as _CLINICAL_LOW_Z
 from pedbone.web._i18n import N_
 
 __all__ = [
@@ -22,15 +23,16 @@ __all__ = [
     "STATUS_MESSAGES",
     "ZRequest",
     "ZValue",
+    "assess_options_for",
     "dxa_pack_for",
     "growth_pack_for",
     "zscore",
     "zscores",
 ]
 
-#: A BMC/BMD Z-score at or below -2.0 is reported as "low bone mass or bone density" [S1][S3].
-LOW_Z: Final = -2.0
-_WHO2006_MAX_YEARS: Final = 2.0
+#: A BMC/BMD Z-score at or below -2.0 is reported as "low bone mass or bone density" [S1][S3]:
+#: defined once, in the domain (``pedbone.clinical.LOW_Z``).
+LOW_Z: Final = _CLINICAL_LOW_Z
 
 
 #: Why a Z-score is missing, by ``pedbone.references.Status`` code (translatable wording).
@@ -68,12 +70,28 @@ class ZValue:
 
 
 def growth_pack_for(age_years: float) -> str:
-    """WHO 2006 below 2 years, else the assessment engine's growth pack."""
-    if age_years < _WHO2006_MAX_YEARS:
-        return "who2006"
+    """The domain's growth reference for this age (``pedbone.clinical.growth_pack_for``: WHO
+    2006 below 2 years, else the assessment engine's growth pack)."""
+    from pedbone.clinical import growth_pack_for as domain_growth_pack_for
+
+    return domain_growth_pack_for(age_years)
+
+
+def assess_options_for(patient: Any) -> Any:
+    """The assessment options of a stored patient: the DXA pack and population group named on
+    each measurement, so the assessment, the list filter, the chart and the report score the
+    same raw values the same way."""
     from pedbone.clinical import AssessOptions
 
-    return AssessOptions().growth_pack
+    packs: dict[str, str] = {}
+    groups: dict[str, str] = {}
+    for scan in patient.dxa_scans:
+        for m in scan.measurements:
+            if m.reference_pack:
+                packs[m.site] = m.reference_pack
+                if m.reference_group:
+                    groups[m.site] = m.reference_group
+    return AssessOptions(dxa_packs=packs, dxa_groups=groups)
 
 
 @cache
