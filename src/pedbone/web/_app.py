@@ -77,6 +77,50 @@ def _error_page(
         return PlainTextResponse(f"Error {status}", status_code=status)
 
 
+def _install_error_handlers(app: FastAPI) -> None:
+    """Every error answers with the styled page (or a redirect to the login), never raw JSON."""
+
+    @app.exception_handler(LoginRequiredError)
+    async def _login_required(request: Request, _exc: LoginRequiredError) -> Response:
+        target = "/login"
+        if request.method == "GET" and request.url.path not in ("/", "/login"):
+            from urllib.parse import quote
+
+            target += "?next=" + quote(request.url.path, safe="/")
+        if request.headers.get("HX-Request"):
+            return PlainTextResponse("login required", 401, headers={"HX-Redirect": target})
+        if request.method == "GET":
+            return RedirectResponse(target, status_code=303)
+        return PlainTextResponse("login required", status_code=401)
+
+    @app.exception_handler(CsrfError)
+    async def _csrf(request: Request, _exc: CsrfError) -> Response:
+        from pedbone.web._render import render
+
+        return render(request, "error.html", status_code=403, error="csrf")
+
+    @app.exception_handler(ForbiddenError)
+    async def _forbidden(request: Request, _exc: ForbiddenError) -> Response:
+        from pedbone.web._render import render
+
+        return render(request, "error.html", status_code=403, error="forbidden")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return _error_page(request, exc.status_code, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # A malformed path parameter (``/patients/abc``) names no page: 404. A malformed form
+        # or query is a bad request, answered with the styled page, never FastAPI's raw JSON.
+        in_path = any(err.get("loc", ("",))[0] == "path" for err in exc.errors())
+        return _error_page(request, 404 if in_path else 422)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, _exc: Exception) -> Response:
+        return _error_page(request, 500)
+
+
 def create_app(settings: WebSettings | None = None, *, database: Any = None) -> FastAPI:
     """Build the clinic web application.
 
@@ -125,45 +169,7 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    @app.exception_handler(LoginRequiredError)
-    async def _login_required(request: Request, _exc: LoginRequiredError) -> Response:
-        target = "/login"
-        if request.method == "GET" and request.url.path not in ("/", "/login"):
-            from urllib.parse import quote
-
-            target += "?next=" + quote(request.url.path, safe="/")
-        if request.headers.get("HX-Request"):
-            return PlainTextResponse("login required", 401, headers={"HX-Redirect": target})
-        if request.method == "GET":
-            return RedirectResponse(target, status_code=303)
-        return PlainTextResponse("login required", status_code=401)
-
-    @app.exception_handler(CsrfError)
-    async def _csrf(request: Request, _exc: CsrfError) -> Response:
-        from pedbone.web._render import render
-
-        return render(request, "error.html", status_code=403, error="csrf")
-
-    @app.exception_handler(ForbiddenError)
-    async def _forbidden(request: Request, _exc: ForbiddenError) -> Response:
-        from pedbone.web._render import render
-
-        return render(request, "error.html", status_code=403, error="forbidden")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        return _error_page(request, exc.status_code, exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        # A malformed path parameter (``/patients/abc``) names no page: 404. A malformed form
-        # or query is a bad request, answered with the styled page, never FastAPI's raw JSON.
-        in_path = any(err.get("loc", ("",))[0] == "path" for err in exc.errors())
-        return _error_page(request, 404 if in_path else 422)
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, _exc: Exception) -> Response:
-        return _error_page(request, 500)
+    _install_error_handlers(app)
 
     static = resources.files("pedbone.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
