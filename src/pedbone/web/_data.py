@@ -183,7 +183,7 @@ def low_bmd_patient_ids(session: Any, ids: Sequence[int] | None = None) -> set[i
     """
     from pedbone.clinical import classification_z
     from pedbone.store import DxaScan, Patient, to_clinical
-    from pedbone.web._overview import load_patient
+    from pedbone.web._load import load_patient
 
     stmt = select(Patient.id).where(Patient.id.in_(select(DxaScan.patient_id)))
     if ids is not None:
