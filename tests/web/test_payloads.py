@@ -19,7 +19,15 @@ import pytest
 from pedbone.web._forms import FORMS, PATIENT_FIELDS
 
 from .conftest import new_patient, sign_in
-from .payloads import LITERAL, PAYLOADS, form_data, injected, payload_for, text_columns
+from .payloads import (
+    LITERAL,
+    PAYLOADS,
+    column_length,
+    form_data,
+    injected,
+    payload_for,
+    text_columns,
+)
 
 
 def _store_model(name: str) -> type:
@@ -157,10 +165,11 @@ def test_payload_in_every_form_field_renders_as_text(client: Any, user_ids: Any)
     assert LITERAL in overview  # the free text is there, as text
     assert shown >= 5
     # an admin user's own full name and the admin page
+    full_name = payload_for(column_length(_store_model("User"), "full_name"))
     _post_ok(
         client,
         "/admin/users",
-        {"csrf_token": token, "username": "nurse", "full_name": PAYLOADS[0],
+        {"csrf_token": token, "username": "nurse", "full_name": full_name,
          "role": "clinician", "password": "a long passphrase for nurse"},
     )  # fmt: skip
     assert LITERAL in _assert_inert(client, "/admin/users")
