@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from pedbone.evidence._formula import formula_design, formula_from_names
 from pedbone.evidence._results import EscalcResult, RMAResult
 from pedbone.evidence._tau2 import TAU2_METHODS, estimate_tau2, tr_pd
 from pedbone.evidence._utils import (
@@ -48,67 +49,63 @@ Mods = (
 
 def _design(
     mods: Mods | None, data: pl.DataFrame | None, k: int, intercept: bool
-) -> tuple[FloatArray, tuple[str, ...]]:
-    """Build the model matrix X and coefficient names from ``mods``."""
-    cols: list[FloatArray] = []
-    names: list[str] = []
+) -> tuple[FloatArray, tuple[str, ...], dict[int, tuple[str, ...]]]:
+    """The model matrix X (k rows), the coefficient names and the rows lacking a moderator.
 
-    def add_column(name: str, values: Any) -> None:
-        if isinstance(values, pl.Series) and values.dtype in (pl.String, pl.Categorical, pl.Enum):
-            levels = sorted({str(v) for v in values.to_list() if v is not None})
-            if values.null_count():
-                raise EvidenceInputError(f"moderator {name!r}: missing values")
-            for lev in levels[1:]:
-                cols.append(np.asarray([float(str(v) == lev) for v in values.to_list()]))
-                names.append(f"{name}{lev}")
-            return
-        arr = as_float_array(values, f"mods[{name}]")
-        if arr.shape[0] != k:
-            raise EvidenceInputError(
-                f"moderator {name!r} has {arr.shape[0]} values for {k} studies"
-            )
-        cols.append(arr)
-        names.append(name)
-
+    Column names, mappings and data frames go through the formula reader
+    (:mod:`pedbone.evidence._formula`), so text columns and ``factor()`` are coded as R codes
+    them; a numeric array is used as it is (a NaN marks a missing value).
+    """
     if mods is None:
-        pass
-    elif isinstance(mods, str):
-        terms = [t.strip() for t in mods.lstrip("~ ").split("+") if t.strip()]
-        if data is None:
-            raise EvidenceInputError("mods given as column names but no data= DataFrame")
-        for t in terms:
-            if t not in data.columns:
-                raise EvidenceInputError(f"moderator column {t!r} not in data")
-            add_column(t, data[t])
-    elif isinstance(mods, pl.DataFrame):
-        for c in mods.columns:
-            add_column(c, mods[c])
-    elif isinstance(mods, Mapping):
+        if not intercept:
+            raise EvidenceInputError("model has neither an intercept nor moderators")
+        return np.ones((k, 1)), ("intrcpt",), {}
+    if isinstance(mods, str):
+        return formula_design(mods, data, k, intercept)
+    if isinstance(mods, pl.DataFrame):
+        return formula_design(formula_from_names(mods.columns), mods, k, intercept)
+    if isinstance(mods, Mapping):
+        cols: dict[str, pl.Series] = {}
         for name, values in mods.items():
-            add_column(str(name), pl.Series(values) if isinstance(values, list) else values)
-    elif isinstance(mods, Sequence) and mods and all(isinstance(m, str) for m in mods):
+            s = values if isinstance(values, pl.Series) else pl.Series(_as_list(values))
+            if s.len() != k:
+                raise EvidenceInputError(
+                    f"moderator {str(name)!r} has {s.len()} values for {k} studies"
+                )
+            cols[str(name)] = s.alias(str(name))
+        frame = pl.DataFrame(list(cols.values()))
+        return formula_design(formula_from_names(list(cols)), frame, k, intercept)
+    if isinstance(mods, Sequence) and mods and all(isinstance(m, str) for m in mods):
         if data is None:
             raise EvidenceInputError("mods given as column names but no data= DataFrame")
-        for col in mods:
-            assert isinstance(col, str)
+        names_l = [str(m) for m in mods]
+        for col in names_l:
             if col not in data.columns:
                 raise EvidenceInputError(f"moderator column {col!r} not in data")
-            add_column(col, data[col])
-    else:
+        return formula_design(formula_from_names(names_l), data, k, intercept)
+    try:
         arr = np.asarray(mods, dtype=np.float64)
-        if arr.ndim == 1:
-            arr = arr.reshape(-1, 1)
-        if arr.ndim != 2 or arr.shape[0] != k:
-            raise EvidenceInputError(f"mods: expected {k} rows, got shape {arr.shape}")
-        for j in range(arr.shape[1]):
-            add_column(f"mod{j + 1}" if arr.shape[1] > 1 else "mods", arr[:, j])
+    except (TypeError, ValueError) as exc:
+        raise EvidenceInputError(f"mods: not numeric ({exc})") from exc
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.shape[0] != k:
+        raise EvidenceInputError(f"mods: expected {k} rows, got shape {arr.shape}")
+    names = [f"mod{j + 1}" if arr.shape[1] > 1 else "mods" for j in range(arr.shape[1])]
+    X = arr
     if intercept:
-        cols.insert(0, np.ones(k))
+        X = np.column_stack([np.ones(k), arr])
         names.insert(0, "intrcpt")
-    if not cols:
-        raise EvidenceInputError("model has neither an intercept nor moderators")
-    X = np.column_stack(cols).astype(np.float64)
-    return X, tuple(names)
+    missing: dict[int, tuple[str, ...]] = {
+        int(i): ("mods",) for i in np.flatnonzero(np.isnan(arr).any(axis=1))
+    }
+    return np.asarray(X, dtype=np.float64), tuple(names), missing
+
+
+def _as_list(values: Any) -> list[Any]:
+    if isinstance(values, np.ndarray):
+        return [None if (isinstance(v, float) and math.isnan(v)) else v for v in values.tolist()]
+    return list(values)
 
 
 def _resolve_yi_vi(
@@ -163,9 +160,15 @@ def rma(
         Observed effects and sampling variances (or standard errors): arrays, column names of
         ``data``, or an :class:`EscalcResult` as ``yi`` (then ``vi`` comes with it).
     mods
-        Moderators: a 1-D/2-D array, a list of column names of ``data`` (text columns are dummy
-        coded against their first sorted level, as R does), a formula-like string
-        ``"~ ablat + year"``, a mapping name→values or a polars DataFrame.
+        Moderators: a model formula over the columns of ``data`` (``"~ ablat + year"``,
+        ``"~ factor(era)"``, ``"~ alloc * ablat"``, ``"~ ablat:year"``, ``"~ I(ablat**2)"``,
+        ``"~ log(ablat)"``, ``"~ 0 + alloc"``; read by formulaic, coded and named as R does:
+        text columns against their first sorted level, no-intercept factor models with one
+        coefficient per level), a list of column names, a mapping name→values, a polars
+        DataFrame, or a 1-D/2-D numeric array (used as it is).
+    intercept
+        ``False`` removes the intercept (as ``- 1`` in a formula). A column of ones among
+        array moderators then becomes the intercept, as in metafor.
     method
         ``"EE"``/``"FE"`` (equal effects) or a tau² estimator: ``"DL"``, ``"HE"``, ``"HS"``,
         ``"SJ"``, ``"ML"``, ``"REML"`` (default), ``"EB"``, ``"PM"``.
@@ -187,8 +190,9 @@ def rma(
         equation by a bracketed search and say so in ``notes``; False: raise
         :class:`ConvergenceError`, as metafor does).
 
-    Studies with a missing ``yi``, ``vi`` or moderator are omitted (listed in ``notes``); any
-    non-positive or infinite sampling variance raises :class:`EvidenceInputError`.
+    Studies with a missing ``yi``, ``vi`` or moderator value (text or number, or a
+    transformation such as ``log`` that gives no number) are omitted and listed in ``notes``;
+    any non-positive or infinite sampling variance raises :class:`EvidenceInputError`.
     """
     method = method.upper() if method.upper() in METHODS else method
     if method not in METHODS:
@@ -207,7 +211,7 @@ def rma(
         slab_l = labels(frame[slab].to_list(), k_all)
     else:
         slab_l = labels(slab, k_all)
-    X, names = _design(mods, frame, k_all, intercept)
+    X, names, lacking = _design(mods, frame, k_all, intercept)
     if not intercept:
         # as metafor: a column of ones among the moderators is the intercept (moved first)
         ones = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
@@ -218,11 +222,21 @@ def rma(
             names = ("intrcpt", *(names[i] for i in order[1:]))
             intercept = True
     notes: list[str] = []
-    keep = np.isfinite(y) & ~np.isnan(v) & np.all(np.isfinite(X), axis=1)
-    if not keep.all():
-        dropped = [slab_l[i] for i in np.flatnonzero(~keep)]
+    no_yv = ~(np.isfinite(y) & ~np.isnan(v))
+    no_mod = np.zeros(k_all, dtype=bool)
+    no_mod[list(lacking)] = True
+    # a transformation that gives no number (log of 0 or of a negative value) is missing too
+    no_mod |= ~no_yv & ~no_mod & ~np.all(np.isfinite(X), axis=1)
+    keep = ~no_yv & ~no_mod
+    if no_yv.any():
+        dropped = [slab_l[i] for i in np.flatnonzero(no_yv)]
+        notes.append(f"{len(dropped)} studies omitted (missing yi/vi): {', '.join(dropped)}")
+    if no_mod.any():
+        which = sorted({v for i in np.flatnonzero(no_mod) for v in lacking.get(int(i), ("mods",))})
+        dropped = [slab_l[i] for i in np.flatnonzero(no_mod)]
         notes.append(
-            f"{len(dropped)} studies omitted (missing yi/vi/moderators): {', '.join(dropped)}"
+            f"{len(dropped)} studies omitted (missing moderator values: {', '.join(which)}): "
+            + ", ".join(dropped)
         )
     y, v, X = y[keep], v[keep], X[keep]
     slab_k = tuple(s for s, kp in zip(slab_l, keep, strict=True) if kp)

@@ -7,6 +7,7 @@ influential studies.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,8 @@ class InfluenceResult:
     dfbs: FloatArray
     is_infl: NDArray[np.bool_]
     coef_names: tuple[str, ...]
+    #: coefficients (0-based) over which Cook's distance and the covariance ratio are taken
+    btt: tuple[int, ...] = ()
 
     @property
     def QE_del(self) -> FloatArray:  # noqa: N802 - metafor's name
@@ -79,12 +82,14 @@ class InfluenceResult:
             return str(self.to_frame())
 
 
-def influence(res: RMAResult) -> InfluenceResult:
+def influence(res: RMAResult, *, btt: Sequence[int] | int | None = None) -> InfluenceResult:
     """Influence diagnostics for each study of a fitted model (metafor's ``influence``).
 
-    Works for intercept-only models and meta-regressions (DFBETAS per coefficient; Cook's
-    distance and the covariance ratio over the moderators' coefficients, or the intercept
-    alone in an intercept-only model). Costs one refit per study.
+    Works for intercept-only models and meta-regressions: DFBETAS per coefficient; Cook's
+    distance and the covariance ratio over the coefficients ``btt`` (0-based indices, as
+    ``rma(btt=)``). The default is all coefficients, intercept included, as metafor's
+    ``influence.rma.uni``; ``btt=[1, 2]`` gives metafor's ``influence(res, btt=2:3)`` (the
+    moderators only). Costs one refit per study.
     """
     if not isinstance(res, RMAResult):
         raise EvidenceInputError("influence needs a model fitted with rma()")
@@ -93,11 +98,20 @@ def influence(res: RMAResult) -> InfluenceResult:
         raise EvidenceInputError("influence diagnostics need k >= 2 studies (k = 1)")
     X = res.X
     beta = res.beta
-    btt = list(range(1, p)) if (res.intercept and p > 1) else list(range(p))
-    m = len(btt)
+    if btt is None:
+        btt_l = list(range(p))
+    else:
+        btt_l = [int(btt)] if isinstance(btt, int) else [int(i) for i in btt]
+        if not btt_l or any(i < 0 or i >= p for i in btt_l) or len(set(btt_l)) != len(btt_l):
+            raise EvidenceInputError(
+                f"btt must list distinct coefficient indices 0..{p - 1} "
+                f"({', '.join(res.coef_names)}), got {btt}"
+            )
+    cols = sorted(btt_l)
+    m = len(cols)
     pred_full = X @ beta
-    svb = np.linalg.inv(res.vb[np.ix_(btt, btt)])
-    det_vb = float(np.linalg.det(res.vb[np.ix_(btt, btt)]))
+    svb = np.linalg.inv(res.vb[np.ix_(cols, cols)])
+    det_vb = float(np.linalg.det(res.vb[np.ix_(cols, cols)]))
     w = 1 / (res.vi + res.tau2)
     XtW = X.T * w
     hat = np.einsum("ij,jk,ik->i", X, np.linalg.inv(XtW @ X), X) * w
@@ -125,9 +139,9 @@ def influence(res: RMAResult) -> InfluenceResult:
         vb_del = np.linalg.inv((X.T * wd) @ X)
         dfb = beta - fit.beta
         dfbs[i] = dfb / np.sqrt(fit.s2w * np.diag(vb_del))
-        d = dfb[btt]
+        d = dfb[cols]
         cook_d[i] = float(d @ svb @ d)
-        cov_r[i] = float(np.linalg.det(fit.vb[np.ix_(btt, btt)])) / det_vb
+        cov_r[i] = float(np.linalg.det(fit.vb[np.ix_(cols, cols)])) / det_vb
     resid = res.yi - delpred
     resid = np.where(np.abs(resid) < 100 * np.finfo(float).eps, 0.0, resid)
     se_resid = np.sqrt(res.vi * s2w_del + vdelpred + tau2_del * s2w_del)
@@ -153,4 +167,5 @@ def influence(res: RMAResult) -> InfluenceResult:
         dfbs=dfbs,
         is_infl=np.asarray(flag, dtype=bool),
         coef_names=tuple(res.coef_names),
+        btt=tuple(cols),
     )
