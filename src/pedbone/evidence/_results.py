@@ -38,6 +38,13 @@ class EscalcResult:
     ``frame`` is a polars DataFrame: the input ``data`` columns (if any) followed by ``yi`` and
     ``vi``. ``measure`` is the metafor measure name (``"SMD"``, ``"RR"``, ...); ``slab`` names
     the column of study labels (``rma`` uses it by default).
+
+    It reads like metafor's escalc data frame: ``dat["yi"]`` and ``dat["ablat"]`` are columns
+    (polars Series), ``dat.ablat`` too; ``dat.yi``, ``dat.vi``, ``dat.sei`` are numpy arrays;
+    ``dat[:5]`` or ``dat[mask]`` select studies and stay escalc results; other frame methods
+    (``dat.columns``, ``dat.head()``, ``dat.filter(...)``, ``dat.write_csv(...)``) are the
+    frame's. It can be passed as ``data=``: ``rma(yi="yi", vi="vi", mods="~ ablat",
+    data=dat)``.
     """
 
     frame: pl.DataFrame
@@ -61,6 +68,44 @@ class EscalcResult:
 
     def __len__(self) -> int:
         return self.frame.height
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            if key not in self.frame.columns:
+                raise KeyError(
+                    f"{key!r} is not a column (columns: {', '.join(self.frame.columns)})"
+                )
+            return self.frame[key]
+        out = self.frame[key]
+        if isinstance(out, pl.DataFrame) and {"yi", "vi"} <= set(out.columns):
+            if isinstance(key, list) and all(isinstance(c, str) for c in key):
+                return out  # a choice of columns is a frame, as in polars
+            return EscalcResult(out, self.measure, self.slab)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        # columns as attributes (dat.ablat) and the frame's methods (dat.columns, dat.head())
+        if name.startswith("__") or name == "frame":
+            raise AttributeError(name)
+        frame = self.frame
+        if name in frame.columns:
+            return frame[name]
+        try:
+            return getattr(frame, name)
+        except AttributeError:
+            raise AttributeError(
+                f"EscalcResult has no attribute or column {name!r} "
+                f"(columns: {', '.join(frame.columns)})"
+            ) from None
+
+    def __contains__(self, column: object) -> bool:
+        return column in self.frame.columns
+
+    def to_pandas(self) -> Any:
+        """The frame as a pandas DataFrame, built column by column (no pyarrow needed)."""
+        import pandas as pd
+
+        return pd.DataFrame({c: self.frame[c].to_list() for c in self.frame.columns})
 
     def summary(self, level: float = 95.0, transf: Transform | None = None) -> pl.DataFrame:
         """Per-study estimate, SE, z, and Wald CI (metafor's ``summary.escalc``).
