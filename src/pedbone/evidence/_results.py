@@ -251,16 +251,18 @@ class RMAResult(MetaforNames):
 
     @property
     def pi_lb(self) -> float:
-        """Lower prediction-interval bound (intercept-only random-effects models, else NaN)."""
+        """Lower prediction-interval bound of intercept-only random-effects models with k >= 2
+        (NaN otherwise: with one study the spread of effects is unknown, and
+        ``predict()`` would only repeat the confidence interval, as metafor's does)."""
         return self._pi()[0]
 
     @property
     def pi_ub(self) -> float:
-        """Upper prediction-interval bound (intercept-only random-effects models, else NaN)."""
+        """Upper prediction-interval bound (see :attr:`pi_lb`)."""
         return self._pi()[1]
 
     def _pi(self) -> tuple[float, float]:
-        if self.p != 1 or not self.intercept:
+        if self.p != 1 or not self.intercept or self.k < 2:
             return (math.nan, math.nan)
         pr = self.predict()
         return (float(pr.pi_lb[0]), float(pr.pi_ub[0]))
@@ -335,9 +337,12 @@ class RMAResult(MetaforNames):
         """Plain-Python representation of the fit (JSON-serialisable)."""
         return as_dict_rma(self)
 
-    def summary(self, digits: int = 4) -> str:
-        """A print-out that reads like metafor's ``print.rma.uni``."""
-        return print_rma(self, digits)
+    def summary(self, digits: int = 4, *, pi_type: str = "default") -> str:
+        """A print-out that reads like metafor's ``print.rma.uni``.
+
+        ``pi_type`` chooses the prediction interval shown (as :meth:`predict`).
+        """
+        return print_rma(self, digits, pi_type=pi_type)
 
     def __str__(self) -> str:
         return self.summary()
@@ -366,6 +371,8 @@ class SubgroupResult:
     pval: float
     overall: RMAResult | None = None
     common_tau2: RMAResult | None = None
+    #: subgroups left out (no usable study), and why
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pl.DataFrame:
         """One row per subgroup: k, estimate, se, CI, tau2, I², Q."""
@@ -392,6 +399,7 @@ class SubgroupResult:
             "pval": self.pval,
             "overall": None if self.overall is None else self.overall.to_dict(),
             "common_tau2": None if self.common_tau2 is None else self.common_tau2.to_dict(),
+            "notes": list(self.notes),
         }
 
     def summary(self, digits: int = 4) -> str:
@@ -412,6 +420,7 @@ class SubgroupResult:
                 f"Assuming a common tau^2 (meta-regression): QM = {ct.qm:.{digits}f}, "
                 f"df = {ct.qm_df[0]}, p = {ct.qm_pval:.{digits}g}"
             )
+        lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __str__(self) -> str:
