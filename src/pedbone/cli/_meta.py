@@ -688,16 +688,9 @@ def _run(
 
 def _make_unique(labels: list[str]) -> list[str]:
     """Number repeated study labels as metafor does (``.make.unique``: a.1, b, a.2)."""
-    seen: dict[str, int] = {}
-    out = []
-    dup = {lab for lab in labels if labels.count(lab) > 1}
-    for lab in labels:
-        if lab in dup:
-            seen[lab] = seen.get(lab, 0) + 1
-            out.append(f"{lab}.{seen[lab]}")
-        else:
-            out.append(lab)
-    return out
+    from pedbone.evidence import make_unique
+
+    return make_unique(labels)
 
 
 def _check_counts(
