@@ -14,16 +14,12 @@ Numbers match R metafor 3.8 (Viechtbauer 2010 [METAFOR]) to 1e-6; see docs/evide
 from __future__ import annotations
 
 from pedbone.evidence._anova import AnovaResult, anova
+from pedbone.evidence._confint import ConfintResult, Interval
 from pedbone.evidence._escalc import MEASURES, cmicalc, escalc
-from pedbone.evidence._results import (
-    ConfintResult,
-    EscalcResult,
-    Interval,
-    PredictResult,
-    RMAResult,
-    SubgroupResult,
-)
-from pedbone.evidence._rma import METHODS, TESTS, rma, subgroups
+from pedbone.evidence._fit import METHODS, TESTS, rma
+from pedbone.evidence._predict import PredictResult
+from pedbone.evidence._results import EscalcResult, RMAResult, SubgroupResult
+from pedbone.evidence._subgroups import subgroups
 from pedbone.evidence._transf import (
     transf_arcsin,
     transf_exp,
@@ -34,7 +30,7 @@ from pedbone.evidence._transf import (
     transf_logit,
     transf_pft,
 )
-from pedbone.evidence._utils import ConvergenceError, EvidenceInputError
+from pedbone.evidence._utils import ConvergenceError, EvidenceInputError, make_unique
 
 __all__ = [
     "MEASURES",
@@ -64,36 +60,47 @@ __all__ = [
     "transf_pft",
 ]
 
-# -- part 2 (META2): Mantel-Haenszel / Peto, sensitivity, bias, plots, read-out --------
-from pedbone.evidence._bias import (
-    RankTestResult,
-    RegTestResult,
-    TrimFillResult,
-    ranktest,
-    regtest,
-    trimfill,
-)
+# -- Mantel-Haenszel / Peto, sensitivity, bias, plots, read-out ----------------------
+from pedbone.evidence._baujat import baujat
+from pedbone.evidence._cumul import cumul
+from pedbone.evidence._forest import forest
+from pedbone.evidence._funnel import funnel
+from pedbone.evidence._gosh import GoshResult, gosh
 from pedbone.evidence._heterogeneity import HeterogeneityReadout, heterogeneity_readout
+from pedbone.evidence._influence import InfluenceResult, influence
+from pedbone.evidence._labbe import labbe
+from pedbone.evidence._leave1out import leave1out
 from pedbone.evidence._mh import MHResult, rma_mh
 from pedbone.evidence._peto import rma_peto
-from pedbone.evidence._plots import RATIO_MEASURES, forest, funnel
-from pedbone.evidence._sensitivity import InfluenceResult, cumul, influence, leave1out
+from pedbone.evidence._plotting import RATIO_MEASURES
+from pedbone.evidence._radial import radial
+from pedbone.evidence._ranktest import RankTestResult, ranktest
+from pedbone.evidence._regplot import regplot
+from pedbone.evidence._regtest import RegTestResult, regtest
+from pedbone.evidence._trimfill import TrimFillResult, trimfill
 
 __all__ += [
     "RATIO_MEASURES",
+    "GoshResult",
     "HeterogeneityReadout",
     "InfluenceResult",
     "MHResult",
     "RankTestResult",
     "RegTestResult",
     "TrimFillResult",
+    "baujat",
     "cumul",
     "forest",
     "funnel",
+    "gosh",
     "heterogeneity_readout",
     "influence",
+    "labbe",
     "leave1out",
+    "make_unique",
+    "radial",
     "ranktest",
+    "regplot",
     "regtest",
     "rma_mh",
     "rma_peto",

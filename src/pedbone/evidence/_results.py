@@ -7,16 +7,19 @@ result with the metafor documentation at hand.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
-from numpy.typing import NDArray
 from scipy import stats
 
-from pedbone.evidence._utils import FloatArray
+from pedbone.evidence._confint import ConfintResult, Interval, confint_rma
+from pedbone.evidence._fitstats import fitstats_rma
+from pedbone.evidence._predict import PredictResult, predict_rma
+from pedbone.evidence._print import as_dict_rma, print_rma
+from pedbone.evidence._utils import FloatArray, MetaforNames, Transform
 
 __all__ = [
     "ConfintResult",
@@ -27,8 +30,6 @@ __all__ = [
     "SubgroupResult",
 ]
 
-Transform = Callable[[NDArray[np.float64]], NDArray[np.float64]]
-
 
 @dataclass(frozen=True)
 class EscalcResult:
@@ -37,6 +38,13 @@ class EscalcResult:
     ``frame`` is a polars DataFrame: the input ``data`` columns (if any) followed by ``yi`` and
     ``vi``. ``measure`` is the metafor measure name (``"SMD"``, ``"RR"``, ...); ``slab`` names
     the column of study labels (``rma`` uses it by default).
+
+    It reads like metafor's escalc data frame: ``dat["yi"]`` and ``dat["ablat"]`` are columns
+    (polars Series), ``dat.ablat`` too; ``dat.yi``, ``dat.vi``, ``dat.sei`` are numpy arrays;
+    ``dat[:5]`` or ``dat[mask]`` select studies and stay escalc results; other frame methods
+    (``dat.columns``, ``dat.head()``, ``dat.filter(...)``, ``dat.write_csv(...)``) are the
+    frame's. It can be passed as ``data=``: ``rma(yi="yi", vi="vi", mods="~ ablat",
+    data=dat)``.
     """
 
     frame: pl.DataFrame
@@ -60,6 +68,44 @@ class EscalcResult:
 
     def __len__(self) -> int:
         return self.frame.height
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            if key not in self.frame.columns:
+                raise KeyError(
+                    f"{key!r} is not a column (columns: {', '.join(self.frame.columns)})"
+                )
+            return self.frame[key]
+        out = self.frame[key]
+        if isinstance(out, pl.DataFrame) and {"yi", "vi"} <= set(out.columns):
+            if isinstance(key, list) and all(isinstance(c, str) for c in key):
+                return out  # a choice of columns is a frame, as in polars
+            return EscalcResult(out, self.measure, self.slab)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        # columns as attributes (dat.ablat) and the frame's methods (dat.columns, dat.head())
+        if name.startswith("__") or name == "frame":
+            raise AttributeError(name)
+        frame = self.frame
+        if name in frame.columns:
+            return frame[name]
+        try:
+            return getattr(frame, name)
+        except AttributeError:
+            raise AttributeError(
+                f"EscalcResult has no attribute or column {name!r} "
+                f"(columns: {', '.join(frame.columns)})"
+            ) from None
+
+    def __contains__(self, column: object) -> bool:
+        return column in self.frame.columns
+
+    def to_pandas(self) -> Any:
+        """The frame as a pandas DataFrame, built column by column (no pyarrow needed)."""
+        import pandas as pd
+
+        return pd.DataFrame({c: self.frame[c].to_list() for c in self.frame.columns})
 
     def summary(self, level: float = 95.0, transf: Transform | None = None) -> pl.DataFrame:
         """Per-study estimate, SE, z, and Wald CI (metafor's ``summary.escalc``).
@@ -88,98 +134,8 @@ class EscalcResult:
         return f"EscalcResult(measure={self.measure!r}, k={self.frame.height})\n{self.frame}"
 
 
-@dataclass(frozen=True)
-class Interval:
-    """An estimate with its confidence interval."""
-
-    estimate: float
-    ci_lb: float
-    ci_ub: float
-
-
-@dataclass(frozen=True)
-class ConfintResult:
-    """Confidence intervals for the heterogeneity parameters (Q-profile, metafor's ``confint``).
-
-    ``fixed`` holds the Wald intervals of the model coefficients, in coefficient order.
-    """
-
-    level: float
-    tau2: Interval
-    tau: Interval
-    i2: Interval
-    h2: Interval
-    fixed: dict[str, Interval]
-    method: str = "Q-profile"
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python representation (JSON-serialisable)."""
-
-        def iv(x: Interval) -> dict[str, float]:
-            return {"estimate": x.estimate, "ci_lb": x.ci_lb, "ci_ub": x.ci_ub}
-
-        return {
-            "level": self.level,
-            "method": self.method,
-            "tau2": iv(self.tau2),
-            "tau": iv(self.tau),
-            "i2": iv(self.i2),
-            "h2": iv(self.h2),
-            "fixed": {k: iv(v) for k, v in self.fixed.items()},
-            "note": self.note,
-        }
-
-    def __str__(self) -> str:
-        lv = f"{self.level:g}"
-        rows = [f"       estimate   ci.lb   ci.ub  ({lv}% CI, {self.method})"]
-        for name, x in (("tau^2", self.tau2), ("tau", self.tau), ("I^2(%)", self.i2)):
-            rows.append(f"{name:<7}{x.estimate:9.4f} {x.ci_lb:7.4f} {x.ci_ub:7.4f}")
-        rows.append(f"{'H^2':<7}{self.h2.estimate:9.4f} {self.h2.ci_lb:7.4f} {self.h2.ci_ub:7.4f}")
-        if self.note:
-            rows.append(self.note)
-        return "\n".join(rows)
-
-
-@dataclass(frozen=True)
-class PredictResult:
-    """Predicted (average) effects with confidence and prediction intervals.
-
-    After a back-transformation (``transf``) ``se`` is all NaN, as in metafor. Equal-effects
-    models have no prediction interval (``pi_lb``/``pi_ub`` NaN), as in metafor.
-    """
-
-    pred: FloatArray
-    se: FloatArray
-    ci_lb: FloatArray
-    ci_ub: FloatArray
-    pi_lb: FloatArray
-    pi_ub: FloatArray
-    level: float
-    transformed: bool = False
-
-    def to_frame(self) -> pl.DataFrame:
-        """The predictions as a polars DataFrame (metafor's ``as.data.frame(predict(...))``)."""
-        return pl.DataFrame(
-            {
-                "pred": self.pred,
-                "se": self.se,
-                "ci_lb": self.ci_lb,
-                "ci_ub": self.ci_ub,
-                "pi_lb": self.pi_lb,
-                "pi_ub": self.pi_ub,
-            }
-        )
-
-    def __len__(self) -> int:
-        return int(self.pred.shape[0])
-
-    def __str__(self) -> str:
-        return str(self.to_frame())
-
-
 @dataclass(frozen=True, eq=False)
-class RMAResult:
+class RMAResult(MetaforNames):
     """A fitted meta-analytic (meta-regression) model, metafor's ``rma.uni`` object.
 
     Arrays are indexed by coefficient (``beta``, ``se_beta``, ``zval_beta``, ...) or by study
@@ -239,6 +195,16 @@ class RMAResult:
         return float(self.beta[0])
 
     @property
+    def QM(self) -> float:  # noqa: N802 - metafor's name
+        """metafor's ``QM``: alias of ``qm`` (omnibus test of the moderators)."""
+        return self.qm
+
+    @property
+    def QMp(self) -> float:  # noqa: N802 - metafor's name
+        """metafor's ``QMp``: alias of ``qm_pval``."""
+        return self.qm_pval
+
+    @property
     def b(self) -> FloatArray:
         """Alias of ``beta`` (metafor's ``res$b``)."""
         return self.beta
@@ -285,16 +251,18 @@ class RMAResult:
 
     @property
     def pi_lb(self) -> float:
-        """Lower prediction-interval bound (intercept-only random-effects models, else NaN)."""
+        """Lower prediction-interval bound of intercept-only random-effects models with k >= 2
+        (NaN otherwise: with one study the spread of effects is unknown, and
+        ``predict()`` would only repeat the confidence interval, as metafor's does)."""
         return self._pi()[0]
 
     @property
     def pi_ub(self) -> float:
-        """Upper prediction-interval bound (intercept-only random-effects models, else NaN)."""
+        """Upper prediction-interval bound (see :attr:`pi_lb`)."""
         return self._pi()[1]
 
     def _pi(self) -> tuple[float, float]:
-        if self.p != 1 or not self.intercept:
+        if self.p != 1 or not self.intercept or self.k < 2:
             return (math.nan, math.nan)
         pr = self.predict()
         return (float(pr.pi_lb[0]), float(pr.pi_ub[0]))
@@ -321,17 +289,13 @@ class RMAResult:
         pooled effect; Riley 2011 [RILEY2011], the Cochrane Handbook's choice); ``"t"`` — t on
         k - p df; ``"simple"`` — pred ± z·tau, ignoring the uncertainty of the estimate.
         """
-        from pedbone.evidence._rma import _predict
-
-        return _predict(
+        return predict_rma(
             self, newmods, transf=transf, level=level, intercept=intercept, pi_type=pi_type
         )
 
     def confint(self, level: float | None = None) -> ConfintResult:
         """Q-profile confidence intervals for tau², tau, I² and H² (metafor's ``confint``)."""
-        from pedbone.evidence._rma import _confint
-
-        return _confint(self, level)
+        return confint_rma(self, level)
 
     def fitstats(self) -> dict[str, dict[str, float]]:
         """Log-likelihood, deviance, AIC, BIC, AICc under ML and REML (metafor's ``fitstats``).
@@ -339,9 +303,7 @@ class RMAResult:
         Returns ``{"ML": {...}, "REML": {...}}``; compare models fitted with ML (different
         moderators) or REML (same moderators) only.
         """
-        from pedbone.evidence._rma import _fitstats
-
-        return _fitstats(self)
+        return fitstats_rma(self)
 
     def weights(self) -> FloatArray:
         """Study weights in percent (metafor's ``weights.rma.uni``)."""
@@ -373,15 +335,14 @@ class RMAResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python representation of the fit (JSON-serialisable)."""
-        from pedbone.evidence._rma import _to_dict
+        return as_dict_rma(self)
 
-        return _to_dict(self)
+    def summary(self, digits: int = 4, *, pi_type: str = "default") -> str:
+        """A print-out that reads like metafor's ``print.rma.uni``.
 
-    def summary(self, digits: int = 4) -> str:
-        """A print-out that reads like metafor's ``print.rma.uni``."""
-        from pedbone.evidence._rma import _summary
-
-        return _summary(self, digits)
+        ``pi_type`` chooses the prediction interval shown (as :meth:`predict`).
+        """
+        return print_rma(self, digits, pi_type=pi_type)
 
     def __str__(self) -> str:
         return self.summary()
@@ -410,6 +371,8 @@ class SubgroupResult:
     pval: float
     overall: RMAResult | None = None
     common_tau2: RMAResult | None = None
+    #: subgroups left out (no usable study), and why
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pl.DataFrame:
         """One row per subgroup: k, estimate, se, CI, tau2, I², Q."""
@@ -436,6 +399,7 @@ class SubgroupResult:
             "pval": self.pval,
             "overall": None if self.overall is None else self.overall.to_dict(),
             "common_tau2": None if self.common_tau2 is None else self.common_tau2.to_dict(),
+            "notes": list(self.notes),
         }
 
     def summary(self, digits: int = 4) -> str:
@@ -456,6 +420,7 @@ class SubgroupResult:
                 f"Assuming a common tau^2 (meta-regression): QM = {ct.qm:.{digits}f}, "
                 f"df = {ct.qm_df[0]}, p = {ct.qm_pval:.{digits}g}"
             )
+        lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __str__(self) -> str:
