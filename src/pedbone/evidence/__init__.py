@@ -77,7 +77,10 @@ from pedbone.evidence._heterogeneity import HeterogeneityReadout, heterogeneity_
 from pedbone.evidence._mh import MHResult, rma_mh
 from pedbone.evidence._peto import rma_peto
 from pedbone.evidence._plots import RATIO_MEASURES, forest, funnel
+from pedbone.evidence._rma_mv import STRUCTS, RMAMVResult, rma_mv
+from pedbone.evidence._robust import RobustResult, robust
 from pedbone.evidence._sensitivity import InfluenceResult, cumul, influence, leave1out
+from pedbone.evidence._vcalc import vcalc
 
 __all__ += [
     "RATIO_MEASURES",
@@ -99,3 +102,6 @@ __all__ += [
     "rma_peto",
     "trimfill",
 ]
+
+# -- issue 13 (evid2): multilevel/multivariate models and cluster-robust inference ------
+__all__ += ["STRUCTS", "RMAMVResult", "RobustResult", "rma_mv", "robust", "vcalc"]
