@@ -1,4 +1,4 @@
-"""regtest, ranktest and trimfill against metafor 3.8 (fixtures from make_fixtures_part2.R)."""
+"""regtest, ranktest and trimfill against metafor (fixtures/metafor_mh_peto_sensitivity_bias)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from pedbone.evidence import ranktest, regtest, rma, rma_mh, trimfill
-from pedbone.evidence._bias import _kendall_null_cdf
+from pedbone.evidence._ranktest import _kendall_null_cdf
 from pedbone.evidence._utils import EvidenceInputError
 
-from ._part2 import assert_close, fit_case, fixtures
+from ._metafor import assert_close, fit_case, fixtures
 
 CASES = fixtures()["uni"]
 IDS = [f"{c['dataset']}-{c['method']}-{c['test']}" for c in CASES]

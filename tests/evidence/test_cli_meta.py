@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pedbone.cli import app
 
-from ._part2 import assert_close, fixtures
+from ._metafor import assert_close, fixtures
 
 runner = CliRunner()
 

@@ -1,14 +1,11 @@
 """escalc equals R metafor 3.8 for every measure, and hand-computed values / errors.
 
-Reference values: tests/evidence/fixtures/core_fixtures.json, written by make_fixtures.R.
+Reference values: tests/evidence/fixtures/metafor_escalc_rma.json, written by metafor_escalc_rma.R.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,20 +16,14 @@ from hypothesis import strategies as st
 
 from pedbone.evidence import MEASURES, EvidenceInputError, cmicalc, escalc, rma
 
-FIXTURES = Path(__file__).parent / "fixtures" / "core_fixtures.json"
-
-
-@cache
-def _fx() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(FIXTURES.read_text(encoding="utf-8"))
-    return data
+from ._metafor import escalc_rma
 
 
 def _frame(name: str) -> pl.DataFrame:
-    return pl.DataFrame(_fx()["datasets"][name], strict=False)
+    return pl.DataFrame(escalc_rma()["datasets"][name], strict=False)
 
 
-ESC_CASES: list[dict[str, Any]] = list(_fx()["escalc"])
+ESC_CASES: list[dict[str, Any]] = list(escalc_rma()["escalc"])
 
 
 @pytest.mark.parametrize("case", ESC_CASES, ids=[c["id"] for c in ESC_CASES])

@@ -13,7 +13,7 @@ from pedbone.evidence import heterogeneity_readout, rma, rma_mh
 from pedbone.evidence._heterogeneity import I2_BANDS, RULES
 from pedbone.evidence._utils import EvidenceInputError
 
-from ._part2 import fixtures
+from ._metafor import fixtures
 
 
 def _bcg() -> tuple[list[float], list[float]]:

@@ -1,4 +1,4 @@
-"""rma_mh against metafor 3.8 rma.mh (fixtures from make_fixtures_part2.R)."""
+"""rma_mh against metafor 3.8 rma.mh (fixtures from metafor_mh_peto_sensitivity_bias.R)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pedbone.evidence import rma_mh, rma_peto
 
-from ._part2 import args_of, assert_close, fixtures
+from ._metafor import args_of, assert_close, fixtures
 
 CASES = fixtures()["mh"]
 

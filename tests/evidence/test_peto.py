@@ -1,4 +1,4 @@
-"""rma_peto against metafor 3.8 rma.peto (fixtures from make_fixtures_part2.R)."""
+"""rma_peto against metafor 3.8 rma.peto (fixtures from metafor_mh_peto_sensitivity_bias.R)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from pedbone.evidence import rma_peto
 
-from ._part2 import args_of, assert_close, fixtures
+from ._metafor import args_of, assert_close, fixtures
 
 CASES = fixtures()["peto"]
 

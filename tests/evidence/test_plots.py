@@ -11,7 +11,7 @@ import pytest
 from pedbone.evidence import forest, funnel, rma, rma_mh, subgroups, trimfill
 from pedbone.evidence._utils import EvidenceInputError
 
-from ._part2 import fixtures
+from ._metafor import fixtures
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,22 +11,16 @@ import pytest
 
 from pedbone.evidence import EvidenceInputError, anova, rma
 
-FIXTURES = Path(__file__).parent / "fixtures" / "core_fixtures.json"
-
-
-@cache
-def _fx() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(FIXTURES.read_text(encoding="utf-8"))
-    return data
+from ._metafor import escalc_rma
 
 
 def _fit(method: str, mods: Any) -> Any:
-    src = _fx()["yv"]["bcg_RR"]
+    src = escalc_rma()["yv"]["bcg_RR"]
     m = None if mods is None else np.asarray(mods, dtype=float)
     return rma(src["yi"], src["vi"], method=method, mods=m)
 
 
-CASES: list[dict[str, Any]] = list(_fx()["anova"])
+CASES: list[dict[str, Any]] = list(escalc_rma()["anova"])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -55,7 +47,7 @@ def test_anova_equals_metafor(case: dict[str, Any]) -> None:
 
 
 def test_anova_refuses_meaningless_comparisons() -> None:
-    src = _fx()["yv"]["bcg_RR"]
+    src = escalc_rma()["yv"]["bcg_RR"]
     a = rma(src["yi"], src["vi"], method="REML")
     b = rma(src["yi"], src["vi"], method="REML", mods=np.arange(13.0))
     with pytest.raises(EvidenceInputError, match="refit=True"):

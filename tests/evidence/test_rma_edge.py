@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +21,19 @@ from pedbone.evidence import (
     transf_exp,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "core_fixtures.json"
+from ._metafor import escalc_rma
+
 EXAMPLE = (
     Path(__file__).resolve().parents[2] / "examples" / "evidence" / "bisphosphonate_ls_bmd.csv"
 )
 
 
-@cache
-def _fx() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(FIXTURES.read_text(encoding="utf-8"))
-    return data
-
-
 def _bcg() -> pl.DataFrame:
-    return pl.DataFrame(_fx()["datasets"]["bcg"], strict=False)
+    return pl.DataFrame(escalc_rma()["datasets"]["bcg"], strict=False)
 
 
 def _case(case_id: str) -> dict[str, Any]:
-    return next(c for c in _fx()["rma"] if c["id"] == case_id)
+    return next(c for c in escalc_rma()["rma"] if c["id"] == case_id)
 
 
 def test_k1_is_documented_not_silent() -> None:
@@ -70,7 +64,7 @@ def test_tau2_at_the_boundary_is_exactly_zero() -> None:
 
 
 def test_non_convergence_raises_never_a_silent_number() -> None:
-    src = _fx()["yv"]["bcg_RR"]
+    src = escalc_rma()["yv"]["bcg_RR"]
     with pytest.raises(ConvergenceError, match="did not converge in 2 iterations"):
         rma(src["yi"], src["vi"], method="REML", control={"maxiter": 2, "fallback": False})
 
@@ -170,7 +164,7 @@ def test_data_may_be_a_mapping_of_columns() -> None:
 
 
 def test_sei_and_escalc_input_equal_vi_input() -> None:
-    src = _fx()["yv"]["bcg_RR"]
+    src = escalc_rma()["yv"]["bcg_RR"]
     a = rma(src["yi"], src["vi"], method="DL")
     b = rma(src["yi"], sei=np.sqrt(src["vi"]), method="DL")
     es = escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=_bcg())
@@ -210,7 +204,7 @@ def test_moderators_by_column_name_and_formula_equal_metafor() -> None:
 
 
 def test_a_column_of_ones_is_the_intercept_as_in_metafor() -> None:
-    src = _fx()["yv"]["bcg_RR"]
+    src = escalc_rma()["yv"]["bcg_RR"]
     ablat = np.asarray(_bcg()["ablat"], dtype=float)
     a = rma(src["yi"], src["vi"], mods=ablat)
     b = rma(src["yi"], src["vi"], mods=np.column_stack([ablat, np.ones(13)]), intercept=False)
@@ -223,7 +217,7 @@ def test_a_column_of_ones_is_the_intercept_as_in_metafor() -> None:
 
 
 def test_predict_back_transforms_ratio_measures() -> None:
-    src = _fx()["yv"]["bcg_RR"]
+    src = escalc_rma()["yv"]["bcg_RR"]
     res = rma(src["yi"], src["vi"])
     raw, rr = res.predict(), res.predict(transf=np.exp)
     assert rr.pred[0] == pytest.approx(math.exp(raw.pred[0]))
@@ -243,7 +237,7 @@ def test_predict_back_transforms_ratio_measures() -> None:
 
 
 def test_readouts_summary_to_dict_and_weights() -> None:
-    src = _fx()["yv"]["bcg_RR"]
+    src = escalc_rma()["yv"]["bcg_RR"]
     res = rma(src["yi"], src["vi"], method="REML")
     text = res.summary()
     assert "Random-Effects Model (k = 13; tau^2 estimator: REML)" in text
@@ -269,7 +263,7 @@ def test_readouts_summary_to_dict_and_weights() -> None:
 
 
 def test_subgroups_errors_and_frame() -> None:
-    src = _fx()["yv"]["bcg_RR"]
+    src = escalc_rma()["yv"]["bcg_RR"]
     alloc = _bcg()["alloc"].to_list()
     sg = subgroups(src["yi"], src["vi"], subgroup=alloc, method="DL")
     assert sg.to_frame()["subgroup"].to_list() == ["alternate", "random", "systematic"]
@@ -321,15 +315,15 @@ def test_every_method_key_cited_in_the_core_exists() -> None:
 
     src = Path(__file__).resolve().parents[2] / "src" / "pedbone" / "evidence"
     keys: set[str] = set()
-    for name in ("_escalc.py", "_rma.py", "_tau2.py", "_transf.py", "_results.py"):
-        keys |= set(re.findall(r"\[([A-Z][A-Z0-9_]{3,})\]", (src / name).read_text("utf-8")))
+    for path in sorted(src.glob("*.py")):
+        keys |= set(re.findall(r"\[([A-Z][A-Z0-9_]{3,})\]", path.read_text("utf-8")))
     assert {"METAFOR", "DERSIMONIAN1986", "KNAPP2003", "HEDGES1981", "REVMAN5"} <= keys
     for key in sorted(keys):
         assert cite(key).kind == "methods", key
 
 
 def test_fixed_tau2_is_reported_as_specified() -> None:
-    src = _fx()["yv"]["bcg_RR"]
+    src = escalc_rma()["yv"]["bcg_RR"]
     res = rma(src["yi"], src["vi"], tau2=0.1)
     assert res.tau2 == 0.1
     assert res.tau2_fixed

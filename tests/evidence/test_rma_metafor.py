@@ -1,15 +1,12 @@
 """rma, confint, predict and subgroups equal R metafor 3.8 to 1e-6.
 
-Reference values: tests/evidence/fixtures/core_fixtures.json, written by make_fixtures.R
+Reference values: tests/evidence/fixtures/metafor_escalc_rma.json, written by metafor_escalc_rma.R
 (metafor itself) beside it; the input data are in the JSON.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,19 +24,14 @@ from pedbone.evidence import (
     transf_pft,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "core_fixtures.json"
+from ._metafor import escalc_rma
+
 RTOL = 1e-6
 ATOL = 1e-8  # absolute, for values near 0 (tau² at the boundary, p-values, I²)
 
 
-@cache
-def _fx() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(FIXTURES.read_text(encoding="utf-8"))
-    return data
-
-
 def _cases(kind: str) -> list[dict[str, Any]]:
-    return list(_fx()[kind])
+    return list(escalc_rma()[kind])
 
 
 def close(got: Any, want: Any, what: str, atol: float = ATOL) -> None:
@@ -53,7 +45,7 @@ def close(got: Any, want: Any, what: str, atol: float = ATOL) -> None:
 
 
 def _fit(case: dict[str, Any]) -> Any:
-    src = _fx()["yv"][case["src"]]
+    src = escalc_rma()["yv"][case["src"]]
     return rma(
         src["yi"],
         src["vi"],
@@ -148,7 +140,7 @@ def test_subgroups_equal_metafor(case: dict[str, Any]) -> None:
 
 
 def test_transformations_equal_metafor() -> None:
-    tr = _fx()["transf"]
+    tr = escalc_rma()["transf"]
     close(transf_ilogit(tr["x"]), tr["ilogit"], "ilogit")
     close(transf_iarcsin(tr["x"]), tr["iarcsin"], "iarcsin")
     close(transf_ipft(tr["ni"])(tr["x"]), tr["ipft"], "ipft")
@@ -171,9 +163,9 @@ PI_CASES = _cases("pi_types")
 
 @pytest.mark.parametrize("case", PI_CASES, ids=[c["id"] for c in PI_CASES])
 def test_prediction_interval_types_equal_metafor(case: dict[str, Any]) -> None:
-    src = _fx()["yv"]["bcg_RR"]
+    src = escalc_rma()["yv"]["bcg_RR"]
     newmods = case.get("newmods")
-    mods = None if newmods is None else np.asarray(_fx()["datasets"]["bcg"]["ablat"], float)
+    mods = None if newmods is None else np.asarray(escalc_rma()["datasets"]["bcg"]["ablat"], float)
     res = rma(src["yi"], src["vi"], method=case["method"], test=case["test"], mods=mods)
     pr = res.predict(newmods, pi_type=case["pi_type"])
     close(pr.pi_lb, case["pi_lb"], "pi.lb")
@@ -185,7 +177,7 @@ CI_CASES = _cases("confint_levels")
 
 @pytest.mark.parametrize("case", CI_CASES, ids=[c["id"] for c in CI_CASES])
 def test_confint_at_another_level_equals_metafor(case: dict[str, Any]) -> None:
-    src = _fx()["yv"]["bcg_RR"]
+    src = escalc_rma()["yv"]["bcg_RR"]
     res = rma(src["yi"], src["vi"], method=case["method"], test=case["test"])
     ci = res.confint(level=case["level"])
     fx = ci.fixed["intrcpt"]

@@ -301,3 +301,23 @@ def test_robust_errors() -> None:
     r = robust(fit, "study", clubSandwich=True)
     close(r.se, case["result"]["se"], "cluster by factor name")
     assert "CR2" in r.summary()
+
+
+def test_berkey_with_a_formula_as_a_reviewer_writes_it() -> None:
+    """``mods="~ outcome - 1"`` (one coefficient per outcome) gives metafor's Berkey fit."""
+    case = next(c for c in MV if c["id"] == "berkey-UN-REML")
+    g = case["groups"]
+    frame = pl.DataFrame({"yi": case["yi"], "trial": g["trial"], "outcome": g["outcome"]})
+    res = rma_mv(
+        "yi",
+        np.asarray(case["V"]),
+        data=frame,
+        mods="~ outcome - 1",
+        random="~ outcome | trial",
+        struct="UN",
+    )
+    assert res.coef_names == ("outcomeAL", "outcomePD")
+    close(res.beta, case["result"]["beta"], "beta")
+    close(res.tau2, case["result"]["tau2"], "tau2")
+    close(res.rho, case["result"]["rho"], "rho")
+    assert "struct = UN" in res.summary()

@@ -1,4 +1,4 @@
-"""leave1out, cumul and influence against metafor 3.8 (fixtures from make_fixtures_part2.R)."""
+"""leave1out, cumul and influence against metafor (fixtures/metafor_mh_peto_sensitivity_bias)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from pedbone.evidence import cumul, influence, leave1out, rma
 from pedbone.evidence._utils import EvidenceInputError
 
-from ._part2 import assert_close, fit_case, fixtures
+from ._metafor import assert_close, fit_case, fixtures
 
 CASES = fixtures()["uni"]
 IDS = [f"{c['dataset']}-{c['method']}-{c['test']}" for c in CASES]
@@ -76,7 +76,7 @@ def test_influence_matches_metafor(case: dict[str, Any]) -> None:
         "cook_d": "cook_d",
         "cov_r": "cov_r",
         "tau2_del": "tau2_del",
-        "qe_del": "QE_del",
+        "q_del": "QE_del",
         "hat": "hat",
         "weight": "weight",
     }.items():
@@ -133,7 +133,7 @@ def _table_cases() -> list[tuple[str, dict[str, Any]]]:
 def _table_fit(kind: str, case: dict[str, Any]) -> Any:
     from pedbone.evidence import rma_mh, rma_peto
 
-    from ._part2 import args_of
+    from ._metafor import args_of
 
     t = fixtures()["tables"][case["dataset"]]
     cells = {"ai": t["ai"], "bi": t["bi"], "ci": t["ci"], "di": t["di"]}

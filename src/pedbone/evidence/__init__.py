@@ -14,16 +14,12 @@ Numbers match R metafor 3.8 (Viechtbauer 2010 [METAFOR]) to 1e-6; see docs/evide
 from __future__ import annotations
 
 from pedbone.evidence._anova import AnovaResult, anova
+from pedbone.evidence._confint import ConfintResult, Interval
 from pedbone.evidence._escalc import MEASURES, cmicalc, escalc
-from pedbone.evidence._results import (
-    ConfintResult,
-    EscalcResult,
-    Interval,
-    PredictResult,
-    RMAResult,
-    SubgroupResult,
-)
-from pedbone.evidence._rma import METHODS, TESTS, rma, subgroups
+from pedbone.evidence._fit import METHODS, TESTS, rma
+from pedbone.evidence._predict import PredictResult
+from pedbone.evidence._results import EscalcResult, RMAResult, SubgroupResult
+from pedbone.evidence._subgroups import subgroups
 from pedbone.evidence._transf import (
     transf_arcsin,
     transf_exp,
@@ -64,22 +60,21 @@ __all__ = [
     "transf_pft",
 ]
 
-# -- part 2 (META2): Mantel-Haenszel / Peto, sensitivity, bias, plots, read-out --------
-from pedbone.evidence._bias import (
-    RankTestResult,
-    RegTestResult,
-    TrimFillResult,
-    ranktest,
-    regtest,
-    trimfill,
-)
+# -- Mantel-Haenszel / Peto, sensitivity, bias, plots, read-out ----------------------
+from pedbone.evidence._cumul import cumul
+from pedbone.evidence._forest import forest
+from pedbone.evidence._funnel import funnel
 from pedbone.evidence._heterogeneity import HeterogeneityReadout, heterogeneity_readout
+from pedbone.evidence._influence import InfluenceResult, influence
+from pedbone.evidence._leave1out import leave1out
 from pedbone.evidence._mh import MHResult, rma_mh
 from pedbone.evidence._peto import rma_peto
-from pedbone.evidence._plots import RATIO_MEASURES, forest, funnel
+from pedbone.evidence._plotting import RATIO_MEASURES
+from pedbone.evidence._ranktest import RankTestResult, ranktest
+from pedbone.evidence._regtest import RegTestResult, regtest
 from pedbone.evidence._rma_mv import STRUCTS, RMAMVResult, rma_mv
 from pedbone.evidence._robust import RobustResult, robust
-from pedbone.evidence._sensitivity import InfluenceResult, cumul, influence, leave1out
+from pedbone.evidence._trimfill import TrimFillResult, trimfill
 from pedbone.evidence._vcalc import vcalc
 
 __all__ += [

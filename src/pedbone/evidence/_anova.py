@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from pedbone.evidence._format import fmtp
 from pedbone.evidence._results import RMAResult
 from pedbone.evidence._utils import EvidenceInputError
 
@@ -68,7 +69,7 @@ class AnovaResult:
             f"{self.fit_full['ll']:>10.4f}{'':>9}{'':>9}{self.q_full:>10.4f}"
             f"{self.tau2_full:>9.4f}{'':>8}"
         )
-        p = "<.0001" if self.pval < 1e-4 else f"{self.pval:.4f}"
+        p = fmtp(self.pval)
         r2 = "" if math.isnan(self.r2) else f"{self.r2:.2f}%"
         red = (
             f"{'Reduced':<8}{self.parms_reduced:>4}{self.fit_reduced['AIC']:>10.4f}"
@@ -85,7 +86,7 @@ def _parms(res: RMAResult) -> int:
 
 
 def _refit_ml(res: RMAResult) -> RMAResult:
-    from pedbone.evidence._rma import _fit
+    from pedbone.evidence._fit import _fit
 
     return _fit(
         res.yi,

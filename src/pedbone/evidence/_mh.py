@@ -21,6 +21,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from pedbone.evidence._format import fmtp, fmtt, fmtx
+from pedbone.evidence._utils import MetaforNames
+
 __all__ = ["MHResult", "rma_mh"]
 
 FloatArray = NDArray[np.float64]
@@ -35,7 +38,7 @@ _MEASURE_LABEL = {
 
 
 @dataclass(frozen=True)
-class MHResult:
+class MHResult(MetaforNames):
     """Result of a Mantel–Haenszel (``rma_mh``) or Peto (``rma_peto``) analysis.
 
     Attribute names follow :func:`pedbone.evidence.rma` results. ``estimate`` is on the
@@ -176,11 +179,11 @@ class MHResult:
         lines = [f"{title} (k = {self.k})", ""]
         if self.k_yi > 1:
             lines += [
-                f"I^2 (total heterogeneity / total variability):  {_fmt(self.i2)}%",
-                f"H^2 (total variability / sampling variability): {_fmt(self.h2)}",
+                f"I^2 (total heterogeneity / total variability):  {fmtx(self.i2)}%",
+                f"H^2 (total variability / sampling variability): {fmtx(self.h2)}",
                 "",
                 "Test for Heterogeneity:",
-                f"Q(df = {self.k_yi - 1}) = {_fmt(self.q)}, p-val {_fmt_p(self.q_pval)}",
+                fmtt(self.q, "Q", self.q_pval, df=self.k_yi - 1),
                 "",
             ]
         scale = " (log scale)" if self.is_ratio else ""
@@ -188,8 +191,8 @@ class MHResult:
             f"Model Results{scale}:",
             "",
             f"{'estimate':>10} {'se':>9} {'zval':>9} {'pval':>8} {'ci.lb':>9} {'ci.ub':>9}",
-            f"{_fmt(self.estimate):>10} {_fmt(self.se):>9} {_fmt(self.zval):>9} "
-            f"{_fmt_p(self.pval, table=True):>8} {_fmt(self.ci_lb):>9} {_fmt(self.ci_ub):>9}",
+            f"{fmtx(self.estimate):>10} {fmtx(self.se):>9} {fmtx(self.zval):>9} "
+            f"{fmtp(self.pval):>8} {fmtx(self.ci_lb):>9} {fmtx(self.ci_ub):>9}",
         ]
         if self.is_ratio:
             name = "OR" if self.measure in ("OR", "PETO") else self.measure
@@ -198,16 +201,17 @@ class MHResult:
                 f"Model Results ({name} scale):",
                 "",
                 f"{'estimate':>10} {'ci.lb':>9} {'ci.ub':>9}",
-                f"{_fmt(float(np.exp(self.estimate))):>10} "
-                f"{_fmt(float(np.exp(self.ci_lb))):>9} {_fmt(float(np.exp(self.ci_ub))):>9}",
+                f"{fmtx(float(np.exp(self.estimate))):>10} "
+                f"{fmtx(float(np.exp(self.ci_lb))):>9} {fmtx(float(np.exp(self.ci_ub))):>9}",
             ]
         if self.method == "MH" and self.measure == "OR":
             lines += [
                 "",
-                f"Cochran-Mantel-Haenszel Test:    CMH = {_fmt(self.cmh)}, df = 1, "
-                f"p-val {_fmt_p(self.cmh_pval)}",
-                f"Tarone's Test for Heterogeneity: X^2 = {_fmt(self.tarone)}, "
-                f"df = {max(self.k_pos - 1, 0)}, p-val {_fmt_p(self.tarone_pval)}",
+                f"Cochran-Mantel-Haenszel Test:    CMH = {fmtx(self.cmh)}, df = 1, "
+                f"p-val {fmtp(self.cmh_pval, equal=True, sep=True)}",
+                f"Tarone's Test for Heterogeneity: X^2 = {fmtx(self.tarone)}, "
+                f"df = {max(self.k_pos - 1, 0)}, "
+                f"p-val {fmtp(self.tarone_pval, equal=True, sep=True)}",
             ]
         if self.notes:
             lines += ["", *(f"Note: {n}" for n in self.notes)]
@@ -215,18 +219,6 @@ class MHResult:
 
     def __str__(self) -> str:
         return self.summary()
-
-
-def _fmt(x: float, digits: int = 4) -> str:
-    return "NA" if not np.isfinite(x) else f"{x:.{digits}f}"
-
-
-def _fmt_p(p: float, *, table: bool = False) -> str:
-    if not np.isfinite(p):
-        return "NA" if table else "= NA"
-    if p < 1e-4:
-        return "<.0001" if table else "< .0001"
-    return f"{p:.4f}" if table else f"= {p:.4f}"
 
 
 # --------------------------------------------------------------------------- inputs

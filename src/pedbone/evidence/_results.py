@@ -7,16 +7,19 @@ result with the metafor documentation at hand.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
-from numpy.typing import NDArray
 from scipy import stats
 
-from pedbone.evidence._utils import FloatArray
+from pedbone.evidence._confint import ConfintResult, Interval, confint_rma
+from pedbone.evidence._fitstats import fitstats_rma
+from pedbone.evidence._predict import PredictResult, predict_rma
+from pedbone.evidence._print import as_dict_rma, print_rma
+from pedbone.evidence._utils import FloatArray, MetaforNames, Transform
 
 __all__ = [
     "ConfintResult",
@@ -26,8 +29,6 @@ __all__ = [
     "RMAResult",
     "SubgroupResult",
 ]
-
-Transform = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -88,98 +89,8 @@ class EscalcResult:
         return f"EscalcResult(measure={self.measure!r}, k={self.frame.height})\n{self.frame}"
 
 
-@dataclass(frozen=True)
-class Interval:
-    """An estimate with its confidence interval."""
-
-    estimate: float
-    ci_lb: float
-    ci_ub: float
-
-
-@dataclass(frozen=True)
-class ConfintResult:
-    """Confidence intervals for the heterogeneity parameters (Q-profile, metafor's ``confint``).
-
-    ``fixed`` holds the Wald intervals of the model coefficients, in coefficient order.
-    """
-
-    level: float
-    tau2: Interval
-    tau: Interval
-    i2: Interval
-    h2: Interval
-    fixed: dict[str, Interval]
-    method: str = "Q-profile"
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python representation (JSON-serialisable)."""
-
-        def iv(x: Interval) -> dict[str, float]:
-            return {"estimate": x.estimate, "ci_lb": x.ci_lb, "ci_ub": x.ci_ub}
-
-        return {
-            "level": self.level,
-            "method": self.method,
-            "tau2": iv(self.tau2),
-            "tau": iv(self.tau),
-            "i2": iv(self.i2),
-            "h2": iv(self.h2),
-            "fixed": {k: iv(v) for k, v in self.fixed.items()},
-            "note": self.note,
-        }
-
-    def __str__(self) -> str:
-        lv = f"{self.level:g}"
-        rows = [f"       estimate   ci.lb   ci.ub  ({lv}% CI, {self.method})"]
-        for name, x in (("tau^2", self.tau2), ("tau", self.tau), ("I^2(%)", self.i2)):
-            rows.append(f"{name:<7}{x.estimate:9.4f} {x.ci_lb:7.4f} {x.ci_ub:7.4f}")
-        rows.append(f"{'H^2':<7}{self.h2.estimate:9.4f} {self.h2.ci_lb:7.4f} {self.h2.ci_ub:7.4f}")
-        if self.note:
-            rows.append(self.note)
-        return "\n".join(rows)
-
-
-@dataclass(frozen=True)
-class PredictResult:
-    """Predicted (average) effects with confidence and prediction intervals.
-
-    After a back-transformation (``transf``) ``se`` is all NaN, as in metafor. Equal-effects
-    models have no prediction interval (``pi_lb``/``pi_ub`` NaN), as in metafor.
-    """
-
-    pred: FloatArray
-    se: FloatArray
-    ci_lb: FloatArray
-    ci_ub: FloatArray
-    pi_lb: FloatArray
-    pi_ub: FloatArray
-    level: float
-    transformed: bool = False
-
-    def to_frame(self) -> pl.DataFrame:
-        """The predictions as a polars DataFrame (metafor's ``as.data.frame(predict(...))``)."""
-        return pl.DataFrame(
-            {
-                "pred": self.pred,
-                "se": self.se,
-                "ci_lb": self.ci_lb,
-                "ci_ub": self.ci_ub,
-                "pi_lb": self.pi_lb,
-                "pi_ub": self.pi_ub,
-            }
-        )
-
-    def __len__(self) -> int:
-        return int(self.pred.shape[0])
-
-    def __str__(self) -> str:
-        return str(self.to_frame())
-
-
 @dataclass(frozen=True, eq=False)
-class RMAResult:
+class RMAResult(MetaforNames):
     """A fitted meta-analytic (meta-regression) model, metafor's ``rma.uni`` object.
 
     Arrays are indexed by coefficient (``beta``, ``se_beta``, ``zval_beta``, ...) or by study
@@ -237,6 +148,16 @@ class RMAResult:
     def estimate(self) -> float:
         """First coefficient (pooled effect of an intercept-only model)."""
         return float(self.beta[0])
+
+    @property
+    def QM(self) -> float:  # noqa: N802 - metafor's name
+        """metafor's ``QM``: alias of ``qm`` (omnibus test of the moderators)."""
+        return self.qm
+
+    @property
+    def QMp(self) -> float:  # noqa: N802 - metafor's name
+        """metafor's ``QMp``: alias of ``qm_pval``."""
+        return self.qm_pval
 
     @property
     def b(self) -> FloatArray:
@@ -321,17 +242,13 @@ class RMAResult:
         pooled effect; Riley 2011 [RILEY2011], the Cochrane Handbook's choice); ``"t"`` — t on
         k - p df; ``"simple"`` — pred ± z·tau, ignoring the uncertainty of the estimate.
         """
-        from pedbone.evidence._rma import _predict
-
-        return _predict(
+        return predict_rma(
             self, newmods, transf=transf, level=level, intercept=intercept, pi_type=pi_type
         )
 
     def confint(self, level: float | None = None) -> ConfintResult:
         """Q-profile confidence intervals for tau², tau, I² and H² (metafor's ``confint``)."""
-        from pedbone.evidence._rma import _confint
-
-        return _confint(self, level)
+        return confint_rma(self, level)
 
     def fitstats(self) -> dict[str, dict[str, float]]:
         """Log-likelihood, deviance, AIC, BIC, AICc under ML and REML (metafor's ``fitstats``).
@@ -339,9 +256,7 @@ class RMAResult:
         Returns ``{"ML": {...}, "REML": {...}}``; compare models fitted with ML (different
         moderators) or REML (same moderators) only.
         """
-        from pedbone.evidence._rma import _fitstats
-
-        return _fitstats(self)
+        return fitstats_rma(self)
 
     def weights(self) -> FloatArray:
         """Study weights in percent (metafor's ``weights.rma.uni``)."""
@@ -373,15 +288,11 @@ class RMAResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python representation of the fit (JSON-serialisable)."""
-        from pedbone.evidence._rma import _to_dict
-
-        return _to_dict(self)
+        return as_dict_rma(self)
 
     def summary(self, digits: int = 4) -> str:
         """A print-out that reads like metafor's ``print.rma.uni``."""
-        from pedbone.evidence._rma import _summary
-
-        return _summary(self, digits)
+        return print_rma(self, digits)
 
     def __str__(self) -> str:
         return self.summary()

@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 from scipy import linalg, optimize, stats
 
+from pedbone.evidence._fit import _design
 from pedbone.evidence._results import EscalcResult, PredictResult
 from pedbone.evidence._utils import (
     ConvergenceError,
@@ -47,11 +48,19 @@ STRUCTS = ("CS", "HCS", "UN", "ID", "DIAG")
 
 def _mods_design(
     mods: Any, data: pl.DataFrame | None, k: int, intercept: bool
-) -> tuple[FloatArray, tuple[str, ...]]:
-    """The model matrix, built exactly as ``rma`` builds it (one design code for both)."""
-    from pedbone.evidence._rma import _design
-
-    return _design(mods, data, k, intercept)
+) -> tuple[FloatArray, tuple[str, ...], dict[int, tuple[str, ...]]]:
+    """The model matrix, built exactly as ``rma`` builds it (one design code for both):
+    X, coefficient names and the rows lacking a moderator (with the moderators they lack)."""
+    X, names, lacking = _design(mods, data, k, intercept)
+    if not intercept:
+        # as metafor: a column of ones among the moderators is the intercept (moved first)
+        ones = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
+        if ones:
+            j = ones[0]
+            order = [j] + [i for i in range(X.shape[1]) if i != j]
+            X = X[:, order]
+            names = ("intrcpt", *(names[i] for i in order[1:]))
+    return X, names, lacking
 
 
 # ------------------------------------------------------------------ random-effects structure
@@ -628,18 +637,30 @@ def rma_mv(
         slab_l = labels(frame[slab].to_list(), k_all)
     else:
         slab_l = labels(slab, k_all)
-    X_all, names = _mods_design(mods, frame, k_all, intercept)
+    X_all, names, lacking = _mods_design(mods, frame, k_all, intercept)
+    if names[0] == "intrcpt":
+        intercept = True
     sig_all, g_all = _parse_random(random, struct, frame, k_all)
     notes: list[str] = []
-    keep = (
+    no_yv = ~(
         np.isfinite(y_all)
         & np.isfinite(np.diag(V_all))
-        & np.all(np.isfinite(X_all), axis=1)
         & np.all(np.isfinite(V_all) | ~np.isfinite(np.diag(V_all))[None, :], axis=1)
     )
-    if not keep.all():
-        dropped = [slab_l[i] for i in np.flatnonzero(~keep)]
-        notes.append(f"{len(dropped)} rows omitted (missing yi/V/moderators): {', '.join(dropped)}")
+    no_mod = np.zeros(k_all, dtype=bool)
+    no_mod[list(lacking)] = True
+    no_mod |= ~no_yv & ~np.all(np.isfinite(X_all), axis=1)
+    keep = ~no_yv & ~no_mod
+    if no_yv.any():
+        dropped = [slab_l[i] for i in np.flatnonzero(no_yv)]
+        notes.append(f"{len(dropped)} rows omitted (missing yi/V): {', '.join(dropped)}")
+    if no_mod.any():
+        which = sorted({m for i in np.flatnonzero(no_mod) for m in lacking.get(int(i), ("mods",))})
+        dropped = [slab_l[i] for i in np.flatnonzero(no_mod)]
+        notes.append(
+            f"{len(dropped)} rows omitted (missing moderator values: {', '.join(which)}): "
+            + ", ".join(dropped)
+        )
     idx = np.flatnonzero(keep)
     y = y_all[idx]
     Vm = V_all[np.ix_(idx, idx)]

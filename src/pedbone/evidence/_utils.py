@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,11 +13,16 @@ __all__ = [
     "ConvergenceError",
     "EvidenceInputError",
     "FloatArray",
+    "MetaforNames",
+    "Transform",
     "as_float_array",
     "column_or_array",
+    "control_of",
 ]
 
 FloatArray = NDArray[np.float64]
+#: a back-transformation of estimates (``np.exp``, ``transf_ilogit``, ...)
+Transform = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
 
 class EvidenceInputError(ValueError):
@@ -92,3 +97,43 @@ def labels(slab: Sequence[Any] | None, k: int) -> tuple[str, ...]:
     if len(out) != k:
         raise EvidenceInputError(f"slab has {len(out)} labels for {k} studies")
     return out
+
+
+def control_of(res: Any) -> dict[str, float]:
+    """The convergence control of a fitted model (empty when it has none)."""
+    control = getattr(res, "control", None)
+    return dict(control) if control else {}
+
+
+class MetaforNames:
+    """metafor's spellings of the heterogeneity read-outs, as aliases reviewers type.
+
+    pedbone spells each concept once (``q``, ``q_pval``, ``qm``, ``qm_pval``, ``i2``, ``h2``,
+    ``tau2``); ``QE``, ``QEp``, ``QM``, ``QMp``, ``I2`` and ``H2`` read the same numbers under
+    metafor's names (``res$QE``, ``res$I2``, ...).
+    """
+
+    q: float
+    q_pval: float
+    i2: float
+    h2: float
+
+    @property
+    def QE(self) -> float:  # noqa: N802 - metafor's name
+        """metafor's ``QE``: alias of ``q`` (test statistic for (residual) heterogeneity)."""
+        return self.q
+
+    @property
+    def QEp(self) -> float:  # noqa: N802 - metafor's name
+        """metafor's ``QEp``: alias of ``q_pval``."""
+        return self.q_pval
+
+    @property
+    def I2(self) -> float:  # noqa: N802 - metafor's name
+        """metafor's ``I2``: alias of ``i2`` (percent)."""
+        return self.i2
+
+    @property
+    def H2(self) -> float:  # noqa: N802 - metafor's name
+        """metafor's ``H2``: alias of ``h2``."""
+        return self.h2

@@ -1,5 +1,14 @@
-"""Shared helpers for META2's tests: load the metafor fixtures written by
-``fixtures/make_fixtures_part2.R`` and compare numbers to metafor."""
+"""The one loader of the metafor reference fixtures, and how the tests compare to them.
+
+Each fixture is named by its content and sits beside the R script that wrote it
+(``fixtures/<name>.json`` from ``fixtures/<name>.R``), as statsmodels keeps its reference
+results in ``stats/tests/results/``:
+
+- :data:`ESCALC_RMA` — escalc, rma (estimators × tests, meta-regression, btt, fixed tau²),
+  confint, predict, subgroups, anova, prediction-interval types, transf;
+- :data:`MH_PETO_SENSITIVITY_BIAS` — rma.mh, rma.peto, leave1out, cumul, influence (intercept
+  only), regtest, ranktest, trimfill.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +18,28 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).parent / "fixtures" / "part2_fixtures.json"
+FIXTURES = Path(__file__).parent / "fixtures"
+ESCALC_RMA = "metafor_escalc_rma"
+MH_PETO_SENSITIVITY_BIAS = "metafor_mh_peto_sensitivity_bias"
 RTOL = 1e-6
 ATOL = 1e-9
 
 
 @cache
-def fixtures() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(FIXTURES.read_text(encoding="utf-8"))
+def load(name: str) -> dict[str, Any]:
+    """The fixture ``fixtures/<name>.json`` (parsed once per test session)."""
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
     return data
+
+
+def fixtures() -> dict[str, Any]:
+    """The rma.mh / rma.peto / sensitivity / bias fixture."""
+    return load(MH_PETO_SENSITIVITY_BIAS)
+
+
+def escalc_rma() -> dict[str, Any]:
+    """The escalc / rma / confint / predict / subgroups / anova fixture."""
+    return load(ESCALC_RMA)
 
 
 def close(
