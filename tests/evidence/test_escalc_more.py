@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pedbone.evidence import EvidenceInputError, escalc, rma_mh
+from pedbone.evidence import EvidenceInputError, escalc, rma_glmm, rma_mh
 
 FIXTURES = Path(__file__).parent / "fixtures" / "more_fixtures.json"
 
@@ -106,3 +106,49 @@ def test_rma_mh_rates_match_metafor(case: dict[str, Any]) -> None:
     assert res.k_yi == exp["k_yi"]
     w = [x for x in res.weights() if not np.isnan(x)]
     close(w, exp["weights"], f"{case['id']} weights")
+
+
+GLMM = fx()["glmm"]
+
+
+@pytest.mark.parametrize("case", GLMM, ids=[c["id"] for c in GLMM])
+def test_rma_glmm_matches_metafor(case: dict[str, Any]) -> None:
+    """rma.glmm (lme4 glmer, nAGQ = 7 unless stated) against pedbone's own adaptive
+    Gauss-Hermite likelihood. The fixtures run glmer with bobyqa (rhoend 1e-12); lme4's
+    Hessian is a finite difference, so: β at rtol 2e-5, SE and τ² at rtol 1e-4 (absolute 1e-5
+    for τ² on the boundary 0)."""
+    opts = dict(case["opts"] or {})
+    if "nAGQ" in opts:
+        opts["nAGQ"] = int(opts["nAGQ"])
+    mods = case["mods"]
+    res = rma_glmm(
+        case["measure"],
+        **dict(case["counts"]),
+        mods=None if mods is None else mods,
+        **opts,
+    )
+    exp = case["result"]
+    cid = case["id"]
+    close(res.beta, exp["beta"], f"{cid} beta", rtol=2e-5, atol=1e-6)
+    close(res.se_beta, exp["se"], f"{cid} se", rtol=1e-4, atol=1e-6)
+    close(res.ci_lb_beta, exp["ci_lb"], f"{cid} ci_lb", rtol=1e-4, atol=1e-5)
+    close(res.ci_ub_beta, exp["ci_ub"], f"{cid} ci_ub", rtol=1e-4, atol=1e-5)
+    close(res.tau2, exp["tau2"], f"{cid} tau2", rtol=1e-4, atol=1e-5)
+    assert res.k == exp["k"]
+
+
+def test_rma_glmm_zero_events_need_no_correction() -> None:
+    # a case series with no events at all in two studies still fits (exact binomial likelihood)
+    res = rma_glmm("PLO", xi=[0, 0, 1, 2, 0, 3], ni=[12, 20, 15, 30, 8, 40])
+    assert math.isfinite(res.estimate)
+    assert res.estimate < -2.5
+    assert "binomial-normal" in res.summary()
+
+
+def test_rma_glmm_errors() -> None:
+    with pytest.raises(EvidenceInputError, match="PLO"):
+        rma_glmm("RR", ai=[1], bi=[2], ci=[1], di=[2])
+    with pytest.raises(EvidenceInputError, match=r"UM\.RS"):
+        rma_glmm("OR", ai=[1], bi=[2], ci=[1], di=[2], model="UM.RS")
+    with pytest.raises(EvidenceInputError, match="events <= n"):
+        rma_glmm("PLO", xi=[5, 2], ni=[3, 10])

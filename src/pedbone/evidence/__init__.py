@@ -64,6 +64,7 @@ __all__ = [
 from pedbone.evidence._cumul import cumul
 from pedbone.evidence._forest import forest
 from pedbone.evidence._funnel import funnel
+from pedbone.evidence._glmm import GLMMResult, rma_glmm
 from pedbone.evidence._heterogeneity import HeterogeneityReadout, heterogeneity_readout
 from pedbone.evidence._influence import InfluenceResult, influence
 from pedbone.evidence._leave1out import leave1out
@@ -99,4 +100,13 @@ __all__ += [
 ]
 
 # -- issue 13 (evid2): multilevel/multivariate models and cluster-robust inference ------
-__all__ += ["STRUCTS", "RMAMVResult", "RobustResult", "rma_mv", "robust", "vcalc"]
+__all__ += [
+    "STRUCTS",
+    "GLMMResult",
+    "RMAMVResult",
+    "RobustResult",
+    "rma_glmm",
+    "rma_mv",
+    "robust",
+    "vcalc",
+]
