@@ -132,7 +132,7 @@ class _Binomial:
         self.z, self.logw = z, np.log(w)
 
     def _sum(self, x: FloatArray) -> FloatArray:
-        return np.bincount(self.study, weights=x, minlength=self.k)
+        return np.asarray(np.bincount(self.study, weights=x, minlength=self.k), dtype=np.float64)
 
     def _cond(self, eta0: FloatArray, u: FloatArray) -> FloatArray:
         """Σ_r log p(y_r | u_s) per study, for one u per study."""
