@@ -61,10 +61,13 @@ __all__ = [
 ]
 
 # -- Mantel-Haenszel / Peto, sensitivity, bias, plots, read-out ----------------------
+from pedbone.evidence._blup import BLUPResult, blup, ranef
 from pedbone.evidence._cumul import cumul
 from pedbone.evidence._forest import forest
+from pedbone.evidence._fsn import FSNResult, fsn
 from pedbone.evidence._funnel import funnel
 from pedbone.evidence._glmm import GLMMResult, rma_glmm
+from pedbone.evidence._hc import HCResult, hc
 from pedbone.evidence._heterogeneity import HeterogeneityReadout, heterogeneity_readout
 from pedbone.evidence._influence import InfluenceResult, influence
 from pedbone.evidence._leave1out import leave1out
@@ -102,9 +105,16 @@ __all__ += [
 # -- issue 13 (evid2): multilevel/multivariate models and cluster-robust inference ------
 __all__ += [
     "STRUCTS",
+    "BLUPResult",
+    "FSNResult",
     "GLMMResult",
+    "HCResult",
     "RMAMVResult",
     "RobustResult",
+    "blup",
+    "fsn",
+    "hc",
+    "ranef",
     "rma_glmm",
     "rma_mv",
     "robust",
