@@ -24,7 +24,11 @@ _HELP = (
     "Name the columns with metafor's argument names, e.g. two-group binary data "
     "[bold]--measure RR --ai tpos --bi tneg --ci cpos --di cneg[/], continuous data "
     "[bold]--measure SMD --m1i .. --sd1i .. --n1i .. --m2i .. --sd2i .. --n2i ..[/], or "
-    "precomputed estimates [bold]--yi est --vi var[/] (or [bold]--sei se[/]).\n\n"
+    "precomputed estimates [bold]--yi est --vi var[/] (or [bold]--sei se[/], or "
+    "[bold]--ci-lb/--ci-ub[/]). Per-arm standard errors: [bold]--se1i/--se2i[/] (SD = SE·√n). "
+    "With arm data and [bold]--yi[/] both given, a row without arm data uses its reported "
+    "estimate (same scale). [bold]--where COL=VALUE[/] keeps matching rows; "
+    "[bold]--mods '~ x + factor(g)'[/] fits a meta-regression.\n\n"
     "[bold]--method[/] is a tau² estimator (REML, DL, PM, ...), EE/FE, or MH / PETO for "
     "Mantel-Haenszel / Peto pooling of 2x2 tables. The summary is followed by a heterogeneity "
     "read-out that says whether pooling looks defensible; name clinical-diversity columns "
@@ -43,6 +47,8 @@ _COLUMN_ARGS = (
     "m2i",
     "sd1i",
     "sd2i",
+    "se1i",
+    "se2i",
     "xi",
     "mi",
     "ni",
@@ -54,6 +60,10 @@ _COLUMN_ARGS = (
     "ci_ub",
 )
 _TABLE_ARGS = ("ai", "bi", "ci", "di", "n1i", "n2i")
+_ARM_SE = {"se1i": ("sd1i", "n1i"), "se2i": ("sd2i", "n2i")}
+_SINGLE_GROUP = ("MC", "SMCC", "SMCR", "SMCRH")
+_REPORTED = ("yi", "vi", "sei", "ci_lb", "ci_ub")
+_PI_TYPES = ("default", "riley", "t", "simple")
 _MISSING = {"", "NA", "na", "NaN", "nan", "."}
 
 
@@ -203,6 +213,18 @@ def meta_command(
     m2i: Annotated[str | None, _col_opt("m2i")] = None,
     sd1i: Annotated[str | None, _col_opt("sd1i")] = None,
     sd2i: Annotated[str | None, _col_opt("sd2i")] = None,
+    se1i: Annotated[
+        str | None,
+        typer.Option(
+            "--se1i", metavar="COL", help="Standard error of the mean, group 1 (SD = SE·√n)."
+        ),
+    ] = None,
+    se2i: Annotated[
+        str | None,
+        typer.Option(
+            "--se2i", metavar="COL", help="Standard error of the mean, group 2 (SD = SE·√n)."
+        ),
+    ] = None,
     xi: Annotated[str | None, _col_opt("xi")] = None,
     mi: Annotated[str | None, _col_opt("mi")] = None,
     ni: Annotated[str | None, _col_opt("ni")] = None,
@@ -219,6 +241,31 @@ def meta_command(
         str | None,
         typer.Option("--subgroup", metavar="COL", help="Fit per subgroup and test differences."),
     ] = None,
+    mods: Annotated[
+        str | None,
+        typer.Option(
+            "--mods",
+            metavar="FORMULA",
+            help="Moderators as a model formula over the file's columns, e.g. "
+            "'~ dose + factor(design)' (meta-regression).",
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            metavar="COL=VALUE",
+            help="Analyse only rows whose column COL equals VALUE; repeatable (all must hold).",
+        ),
+    ] = None,
+    pi_type: Annotated[
+        str,
+        typer.Option(
+            "--pi-type",
+            help="Prediction interval: default (metafor's), riley (t on k-2 df, as the "
+            "Cochrane Handbook), t (k-1 df) or simple (no SE).",
+        ),
+    ] = "default",
     diversity: Annotated[
         list[str] | None,
         typer.Option(
@@ -275,6 +322,8 @@ def meta_command(
         "m2i": m2i,
         "sd1i": sd1i,
         "sd2i": sd2i,
+        "se1i": se1i,
+        "se2i": se2i,
         "xi": xi,
         "mi": mi,
         "ni": ni,
@@ -291,6 +340,15 @@ def meta_command(
         text[f"diversity{j}"] = col
     if cumul_col is not None:
         text["cumul"] = cumul_col
+    conditions: list[tuple[str, str]] = []
+    for cond in where or []:
+        col, sep, value = cond.partition("=")
+        if not sep or not col.strip():
+            typer.echo(f"error: --where {cond!r}: write COL=VALUE", err=True)
+            raise typer.Exit(2)
+        conditions.append((col.strip(), value.strip()))
+    for j, (col, _) in enumerate(conditions):
+        text[f"where{j}"] = col
     try:
         out = _run(
             data_file,
@@ -312,6 +370,9 @@ def meta_command(
             leave_one_out=leave_one_out,
             cumul_col=cumul_col,
             title=title,
+            mods=mods,
+            where=conditions,
+            pi_type=pi_type,
         )
     except MetaInputError as err:
         typer.echo(f"error: {err}", err=True)
@@ -346,6 +407,9 @@ def _run(
     leave_one_out: bool,
     cumul_col: str | None,
     title: str | None,
+    mods: str | None = None,
+    where: list[tuple[str, str]] | None = None,
+    pi_type: str = "default",
 ) -> dict[str, Any]:
     import numpy as np
 
@@ -362,7 +426,27 @@ def _run(
             raise MetaInputError(f"plot file {str(p)!r}: use a .svg, .png or .pdf suffix")
         if p is not None and not p.parent.exists():
             raise MetaInputError(f"plot file {str(p)!r}: folder {str(p.parent)!r} does not exist")
+    if pi_type not in _PI_TYPES:
+        raise MetaInputError(f"--pi-type must be one of {', '.join(_PI_TYPES)}, not {pi_type!r}")
+    mod_cols: list[str] = []
+    if mods is not None:
+        if method_u in ("MH", "PETO"):
+            raise MetaInputError(f"--mods is not available with --method {method_u}")
+        if subgroup is not None:
+            raise MetaInputError(
+                "--mods and --subgroup together: put the subgroup in the formula instead, "
+                "e.g. --mods '~ factor(group)'"
+            )
+        header = _header(path)
+        mod_cols = [c for c in header if _mentions(mods, c)]
+        if not mod_cols:
+            raise MetaInputError(
+                f"--mods {mods!r} names no column of {path} (columns: {', '.join(header)})"
+            )
+        text = {**text, **{f"mod{j}": c for j, c in enumerate(mod_cols)}}
     frame, lines = read_table(path, numeric, text)
+    frame, lines = _filter_rows(frame, lines, where or [], path)
+    frame = _arm_sd_from_se(frame, numeric, lines, path, measure)
     if slab is not None:
         _check_labels(frame, slab, lines, path, "slab")
     if subgroup is not None:
@@ -409,15 +493,19 @@ def _run(
     else:
         if measure in ("OR", "RR", "RD") or any(k in numeric for k in _TABLE_ARGS[:4]):
             _check_counts(frame, numeric, lines, path)
-        es = ev.escalc(
+        yi_arr, vi_arr = _effect_sizes(
+            ev,
             measure,
-            **kw,
-            data=frame,
+            kw,
+            frame,
             add=add,
             to=to,
             drop00=bool(drop00),
+            lines=lines,
+            labels=labels,
+            path=path,
+            notes=notes,
         )
-        yi_arr, vi_arr = es.yi, es.vi
         bad = ~(np.isfinite(yi_arr) & np.isfinite(vi_arr))
         for i in np.flatnonzero(bad):
             notes.append(
@@ -431,34 +519,49 @@ def _run(
             level=level,
             slab=labels,
             measure=measure,
+            mods=mods,
+            data=_moderator_frame(frame, mod_cols) if mods is not None else None,
         )
         plot_obj = fit
         keep_idx = [int(i) for i in np.flatnonzero(~bad)]
         if subgroup is not None:
             groups = frame[subgroup].to_list()
-            sg = ev.subgroups(
-                yi_arr,
-                vi_arr,
-                subgroup=groups,
-                method=method,
-                test=test,
-                level=level,
-                slab=labels,
-                measure=measure,
-            )
-            plot_obj = sg
-            result["subgroups"] = sg.to_dict()
-            texts += ["", "Subgroups", "---------", sg.summary()]
+            try:
+                sg = ev.subgroups(
+                    yi_arr,
+                    vi_arr,
+                    subgroup=groups,
+                    method=method,
+                    test=test,
+                    level=level,
+                    slab=labels,
+                    measure=measure,
+                )
+            except ValueError as err:  # e.g. fewer than 2 subgroups with a usable study
+                result["subgroups"] = {"error": str(err)}
+                texts += ["", "Subgroups", "---------", f"not computed: {err}"]
+            else:
+                plot_obj = sg
+                result["subgroups"] = sg.to_dict()
+                texts += ["", "Subgroups", "---------", sg.summary()]
     result["model"] = fit.to_dict()
-    head = fit.summary()
+    is_uni = isinstance(fit, ev.RMAResult)
+    head = fit.summary(pi_type=pi_type) if is_uni else fit.summary()
+    if is_uni and fit.p == 1 and fit.intercept:
+        if fit.is_random and fit.k > 1:
+            pred = fit.predict(pi_type=pi_type)
+            result["model"]["pi_lb"] = float(pred.pi_lb[0])
+            result["model"]["pi_ub"] = float(pred.pi_ub[0])
+        result["model"]["pi_type"] = pi_type
     if measure in ev.RATIO_MEASURES and not isinstance(fit, ev.MHResult):
         e = math.exp
         head += (
             f"\n\nBack-transformed ({measure} scale): {e(fit.estimate):.4f} "
             f"[{e(fit.ci_lb):.4f}, {e(fit.ci_ub):.4f}]"
         )
-        if isinstance(fit, ev.RMAResult) and fit.is_random and math.isfinite(fit.pi_lb):
-            head += f"; prediction interval [{e(fit.pi_lb):.4f}, {e(fit.pi_ub):.4f}]"
+        pi_lb, pi_ub = result["model"].get("pi_lb"), result["model"].get("pi_ub")
+        if is_uni and pi_lb is not None and math.isfinite(pi_lb) and fit.k > 1:
+            head += f"; prediction interval [{e(pi_lb):.4f}, {e(pi_ub):.4f}]"
         result["model"]["exp_estimate"] = e(fit.estimate)
         result["model"]["exp_ci_lb"] = e(fit.ci_lb)
         result["model"]["exp_ci_ub"] = e(fit.ci_ub)
@@ -473,10 +576,17 @@ def _run(
         for col in diversity:
             vals = frame[col].to_list()
             div_vals[col] = [vals[i] for i in keep_idx]
-    readout = ev.heterogeneity_readout(fit, div_vals or None)
-    result["heterogeneity"] = readout.to_dict()
-    texts += ["", readout.summary()]
-    if "subgroups" in result:
+    if mods is not None:
+        texts += [
+            "",
+            "Heterogeneity read-out: not given for a meta-regression; QE above tests the "
+            "residual heterogeneity.",
+        ]
+    else:
+        readout = ev.heterogeneity_readout(fit, div_vals or None, pi_type=pi_type)
+        result["heterogeneity"] = readout.to_dict()
+        texts += ["", readout.summary()]
+    if isinstance(plot_obj, ev.SubgroupResult):
         # within each subgroup (statistical rules only: diversity columns apply overall)
         by_group: dict[str, Any] = {}
         lines_sg = ["", "Within subgroups:"]
@@ -550,12 +660,17 @@ def _run(
             keys: list[Any] = [float(v) for v in raw]
         except ValueError:
             keys = list(raw)
-        cu = ev.cumul(fit, order=keys)
-        result["cumul"] = cu.to_dicts()
-        import polars as pl
+        try:
+            cu = ev.cumul(fit, order=keys)
+        except ValueError as err:  # e.g. a meta-regression: say so, keep the rest
+            result["cumul"] = {"error": str(err)}
+            texts += ["", f"Cumulative meta-analysis: not computed: {err}"]
+        else:
+            result["cumul"] = cu.to_dicts()
+            import polars as pl
 
-        with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=4, tbl_width_chars=160):
-            texts += ["", f"Cumulative meta-analysis (by {cumul_col})", "-" * 40, str(cu)]
+            with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=4, tbl_width_chars=160):
+                texts += ["", f"Cumulative meta-analysis (by {cumul_col})", "-" * 40, str(cu)]
 
     # ---- plots ------------------------------------------------------------------------
     plots: dict[str, str] = {}
@@ -598,3 +713,134 @@ def _check_counts(
                     f"{path} line {line}, column {col!r} (--{opt}): {value:g} is not a count "
                     "(a non-negative whole number)"
                 )
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of ``path`` (first line), for options that name columns in a formula."""
+    if not path.exists():
+        raise MetaInputError(f"{path}: file not found")
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return [h.strip() for h in next(csv.reader(handle, delimiter=delimiter), [])]
+    except (OSError, csv.Error, UnicodeDecodeError) as err:
+        raise MetaInputError(f"{path} line 1: {err}") from None
+
+
+def _mentions(formula: str, column: str) -> bool:
+    """Whether ``formula`` uses ``column`` (as a name or back-quoted)."""
+    import re
+
+    if f"`{column}`" in formula:
+        return True
+    return re.search(rf"(?<![\w.]){re.escape(column)}(?![\w.])", formula) is not None
+
+
+def _filter_rows(
+    frame: pl.DataFrame, lines: list[int], where: list[tuple[str, str]], path: Path
+) -> tuple[pl.DataFrame, list[int]]:
+    """Keep the rows where every ``COL=VALUE`` of ``--where`` holds (text comparison)."""
+    if not where:
+        return frame, lines
+    import polars as pl
+
+    mask = pl.Series([True] * frame.height)
+    for col, value in where:
+        mask = mask & (frame[col].fill_null("") == value)
+    if not mask.any():
+        detail = " and ".join(f"{c} = {v!r}" for c, v in where)
+        raise MetaInputError(f"{path}: no row has {detail}")
+    keep = mask.to_list()
+    return frame.filter(mask), [ln for ln, k in zip(lines, keep, strict=True) if k]
+
+
+def _arm_sd_from_se(
+    frame: pl.DataFrame, numeric: dict[str, str], lines: list[int], path: Path, measure: str | None
+) -> pl.DataFrame:
+    """Per-arm SD = SE·√n for ``--se1i``/``--se2i`` (an SD given in the same row wins)."""
+    import numpy as np
+    import polars as pl
+
+    single = (measure or "").upper() in _SINGLE_GROUP
+    for se_opt, (sd_opt, n_opt) in _ARM_SE.items():
+        se_col = numeric.pop(se_opt, None)
+        if se_col is None:
+            continue
+        n_key = "ni" if single else n_opt
+        n_col = numeric.get(n_key)
+        if n_col is None:
+            raise MetaInputError(f"--{se_opt} needs the group size --{n_key} (SD = SE·√n)")
+        se = frame[se_col].to_numpy().astype(float)
+        n = frame[n_col].to_numpy().astype(float)
+        for i in np.flatnonzero(np.isfinite(se) & (se < 0)):
+            raise MetaInputError(
+                f"{path} line {lines[i]}, column {se_col!r} (--{se_opt}): a standard error "
+                "cannot be negative"
+            )
+        sd = se * np.sqrt(n)
+        if sd_opt in numeric:
+            given = frame[numeric[sd_opt]].to_numpy().astype(float)
+            sd = np.where(np.isfinite(given), given, sd)
+        name = f"_{sd_opt}_from_{se_opt}"
+        frame = frame.with_columns(pl.Series(name, sd, dtype=pl.Float64))
+        numeric[sd_opt] = name
+    return frame
+
+
+def _effect_sizes(
+    ev: Any,
+    measure: str,
+    kw: dict[str, Any],
+    frame: pl.DataFrame,
+    *,
+    add: float,
+    to: str,
+    drop00: bool,
+    lines: list[int],
+    labels: list[str],
+    path: Path,
+    notes: list[str],
+) -> tuple[Any, Any]:
+    """yi and vi: from the arm data (escalc of ``measure``) and, for rows without arm data,
+    from the reported estimate (``--yi`` with ``--vi``/``--sei``/``--ci-lb``/``--ci-ub``)."""
+    import numpy as np
+
+    kw = {k: v for k, v in kw.items() if k not in _ARM_SE}
+    reported = {k: v for k, v in kw.items() if k in _REPORTED}
+    arm = {k: v for k, v in kw.items() if k not in _REPORTED}
+    if measure == "GEN" or not arm:
+        es = ev.escalc(measure, **kw, data=frame, add=add, to=to, drop00=drop00)
+        return es.yi, es.vi
+    if reported and "yi" not in reported:
+        raise MetaInputError(
+            f"--{', --'.join(k.replace('_', '-') for k in reported)} without --yi: give the "
+            "reported estimate too, or leave these options out"
+        )
+    es = ev.escalc(measure, **arm, data=frame, add=add, to=to, drop00=drop00)
+    yi, vi = es.yi.copy(), es.vi.copy()
+    if reported:
+        gen = ev.escalc("GEN", **reported, data=frame)
+        use = ~(np.isfinite(yi) & np.isfinite(vi)) & np.isfinite(gen.yi) & np.isfinite(gen.vi)
+        for i in np.flatnonzero(use):
+            notes.append(
+                f"{path} line {lines[i]} ({labels[i]}): no arm data; the reported estimate "
+                f"(--yi {reported['yi']}) is used, taken to be on the {measure} scale"
+            )
+        yi = np.where(use, gen.yi, yi)
+        vi = np.where(use, gen.vi, vi)
+    return yi, vi
+
+
+def _moderator_frame(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The moderator columns: numeric where every value is a number, text otherwise."""
+    import polars as pl
+
+    out = []
+    for c in columns:
+        s = frame[c]
+        numbers = s.cast(pl.Float64, strict=False)
+        if numbers.null_count() == s.null_count():
+            out.append(numbers.alias(c))
+        else:
+            out.append(s.alias(c))
+    return pl.DataFrame(out)

@@ -205,6 +205,8 @@ def rma(
     k_all = y.shape[0]
     if slab is None and isinstance(yi, EscalcResult) and yi.slab is not None:
         slab = yi.slab
+    elif slab is None and isinstance(data, EscalcResult) and data.slab is not None:
+        slab = data.slab
     if isinstance(slab, str):
         if frame is None or slab not in frame.columns:
             raise EvidenceInputError(f"slab column {slab!r} not in data")

@@ -16,6 +16,9 @@ Thresholds and their sources
 - Prediction interval: where it includes the null value although the confidence interval
   does not, the effect in a new setting may be absent or reversed [COCHRANE_HB10, section
   10.10.4.3].
+- Two studies: the prediction interval (t on k - 2 df [RILEY2011]) cannot be computed and Q
+  has one degree of freedom, so the spread of effects cannot be judged and the read-out never
+  calls pooling defensible [COCHRANE_HB10, sections 10.10.2 and 10.10.4.3].
 - Clinical diversity: studies differing in participants, interventions or outcomes
   [COCHRANE_HB10, section 10.10.1]; here any recorded column with more than one distinct
   value among the pooled studies.
@@ -59,6 +62,11 @@ RULES: dict[str, tuple[str, str]] = {
     "i2_considerable": ("I² at or above 75 % (considerable band)", _SRC_I2),
     "q_test": (f"Cochran's Q test p < {Q_ALPHA:.2f}", _SRC_I2),
     "few_studies": ("fewer than 5 studies: Q has little power and I²/tau² are imprecise", _SRC_I2),
+    "two_studies": (
+        "only 2 studies: no prediction interval (t on k - 2 df) and Q on 1 df; the spread of "
+        "effects cannot be judged, so pooling is never called defensible",
+        _SRC_PI,
+    ),
     "tau2": ("between-study variance tau² (reported; no threshold)", _SRC_PI),
     "prediction_interval": (
         "prediction interval includes the null value while the confidence interval excludes it",
@@ -74,12 +82,17 @@ VERDICT_RULE = (
     "'pooling looks hard to defend' if I² >= 75 % together with recorded clinical diversity or "
     "a prediction interval that includes the null; otherwise 'pool with caution' if any of "
     "I² >= 50 %, Q p < 0.10, a prediction interval including the null, or recorded clinical "
-    "diversity; otherwise 'pooling looks defensible'."
+    "diversity; otherwise 'too few studies to judge' with only 2 studies; otherwise 'pooling "
+    "looks defensible'."
 )
 
 VERDICTS = {
     "defensible": "Pooling looks defensible.",
     "caution": "Pool with caution: explore the heterogeneity (subgroups, sensitivity analyses).",
+    "too_few": (
+        "Too few studies to judge: with two studies the spread of effects cannot be assessed; "
+        "weigh how alike the two studies are before relying on a pooled estimate."
+    ),
     "not_defensible": (
         "Pooling looks hard to defend: consider presenting the studies without a pooled "
         "estimate (narrative synthesis) or pooling only within clinically similar subgroups."
@@ -185,6 +198,7 @@ def heterogeneity_readout(
     *,
     data: Any = None,
     null: float = 0.0,
+    pi_type: str = "default",
 ) -> HeterogeneityReadout:
     """State in words whether pooling looks defensible, and why.
 
@@ -192,7 +206,8 @@ def heterogeneity_readout(
     ``diversity`` names the columns of ``data`` (polars DataFrame, one row per pooled study,
     in the model's order) that record clinical diversity, e.g. ``["population", "drug",
     "outcome", "design"]``, or maps names to per-study values. ``null`` is the value of no
-    effect on the analysis scale (0 for differences and log ratios).
+    effect on the analysis scale (0 for differences and log ratios). ``pi_type`` chooses the
+    prediction interval as ``RMAResult.predict(pi_type=...)`` (``"riley"``: t on k - 2 df).
     """
     if isinstance(res, RMAResult) and not (res.p == 1 and res.intercept):
         raise EvidenceInputError("the heterogeneity read-out needs a model without moderators")
@@ -286,6 +301,17 @@ def heterogeneity_readout(
             _SRC_I2,
         )
     )
+    if k == 2:
+        stmts.append(
+            Statement(
+                "two_studies",
+                True,
+                "Only 2 studies: Q has 1 df and no prediction interval is given (it needs t on "
+                "k - 2 df), so the spread of effects cannot be judged.",
+                "k = 2",
+                _SRC_PI,
+            )
+        )
     if k < 5:
         stmts.append(
             Statement(
@@ -299,7 +325,7 @@ def heterogeneity_readout(
     # ---- tau² and the prediction interval ---------------------------------------------
     pi_cross = False
     if isinstance(res, RMAResult) and res.is_random:
-        metrics |= {"tau2": res.tau2, "tau": res.tau, "pi_lb": res.pi_lb, "pi_ub": res.pi_ub}
+        metrics |= {"tau2": res.tau2, "tau": res.tau}
         stmts.append(
             Statement(
                 "tau2",
@@ -310,24 +336,30 @@ def heterogeneity_readout(
                 _SRC_PI,
             )
         )
+    if isinstance(res, RMAResult) and res.is_random and k == 2:
+        pass  # no prediction interval from two studies (the two_studies statement says so)
+    elif isinstance(res, RMAResult) and res.is_random:
+        pred = res.predict(pi_type=pi_type)
+        pi_lb, pi_ub = float(pred.pi_lb[0]), float(pred.pi_ub[0])
+        metrics |= {"pi_lb": pi_lb, "pi_ub": pi_ub, "pi_type": pi_type}
         ci_excl = not (res.ci_lb <= null <= res.ci_ub)
-        pi_incl = res.pi_lb <= null <= res.pi_ub
+        pi_incl = pi_lb <= null <= pi_ub
         pi_cross = ci_excl and pi_incl
         if pi_cross:
             text = (
-                f"The prediction interval [{res.pi_lb:.3g}, {res.pi_ub:.3g}] includes the null "
+                f"The prediction interval [{pi_lb:.3g}, {pi_ub:.3g}] includes the null "
                 f"({null:g}) although the confidence interval [{res.ci_lb:.3g}, "
                 f"{res.ci_ub:.3g}] excludes it: in a new setting the effect may be absent or "
                 "reversed."
             )
         elif pi_incl:
             text = (
-                f"Both the confidence interval and the prediction interval [{res.pi_lb:.3g}, "
-                f"{res.pi_ub:.3g}] include the null ({null:g})."
+                f"Both the confidence interval and the prediction interval [{pi_lb:.3g}, "
+                f"{pi_ub:.3g}] include the null ({null:g})."
             )
         else:
             text = (
-                f"The prediction interval [{res.pi_lb:.3g}, {res.pi_ub:.3g}] excludes the null "
+                f"The prediction interval [{pi_lb:.3g}, {pi_ub:.3g}] excludes the null "
                 f"({null:g}): the direction of effect looks consistent across settings."
             )
         stmts.append(
@@ -335,7 +367,7 @@ def heterogeneity_readout(
                 "prediction_interval",
                 pi_cross,
                 text,
-                f"PI [{res.pi_lb:.3g}, {res.pi_ub:.3g}] "
+                f"PI [{pi_lb:.3g}, {pi_ub:.3g}] "
                 f"{'includes' if pi_incl else 'excludes'} {null:g}, CI [{res.ci_lb:.3g}, "
                 f"{res.ci_ub:.3g}] {'excludes' if ci_excl else 'includes'} it",
                 _SRC_PI,
@@ -396,6 +428,8 @@ def heterogeneity_readout(
         verdict = "not_defensible"
     elif substantial or q_sig or pi_cross or diverse:
         verdict = "caution"
+    elif k == 2:
+        verdict = "too_few"
     else:
         verdict = "defensible"
     reasons = [s.because for s in stmts if s.triggered and s.rule != "few_studies"]

@@ -97,7 +97,15 @@ def _aligned(rows: list[tuple[str, str]]) -> list[str]:
     return [f"{label:<{width}} {value}" for label, value in rows]
 
 
-def print_rma(res: RMAResult, digits: int) -> str:
+_PI_LABEL = {
+    "default": "",
+    "riley": "; t on k - 2 df, Riley",
+    "t": "; t on k - 1 df",
+    "simple": "; without the SE of the estimate",
+}
+
+
+def print_rma(res: RMAResult, digits: int, *, pi_type: str = "default") -> str:
     d = digits
     mods = res.p > 1 or not res.intercept
     lines: list[str] = [""]
@@ -185,11 +193,13 @@ def print_rma(res: RMAResult, digits: int) -> str:
     lines.append("")
     lines.append("---")
     lines.append("Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
-    if not mods and res.is_random:
-        pr = res.predict()
+    if not mods and res.is_random and res.k > 1:
+        pr = res.predict(pi_type=pi_type)
+        kind = _PI_LABEL.get(pi_type, pi_type)
         lines.append("")
         lines.append(
-            f"Prediction interval ({res.level:g}%): [{pr.pi_lb[0]:.{d}f}, {pr.pi_ub[0]:.{d}f}]"
+            f"Prediction interval ({res.level:g}%{kind}): "
+            f"[{pr.pi_lb[0]:.{d}f}, {pr.pi_ub[0]:.{d}f}]"
         )
     for note in res.notes:
         lines.append(f"Note: {note}")

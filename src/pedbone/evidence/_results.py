@@ -38,6 +38,13 @@ class EscalcResult:
     ``frame`` is a polars DataFrame: the input ``data`` columns (if any) followed by ``yi`` and
     ``vi``. ``measure`` is the metafor measure name (``"SMD"``, ``"RR"``, ...); ``slab`` names
     the column of study labels (``rma`` uses it by default).
+
+    It reads like metafor's escalc data frame: ``dat["yi"]`` and ``dat["ablat"]`` are columns
+    (polars Series), ``dat.ablat`` too; ``dat.yi``, ``dat.vi``, ``dat.sei`` are numpy arrays;
+    ``dat[:5]`` or ``dat[mask]`` select studies and stay escalc results; other frame methods
+    (``dat.columns``, ``dat.head()``, ``dat.filter(...)``, ``dat.write_csv(...)``) are the
+    frame's. It can be passed as ``data=``: ``rma(yi="yi", vi="vi", mods="~ ablat",
+    data=dat)``.
     """
 
     frame: pl.DataFrame
@@ -61,6 +68,44 @@ class EscalcResult:
 
     def __len__(self) -> int:
         return self.frame.height
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            if key not in self.frame.columns:
+                raise KeyError(
+                    f"{key!r} is not a column (columns: {', '.join(self.frame.columns)})"
+                )
+            return self.frame[key]
+        out = self.frame[key]
+        if isinstance(out, pl.DataFrame) and {"yi", "vi"} <= set(out.columns):
+            if isinstance(key, list) and all(isinstance(c, str) for c in key):
+                return out  # a choice of columns is a frame, as in polars
+            return EscalcResult(out, self.measure, self.slab)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        # columns as attributes (dat.ablat) and the frame's methods (dat.columns, dat.head())
+        if name.startswith("__") or name == "frame":
+            raise AttributeError(name)
+        frame = self.frame
+        if name in frame.columns:
+            return frame[name]
+        try:
+            return getattr(frame, name)
+        except AttributeError:
+            raise AttributeError(
+                f"EscalcResult has no attribute or column {name!r} "
+                f"(columns: {', '.join(frame.columns)})"
+            ) from None
+
+    def __contains__(self, column: object) -> bool:
+        return column in self.frame.columns
+
+    def to_pandas(self) -> Any:
+        """The frame as a pandas DataFrame, built column by column (no pyarrow needed)."""
+        import pandas as pd
+
+        return pd.DataFrame({c: self.frame[c].to_list() for c in self.frame.columns})
 
     def summary(self, level: float = 95.0, transf: Transform | None = None) -> pl.DataFrame:
         """Per-study estimate, SE, z, and Wald CI (metafor's ``summary.escalc``).
@@ -206,16 +251,18 @@ class RMAResult(MetaforNames):
 
     @property
     def pi_lb(self) -> float:
-        """Lower prediction-interval bound (intercept-only random-effects models, else NaN)."""
+        """Lower prediction-interval bound of intercept-only random-effects models with k >= 2
+        (NaN otherwise: with one study the spread of effects is unknown, and
+        ``predict()`` would only repeat the confidence interval, as metafor's does)."""
         return self._pi()[0]
 
     @property
     def pi_ub(self) -> float:
-        """Upper prediction-interval bound (intercept-only random-effects models, else NaN)."""
+        """Upper prediction-interval bound (see :attr:`pi_lb`)."""
         return self._pi()[1]
 
     def _pi(self) -> tuple[float, float]:
-        if self.p != 1 or not self.intercept:
+        if self.p != 1 or not self.intercept or self.k < 2:
             return (math.nan, math.nan)
         pr = self.predict()
         return (float(pr.pi_lb[0]), float(pr.pi_ub[0]))
@@ -290,9 +337,12 @@ class RMAResult(MetaforNames):
         """Plain-Python representation of the fit (JSON-serialisable)."""
         return as_dict_rma(self)
 
-    def summary(self, digits: int = 4) -> str:
-        """A print-out that reads like metafor's ``print.rma.uni``."""
-        return print_rma(self, digits)
+    def summary(self, digits: int = 4, *, pi_type: str = "default") -> str:
+        """A print-out that reads like metafor's ``print.rma.uni``.
+
+        ``pi_type`` chooses the prediction interval shown (as :meth:`predict`).
+        """
+        return print_rma(self, digits, pi_type=pi_type)
 
     def __str__(self) -> str:
         return self.summary()
@@ -321,6 +371,8 @@ class SubgroupResult:
     pval: float
     overall: RMAResult | None = None
     common_tau2: RMAResult | None = None
+    #: subgroups left out (no usable study), and why
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pl.DataFrame:
         """One row per subgroup: k, estimate, se, CI, tau2, I², Q."""
@@ -347,6 +399,7 @@ class SubgroupResult:
             "pval": self.pval,
             "overall": None if self.overall is None else self.overall.to_dict(),
             "common_tau2": None if self.common_tau2 is None else self.common_tau2.to_dict(),
+            "notes": list(self.notes),
         }
 
     def summary(self, digits: int = 4) -> str:
@@ -367,6 +420,7 @@ class SubgroupResult:
                 f"Assuming a common tau^2 (meta-regression): QM = {ct.qm:.{digits}f}, "
                 f"df = {ct.qm_df[0]}, p = {ct.qm_pval:.{digits}g}"
             )
+        lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __str__(self) -> str:

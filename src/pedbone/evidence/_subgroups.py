@@ -53,9 +53,18 @@ def subgroups(
     else:
         slab_l = labels(slab, k)
     order = list(dict.fromkeys(sorted(groups)))
-    if len(order) < 2:
-        raise EvidenceInputError("subgroups: need at least 2 subgroup levels")
     g = np.asarray(groups)
+    usable = np.isfinite(y) & np.isfinite(v)
+    notes: list[str] = []
+    for lev in list(order):
+        if not usable[g == lev].any():
+            order.remove(lev)
+            notes.append(f"subgroup {lev!r}: no study with an effect size and a variance; left out")
+    if len(order) < 2:
+        detail = f" ({'; '.join(notes)})" if notes else ""
+        raise EvidenceInputError(
+            f"subgroups: need at least 2 subgroup levels with usable studies{detail}"
+        )
     fits: dict[str, RMAResult] = {}
     for lev in order:
         idx = np.flatnonzero(g == lev)
@@ -83,7 +92,13 @@ def subgroups(
         common = rma(
             y,
             v,
-            mods={"group": pl.Series(groups, dtype=pl.String)},
+            # unusable studies are left out by rma anyway; their level must not become a column
+            mods={
+                "group": pl.Series(
+                    [gr if ok else None for gr, ok in zip(groups, usable, strict=True)],
+                    dtype=pl.String,
+                )
+            },
             method=method,
             test=test,
             level=level,
@@ -100,4 +115,5 @@ def subgroups(
         pval=between.q_pval,
         overall=overall,
         common_tau2=common,
+        notes=tuple(notes),
     )

@@ -48,10 +48,39 @@ def as_float_array(x: Any, name: str) -> FloatArray:
     return arr
 
 
+def _from_pandas(data: Any) -> pl.DataFrame:
+    """A pandas DataFrame as polars, column by column (no pyarrow needed for text columns)."""
+    import pandas as pd
+
+    cols: list[pl.Series] = []
+    for name in data.columns:
+        col = data[name]
+        if pd.api.types.is_bool_dtype(col.dtype) and not col.isna().any():
+            cols.append(pl.Series(str(name), col.to_numpy(dtype=bool)))
+        elif pd.api.types.is_integer_dtype(col.dtype) and not col.isna().any():
+            cols.append(pl.Series(str(name), col.to_numpy(dtype=np.int64)))
+        elif pd.api.types.is_numeric_dtype(col.dtype):
+            cols.append(pl.Series(str(name), col.to_numpy(dtype=np.float64, na_value=np.nan)))
+        else:  # text, categorical, object: None for a missing value, else the text
+            values = [None if pd.isna(v) else str(v) for v in col.tolist()]
+            cols.append(pl.Series(str(name), values, dtype=pl.String))
+    return pl.DataFrame(cols)
+
+
 def as_frame(data: Any) -> pl.DataFrame | None:
-    """Accept a polars DataFrame, a mapping of columns or a pandas DataFrame as ``data=``."""
+    """Accept a polars DataFrame, an escalc result, a mapping of columns or a pandas DataFrame
+    as ``data=``. pandas frames are converted column by column, so text columns need no
+    pyarrow; a missing pandas value (NaN, None, pd.NA) becomes a missing value."""
     if data is None or isinstance(data, pl.DataFrame):
         return data
+    frame = getattr(data, "frame", None)
+    if isinstance(frame, pl.DataFrame):  # an EscalcResult (metafor: escalc() returns data)
+        return frame
+    if type(data).__module__.split(".")[0] == "pandas" and hasattr(data, "columns"):
+        try:
+            return _from_pandas(data)
+        except (TypeError, ValueError) as exc:
+            raise EvidenceInputError(f"data=: cannot read this pandas DataFrame ({exc})") from exc
     try:
         return pl.DataFrame(data)
     except Exception as exc:  # polars raises several types for unusable input
