@@ -5,7 +5,9 @@ Reference values: tests/evidence/fixtures/metafor_escalc_rma.json, written by me
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +44,9 @@ def test_escalc_equals_metafor_with_column_names(case: dict[str, Any]) -> None:
 
 def test_fixture_covers_every_measure() -> None:
     covered = {c["measure"] for c in ESC_CASES}
+    # the measures added in issue 13 are checked in test_escalc_more.py (more_fixtures.json)
+    more = json.loads((Path(__file__).parent / "fixtures" / "more_fixtures.json").read_text())
+    covered |= {c["measure"] for c in more["escalc"]}
     assert covered == set(MEASURES) - {"GEN"}
 
 

@@ -113,7 +113,7 @@ def test_tarone_needs_two_informative_tables() -> None:
     [
         ({"ai": [1, 2], "bi": [3], "ci": [1, 1], "di": [2, 2]}, "'bi' has 1 values"),
         ({"ai": [5, 2], "n1i": [4, 9], "ci": [1, 1], "n2i": [9, 9]}, "study 1: negative"),
-        ({"ai": [1], "bi": [2], "ci": [1], "di": [2], "measure": "SMD"}, "OR, RR or RD"),
+        ({"ai": [1], "bi": [2], "ci": [1], "di": [2], "measure": "SMD"}, "OR, RR, RD, IRR or IRD"),
         ({"ai": [1], "bi": [2], "ci": [1], "di": [2], "to": "sometimes"}, "unknown 'to'"),
         ({"ai": "x", "bi": [2], "ci": [1], "di": [2]}, "no data="),
     ],

@@ -62,10 +62,14 @@ __all__ = [
 
 # -- Mantel-Haenszel / Peto, sensitivity, bias, plots, read-out ----------------------
 from pedbone.evidence._baujat import baujat
+from pedbone.evidence._blup import BLUPResult, blup, ranef
 from pedbone.evidence._cumul import cumul
 from pedbone.evidence._forest import forest
+from pedbone.evidence._fsn import FSNResult, fsn
 from pedbone.evidence._funnel import funnel
+from pedbone.evidence._glmm import GLMMResult, rma_glmm
 from pedbone.evidence._gosh import GoshResult, gosh
+from pedbone.evidence._hc import HCResult, hc
 from pedbone.evidence._heterogeneity import HeterogeneityReadout, heterogeneity_readout
 from pedbone.evidence._influence import InfluenceResult, influence
 from pedbone.evidence._labbe import labbe
@@ -77,7 +81,10 @@ from pedbone.evidence._radial import radial
 from pedbone.evidence._ranktest import RankTestResult, ranktest
 from pedbone.evidence._regplot import regplot
 from pedbone.evidence._regtest import RegTestResult, regtest
+from pedbone.evidence._rma_mv import STRUCTS, RMAMVResult, rma_mv
+from pedbone.evidence._robust import RobustResult, robust
 from pedbone.evidence._trimfill import TrimFillResult, trimfill
+from pedbone.evidence._vcalc import vcalc
 
 __all__ += [
     "RATIO_MEASURES",
@@ -105,4 +112,23 @@ __all__ += [
     "rma_mh",
     "rma_peto",
     "trimfill",
+]
+
+# -- issue 13 (evid2): multilevel/multivariate models and cluster-robust inference ------
+__all__ += [
+    "STRUCTS",
+    "BLUPResult",
+    "FSNResult",
+    "GLMMResult",
+    "HCResult",
+    "RMAMVResult",
+    "RobustResult",
+    "blup",
+    "fsn",
+    "hc",
+    "ranef",
+    "rma_glmm",
+    "rma_mv",
+    "robust",
+    "vcalc",
 ]

@@ -16,6 +16,7 @@ import polars as pl
 from numpy.typing import NDArray
 from scipy import special, stats
 
+from pedbone.evidence import _escalc_more as _more
 from pedbone.evidence._results import EscalcResult
 from pedbone.evidence._utils import (
     EvidenceInputError,
@@ -31,7 +32,19 @@ BINARY = ("RR", "OR", "RD")
 CONTINUOUS = ("MD", "SMD", "ROM")
 CHANGE = ("MC", "SMCC", "SMCR")
 PROPORTION = ("PR", "PLN", "PLO", "PAS", "PFT")
-MEASURES = (*CONTINUOUS, *CHANGE, *BINARY, *PROPORTION, "GEN")
+MEASURES = (
+    *CONTINUOUS,
+    *CHANGE,
+    *BINARY,
+    *PROPORTION,
+    "GEN",
+    # issue 13 additions (formulas in _escalc_more.py)
+    *_more.PERSON_TIME,
+    *_more.MEAN_MEASURES,
+    *_more.COR_MEASURES,
+    *_more.TABLE_MORE,
+    *_more.VAR_MEASURES,
+)
 
 
 def cmicalc(mi: FloatArray, correct: str = "exact") -> FloatArray:
@@ -91,6 +104,11 @@ def escalc(
     sei: Any = None,
     ci_lb: Any = None,
     ci_ub: Any = None,
+    x1i: Any = None,
+    x2i: Any = None,
+    t1i: Any = None,
+    t2i: Any = None,
+    sdi: Any = None,
     ci_level: float = 95.0,
     log_scale: bool = False,
     data: pl.DataFrame | Any = None,
@@ -124,6 +142,18 @@ def escalc(
     Generic: ``GEN`` with ``yi`` and one of ``vi``, ``sei`` or a ``ci_lb``/``ci_ub`` interval
     (level ``ci_level``; ``log_scale=True`` logs ``yi`` and the bounds first, for ratios).
 
+    Two groups, person-time (``x1i, x2i`` events, ``t1i, t2i`` person-time): ``IRR`` (log
+    incidence rate ratio), ``IRD`` (rate difference), ``IRSD`` (square-root rate difference;
+    no zero-cell addition unless ``add`` is given). One group: ``MN`` (mean; ``mi, sdi, ni``),
+    ``MNLN`` (log mean). Correlations (``ri, ni``): ``COR`` (``vtype`` ``LS``/``AV``),
+    ``UCOR`` (Olkin–Pratt unbiased; also ``vtype="UB"``), ``ZCOR`` (Fisher's z). 2×2 tables:
+    ``PHI`` (phi coefficient; ``vtype`` ``LS``/``CS`` cross-sectional or ``ST`` stratified
+    sampling) and ``AS`` (arcsine square-root risk difference); both add nothing to zero cells
+    unless ``add`` is given. Two groups, means and SDs: ``SMDH`` (Bonett's SMD without
+    assuming equal variances; ``vtype`` ``LS``/``LS2``), ``VR`` (log ratio of SDs; ``sd1i,
+    sd2i, n1i, n2i``), ``CVR`` (log ratio of coefficients of variation). ``PR`` also takes
+    ``vtype="AV"`` (the sample-size weighted mean proportion in every variance).
+
     Every argument is an array or a column name of ``data``. Returns an
     :class:`EscalcResult` (``.frame`` has the data columns plus ``yi`` and ``vi``). A study
     whose effect cannot be computed (missing input, infinite value, negative variance) gets
@@ -137,7 +167,7 @@ def escalc(
     if to not in ("only0", "all", "if0all", "none"):
         raise EvidenceInputError(f"to must be 'only0', 'all', 'if0all' or 'none', got {to!r}")
     if add is None:  # metafor: 1/2, but nothing for PAS and PFT unless add= is given
-        add = 0.0 if measure in ("PAS", "PFT") else 0.5
+        add = 0.0 if measure in ("PAS", "PFT", "AS", "PHI", "IRSD") else 0.5
     if add < 0 or not math.isfinite(add):
         raise EvidenceInputError(f"add must be a non-negative number, got {add}")
 
@@ -167,11 +197,24 @@ def escalc(
         "sei": g(sei, "sei"),
         "ci_lb": g(ci_lb, "ci_lb"),
         "ci_ub": g(ci_ub, "ci_ub"),
+        "x1i": g(x1i, "x1i"),
+        "x2i": g(x2i, "x2i"),
+        "t1i": g(t1i, "t1i"),
+        "t2i": g(t2i, "t2i"),
+        "sdi": g(sdi, "sdi"),
     }
     k = check_lengths(args)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if measure in BINARY:
+        if measure in BINARY or measure in _more.TABLE_MORE:
             y, v = _binary(measure, args, add, to, drop00, vtype)
+        elif measure in _more.PERSON_TIME:
+            y, v = _more.incidence(measure, args, add, to, drop00)
+        elif measure in _more.MEAN_MEASURES:
+            y, v = _more.single_mean(measure, args)
+        elif measure in _more.COR_MEASURES:
+            y, v = _more.correlation(measure, args, vtype)
+        elif measure in _more.VAR_MEASURES:
+            y, v = _more.two_group_more(measure, args, vtype)
         elif measure in CONTINUOUS:
             y, v = _continuous(measure, args, vtype, correct)
         elif measure in CHANGE:
@@ -244,6 +287,8 @@ def _binary(
             id0 = np.full_like(id0, bool(id0.any()))
         inc = np.where(id0, add, 0.0)
         ai, bi, ci_, di = ai + inc, bi + inc, ci_ + inc, di + inc
+    if measure in _more.TABLE_MORE:
+        return _more.table_more(measure, ai, bi, ci_, di, vtype)
     n1i, n2i = ai + bi, ci_ + di
     p1, p2 = ai / n1i, ci_ / n2i
     if measure == "RR":
@@ -421,7 +466,11 @@ def _proportion(
             return pr, pr * (1 - pr) / n
         if vtype == "UB":
             return pr, pr * (1 - pr) / (n - 1)
-        raise EvidenceInputError(f"PR: vtype must be 'LS' or 'UB', got {vtype!r}")
+        if vtype == "AV":  # metafor: the sample-size weighted mean proportion for every study
+            ok = ~np.isnan(pr) & ~np.isnan(n)
+            mn = float(np.sum((pr * n)[ok]) / np.sum(n[ok]))
+            return pr, mn * (1 - mn) / n
+        raise EvidenceInputError(f"PR: vtype must be 'LS', 'UB' or 'AV', got {vtype!r}")
     if measure == "PLN":
         return np.log(pr), 1 / xi - 1 / n
     if measure == "PLO":

@@ -122,7 +122,7 @@ class MHResult(MetaforNames):
     @property
     def is_ratio(self) -> bool:
         """True for ratio measures analysed on the log scale."""
-        return self.measure in ("OR", "RR", "PETO")
+        return self.measure in ("OR", "RR", "PETO", "IRR")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dictionary (``nan`` becomes ``None``)."""
@@ -510,8 +510,15 @@ def rma_mh(
     drop00: bool | tuple[bool, bool] = True,
     correct: bool = True,
     level: float = 95,
+    x1i: ArrayLike | str | None = None,
+    x2i: ArrayLike | str | None = None,
+    t1i: ArrayLike | str | None = None,
+    t2i: ArrayLike | str | None = None,
 ) -> MHResult:
     """Mantel–Haenszel equal-effects meta-analysis of 2×2 tables, as metafor's ``rma.mh``.
+
+    With ``measure="IRR"`` or ``"IRD"`` it pools incidence rates instead: events ``x1i``,
+    ``x2i`` over person-times ``t1i``, ``t2i`` (see :mod:`pedbone.evidence._mh_rates`).
 
     Arguments are named as metafor's: event counts ``ai``/``ci`` and non-events ``bi``/``di``
     (or group sizes ``n1i``/``n2i``) for the treatment and control arms; arrays or, with
@@ -527,8 +534,27 @@ def rma_mh(
     0.5286
     """
     measure = measure.upper()
+    if measure in ("IRR", "IRD"):
+        from pedbone.evidence._mh_rates import mh_rates
+
+        return mh_rates(  # type: ignore[no-any-return]
+            measure=measure,
+            x1i=x1i,
+            x2i=x2i,
+            t1i=t1i,
+            t2i=t2i,
+            data=data,
+            slab=slab,
+            add=add,
+            to=to,
+            drop00=drop00,
+            correct=correct,
+            level=level,
+        )
     if measure not in ("OR", "RR", "RD"):
-        raise ValueError(f"Mantel-Haenszel supports measure OR, RR or RD, not {measure!r}")
+        raise ValueError(
+            f"Mantel-Haenszel supports measure OR, RR, RD, IRR or IRD, not {measure!r}"
+        )
     z_crit = _level_z(level)
     p = _prepare(ai, bi, ci, di, n1i, n2i, data, slab, measure, add, to, drop00)
     a: FloatArray = p["a"]

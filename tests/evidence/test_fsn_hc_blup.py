@@ -1,0 +1,125 @@
+"""fsn, hc, blup and ranef against metafor 3.8 (fixtures from fixtures/make_fixtures_more.R).
+
+Closed forms (fsn) at rtol 1e-9; blup/ranef of rma at rtol 1e-7 (τ² on the boundary is exactly 0
+here, ~1e-10 in metafor); hc (a quadrature inside a root search,
+both at 1e-12 here and in the fixture) at rtol 1e-7; ranef of rma_mv at rtol 2e-5 (it inherits
+the σ² of the rma.mv fit, see test_rma_mv.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pedbone.evidence import EvidenceInputError, blup, fsn, hc, ranef, rma, rma_mv
+
+FIXTURES = Path(__file__).parent / "fixtures" / "more_fixtures.json"
+
+
+@cache
+def fx() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(FIXTURES.read_text(encoding="utf-8"))
+    return data
+
+
+def close(a: Any, e: Any, what: str, rtol: float = 1e-9, atol: float = 1e-12) -> None:
+    a_arr = np.atleast_1d(np.asarray(a, dtype=np.float64))
+    e_arr = np.atleast_1d(
+        np.asarray([math.nan if x is None else x for x in np.atleast_1d(e)], dtype=np.float64)
+    )
+    assert a_arr.shape == e_arr.shape, f"{what}: shape {a_arr.shape} != {e_arr.shape}"
+    ok = np.isclose(a_arr, e_arr, rtol=rtol, atol=atol) | (np.isnan(a_arr) & np.isnan(e_arr))
+    assert ok.all(), f"{what}: {a_arr} != metafor {e_arr}"
+
+
+FSN = fx()["fsn"]
+
+
+@pytest.mark.parametrize(
+    "case", FSN, ids=[f"{c['data']}-{c['type']}-{c['weighted']}-{c['target']}" for c in FSN]
+)
+def test_fsn_matches_metafor(case: dict[str, Any]) -> None:
+    d = fx()["yv"][case["data"]]
+    r = fsn(d["yi"], d["vi"], type=case["type"], weighted=case["weighted"], target=case["target"])
+    close(r.fsnum, case["fsnum"], "fsnum")
+    if case["type"] != "Orwin":
+        close(r.pval, case["pval"], "pval")
+    if case["type"] != "Rosenthal":
+        close(r.meanes, case["meanes"], "meanes")
+    if case["type"] == "Orwin":
+        close(r.target, case["target_out"], "target")
+    assert "Fail-safe N" in r.summary()
+
+
+def test_fsn_rosenthal_hand_computed() -> None:
+    # z = 2, 2, 2 (yi = 0.2, vi = 0.01): z_avg = 6/√3 = 3.4641; N = 3·(3.4641/1.6449)² - 3
+    # = 3·4.4350 - 3 = 10.305 → 11
+    r = fsn([0.2, 0.2, 0.2], [0.01, 0.01, 0.01])
+    assert r.fsnum_raw == pytest.approx(3 * (6 / math.sqrt(3) / 1.6448536269514722) ** 2 - 3)
+    assert r.fsnum == 11
+
+
+def test_fsn_errors() -> None:
+    with pytest.raises(EvidenceInputError, match="type"):
+        fsn([0.1], [0.1], type="Fisher")
+    with pytest.raises(EvidenceInputError, match="vi"):
+        fsn([0.1, 0.2])
+    assert fsn([0.1, 0.3], type="Orwin").fsnum == 2  # mean 0.2, target 0.1: 2·0.1/0.1 = 2
+
+
+@pytest.mark.parametrize("name", list(fx()["hc"]))
+def test_hc_matches_metafor(name: str) -> None:
+    d = fx()["yv"][name]
+    h = hc(rma(d["yi"], d["vi"]))
+    exp = fx()["hc"][name]
+    for ours, theirs in (("beta", "beta"), ("se", "se"), ("tau2", "tau2")):
+        close(getattr(h, ours), exp[theirs], f"{name} {ours}")
+    close(h.ci_lb, exp["ci_lb"], f"{name} ci_lb", rtol=1e-7)
+    close(h.ci_ub, exp["ci_ub"], f"{name} ci_ub", rtol=1e-7)
+    assert "HC" in h.summary()
+
+
+def test_hc_rejects_meta_regression() -> None:
+    d = fx()["yv"]["bcg"]
+    with pytest.raises(EvidenceInputError, match="moderators"):
+        hc(rma(d["yi"], d["vi"], mods=np.arange(13.0)))
+
+
+BL = fx()["blup"]
+
+
+@pytest.mark.parametrize("case", BL, ids=[f"{c['data']}-{c['method']}-{c['test']}" for c in BL])
+def test_blup_ranef_match_metafor(case: dict[str, Any]) -> None:
+    d = fx()["yv"][case["data"]]
+    fit = rma(d["yi"], d["vi"], method=case["method"], test=case["test"], mods=case.get("mods"))
+    b, r = blup(fit), ranef(fit)
+    # τ² on the boundary: pedbone's 0 against metafor's ~1e-10 moves ranef's SE by ~6e-6
+    # (its interval by 1.2e-5)
+    atol = 2e-5 if 0 < fit.tau2 < 1e-8 or (fit.is_random and fit.tau2 == 0) else 1e-8
+    for name, got in (("blup", b), ("ranef", r)):
+        exp = case[name]
+        close(got.pred, exp["pred"], f"{name} pred", rtol=1e-7, atol=atol)
+        close(got.se, exp["se"], f"{name} se", rtol=1e-7, atol=atol)
+        close(got.pi_lb, exp["pi_lb"], f"{name} pi_lb", rtol=1e-7, atol=atol)
+        close(got.pi_ub, exp["pi_ub"], f"{name} pi_ub", rtol=1e-7, atol=atol)
+    assert b.to_frame().height == fit.k
+
+
+def test_ranef_rma_mv_matches_metafor() -> None:
+    d = fx()["ranef_mv"]
+    frame = pl.DataFrame({"yi": d["yi"], "district": d["district"], "school": d["school"]})
+    res = rma_mv("yi", d["vi"], data=frame, random="~ 1 | district/school")
+    got = ranef(res)
+    for comp, exp in d["comp"].items():
+        r = got[comp]
+        order = {n: i for i, n in enumerate(r.slab)}
+        idx = [order[n] for n in exp["names"]]
+        close(r.pred[idx], exp["pred"], f"{comp} pred", rtol=2e-5, atol=1e-7)
+        close(r.se[idx], exp["se"], f"{comp} se", rtol=2e-5, atol=1e-7)
