@@ -229,7 +229,7 @@ def build_reference(
     scanner: str | None = None,
     synthetic: bool = False,
     edf: Sequence[float] | None = None,
-    gaic_k: float | None = None,
+    gaic_k: float | None = 3.0,
     segments: int = 20,
     skip_invalid: bool = False,
     overwrite: bool = False,

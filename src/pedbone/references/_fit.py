@@ -17,8 +17,9 @@ observed information. An edf of 1 is a constant, 2 a straight line (the penalty'
 a smooth curve. Given the edf the lambdas are solved for inside the Newton iterations (the
 "performance iteration"). Without given edf, they are chosen by minimising the generalised
 Akaike criterion ``GAIC(k) = -2 loglik + k * (edf_L + edf_M + edf_S)`` over integer edf by a
-coordinate search (as ``gamlss::lms`` chooses its smoothing by GAIC [RIGBY2005]); the default
-``k = log(n)`` is the BIC.
+coordinate search (as gamlss chooses its smoothing by GAIC [RIGBY2005]). The default ``k = 3``
+[PEDBONE_FIT] lies between AIC (k = 2, prone to wiggly curves) and BIC (k = log n, about 7-9
+here: on 1500 simulated CDC statures it kept S constant and the Q statistics rejected the fit).
 
 Diagnostics follow the growth-reference literature: Q statistics per age group (Royston & Wright
 [ROYSTON2000]), worm plots (van Buuren & Fredriks [VANBUUREN2001]) and the observed share of
@@ -55,7 +56,7 @@ MIN_OBSERVATIONS = 50
 #: Integer edf tried by the GAIC search, per curve (L, M, S). Software rule [PEDBONE_FIT].
 DF_CANDIDATES: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] = (
     (1, 2, 3, 4),
-    (2, 3, 4, 5, 6, 7, 8, 10, 12),
+    (2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16),
     (1, 2, 3, 4, 5, 6),
 )
 _CURVES = ("L", "M", "S")
@@ -514,7 +515,7 @@ def fit_lms(
     value: ArrayLike,
     *,
     edf: Sequence[float] | None = None,
-    gaic_k: float | None = None,
+    gaic_k: float | None = 3.0,
     segments: int = 20,
     candidates: tuple[Sequence[float], Sequence[float], Sequence[float]] = DF_CANDIDATES,
 ) -> LMSFit:
@@ -523,7 +524,7 @@ def fit_lms(
     ``edf=(L, M, S)`` fixes each curve's effective degrees of freedom: 1 = a constant, 2 = a
     straight line, more = a P-spline with that edf (VGAM's ``s(age, df=d)`` is edf ``d + 1``,
     its ``zero=`` a constant). Without ``edf`` they are chosen by minimising
-    GAIC = -2 loglik + k (edf_L + edf_M + edf_S), ``k = gaic_k`` (default ``log(n)``: BIC),
+    GAIC = -2 loglik + k (edf_L + edf_M + edf_S), ``k = gaic_k`` (default 3; None: log(n), BIC),
     over ``candidates`` by a coordinate search (M, then S, then L, repeated until no change)
     [RIGBY2005].
     """
