@@ -18,6 +18,7 @@ import numpy as np
 
 from pedbone.references._build import CENTILES, BuildResult
 from pedbone.references._fit import centile_shares, q_statistics, worm_points
+from pedbone.references._pack import expected_unit
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -94,7 +95,7 @@ def write_diagnostics(result: BuildResult, folder: Path | str) -> Path:
                 va="center",
             )
         ax.set_xlabel("age (years)")
-        ax.set_ylabel(result.measure)
+        ax.set_ylabel(f"{result.measure} ({expected_unit(result.measure)})")
         ax.set_title(f"{label}: fitted centiles P3-P97 over {seg.age.size} measurements")
         fig.savefig(out / f"centiles_{slug}.png", dpi=110, bbox_inches="tight")
         # worm plots
