@@ -271,3 +271,39 @@ def test_refs_build_needs_both_sexes(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "a pack needs both sexes; no usable rows for F" in result.output
+
+
+def test_build_with_groups_writes_curves_per_sex_and_group(tmp_path: Path) -> None:
+    # SYNTHETIC: two invented groups, the second 3% taller than CDC 2000 at every age
+    ref = pedbone.reference("cdc2000")
+    rng = np.random.default_rng(9)
+    lines = ["sex,age_years,height_cm,population"]
+    for group, factor in (("alpha", 1.0), ("beta", 1.03)):
+        for sex in ("M", "F"):
+            age = rng.uniform(6.0, 12.0, 300)
+            h = ref.value("height", sex=sex, age_years=age, z=rng.normal(size=300)) * factor
+            lines += [f"{sex},{a:.3f},{v:.1f},{group}" for a, v in zip(age, h, strict=True)]
+    data = tmp_path / "grouped.csv"
+    data.write_text("\n".join(lines) + "\n")
+    result = build_reference(
+        data,
+        tmp_path / "grouped",
+        measure="height",
+        value_column="height_cm",
+        group_column="population",
+        pack_id="grouped",
+        population="SYNTHETIC",
+        synthetic=True,
+        edf=(1, 4, 2),
+    )
+    assert sorted(result.fits) == ["F/alpha", "F/beta", "M/alpha", "M/beta"]
+    pack = pedbone.reference(str(tmp_path / "grouped"))
+    assert pack.groups == ("alpha", "beta")
+    medians = {
+        g: float(pack.value("height", sex="M", age_years=9.0, z=0.0, group=g))
+        for g in ("alpha", "beta")
+    }
+    truth = float(ref.value("height", sex="M", age_years=9.0, z=0.0))
+    assert medians["alpha"] == pytest.approx(truth, rel=0.01)
+    assert medians["beta"] == pytest.approx(truth * 1.03, rel=0.01)
+    assert pack.meta.raw["provenance"]["n"]["M/beta"]["total"] == 300

@@ -85,7 +85,12 @@ def _exp_minus_square(y: F64) -> F64:
 
 def ndtr(z: ArrayLike) -> F64:
     """Standard normal CDF Phi(z), elementwise (NaN stays NaN; +-inf give 1 and 0)."""
-    x = np.asarray(z, dtype=np.float64) * _SQRT1_2
+    with np.errstate(invalid="ignore", over="ignore"):  # inf / inf in the unused branch
+        return _ndtr(np.asarray(z, dtype=np.float64))
+
+
+def _ndtr(z: F64) -> F64:
+    x = z * _SQRT1_2
     y = np.abs(x)
     # |x| <= 0.46875: Phi = 1/2 + erf(x)/2
     ysq = y * y
@@ -118,8 +123,7 @@ def ndtr(z: ArrayLike) -> F64:
             num = (num + _P[i]) * s
             den = (den + _Q[i]) * s
         ratio = (_SQRPI - s * (num + _P[4]) / (den + _Q[4])) / yb
-        with np.errstate(invalid="ignore", over="ignore"):
-            t = 0.5 * _exp_minus_square(yb) * ratio
+        t = 0.5 * _exp_minus_square(yb) * ratio
         t = np.where(np.isinf(yb), 0.0, t)
         out[far] = np.where(x[far] > 0, 1.0 - t, t)
     return out
