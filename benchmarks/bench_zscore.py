@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -117,12 +120,81 @@ def bench_csv(n: int, chunk_rows: int) -> None:
             )
 
 
+def bench_cli_vs_polars(n: int, chunk_rows: int) -> None:
+    """`pedbone zscore` as a user runs it (a fresh process: start-up included) against polars'
+    own read + write of the same file, in-process and as a fresh ``python -c`` process."""
+    data = _synthetic(n, seed=11)
+    frame = pl.DataFrame(data).with_columns(
+        pl.Series("id", [f"c{i:07d}" for i in range(n)]),
+        pl.col("age_years").round(3),
+        pl.col("height_cm").round(1),
+        pl.col("weight_kg").round(1),
+    )
+    exe = Path(sys.executable).with_name("pedbone")
+    with tempfile.TemporaryDirectory(prefix="pedbone-bench-") as tmp:
+        src = Path(tmp) / "synthetic.csv"
+        frame.select("id", "sex", "age_years", "height_cm", "weight_kg").write_csv(src)
+        out = Path(tmp) / "out.csv"
+
+        def polars_rw() -> None:
+            pl.read_csv(src, infer_schema_length=0).write_csv(out)
+
+        def polars_proc() -> None:
+            code = (
+                "import polars as pl, sys; "
+                "pl.read_csv(sys.argv[1], infer_schema_length=0).write_csv(sys.argv[2])"
+            )
+            subprocess.run([sys.executable, "-c", code, str(src), str(out)], check=True)
+
+        def cli(*extra: str) -> None:
+            args = [str(exe), "zscore", str(src), "-o", str(out), "--overwrite", "-q"]
+            subprocess.run([*args, "--chunk-size", str(chunk_rows), *extra], check=True)
+
+        def cli_help() -> None:
+            subprocess.run([str(exe), "--help"], check=True, stdout=subprocess.DEVNULL)
+
+        def child(fn: Callable[[], object]) -> tuple[float, float]:
+            """Best wall time and the CPU seconds (user + system) of the child processes."""
+            best_wall, best_cpu = float("inf"), float("inf")
+            for _ in range(3):
+                r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t0 = time.perf_counter()
+                fn()
+                wall = time.perf_counter() - t0
+                r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+                best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
+            return best_wall, best_cpu
+
+        t_pl = _best(polars_rw, 3)
+        c_pl = _CPU[0]
+        t_inproc = _best(lambda: score_file(src, out, chunk_rows=chunk_rows, overwrite=True), 3)
+        c_inproc = _CPU[0]
+        t_plp, c_plp = child(polars_proc)
+        t_cli, c_cli = child(cli)
+        t_help, c_help = child(cli_help)
+        print(
+            f"cli     {n:,} CSV rows, wall (CPU) seconds: polars read+write in-process "
+            f"{t_pl:.3f} ({c_pl:.3f}), score_file in-process {t_inproc:.3f} ({c_inproc:.3f}) = "
+            f"{c_inproc / c_pl:.2f}x polars CPU"
+        )
+        print(
+            f"cli     fresh processes: polars `python -c` read+write {t_plp:.3f} ({c_plp:.3f}); "
+            f"`pedbone zscore` {t_cli:.3f} ({c_cli:.3f}) = {c_cli / c_plp:.2f}x polars CPU, "
+            f"{t_cli / t_plp:.2f}x wall; `pedbone --help` {t_help:.3f} ({c_help:.3f})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=float, default=10e6, help="in-process rows (10 M)")
     parser.add_argument("--csv-rows", type=float, default=2e6, help="CSV rows (2 M)")
     parser.add_argument("--chunk-rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--cli-rows", type=float, default=1e6, help="rows for the CLI vs polars run (1 M)"
+    )
+    parser.add_argument("--only-cli", action="store_true", help="only the CLI vs polars comparison")
     args = parser.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
@@ -130,8 +202,12 @@ def main() -> None:
         f"{os.cpu_count()} CPUs, load average {load:.1f} (wall-clock rates suffer above "
         f"{os.cpu_count()})"
     )
-    bench_in_process(int(args.rows), args.repeat)
-    bench_csv(int(args.csv_rows), args.chunk_rows)
+    if not args.only_cli:
+        bench_in_process(int(args.rows), args.repeat)
+        bench_csv(int(args.csv_rows), args.chunk_rows)
+    bench_cli_vs_polars(int(args.cli_rows), args.chunk_rows)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average at the end {load:.1f}")
 
 
 if __name__ == "__main__":

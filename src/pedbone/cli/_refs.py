@@ -173,6 +173,159 @@ def remove_cmd(
     typer.echo(f"removed {pack_id} ({target})")
 
 
+def _edf_option(text: str | None) -> tuple[float, float, float] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise _fail(f"--edf {text!r}: expected three numbers L,M,S, e.g. --edf 2,6,3")
+    return values[0], values[1], values[2]
+
+
+def _criterion(text: str) -> float | None:
+    """--criterion bic | aic | gaic=K -> the GAIC penalty k (None = log n)."""
+    low = text.strip().lower()
+    if low == "bic":
+        return None
+    if low == "aic":
+        return 2.0
+    name, sep, value = low.partition("=")
+    if name == "gaic" and sep:
+        try:
+            k = float(value)
+        except ValueError:
+            k = -1.0
+        if k > 0:
+            return k
+    raise _fail(f"--criterion {text!r}: use bic, aic or gaic=K (K > 0), e.g. gaic=3")
+
+
+@refs_app.command("build")
+def build_cmd(
+    data: Annotated[Path, typer.Argument(metavar="DATA.csv", help="Measurements, one per row.")],
+    measure: Annotated[
+        str, typer.Option(help="Measure id of the pack, e.g. spine_abmd, tblh_bmc, height.")
+    ],
+    population: Annotated[
+        str,
+        typer.Option(help="Who the data describe (country, recruitment, ethnicity, years)."),
+    ],
+    pack_id: Annotated[
+        str | None, typer.Option("--id", help="Pack id (default: local_<measure>).")
+    ] = None,
+    by: Annotated[str, typer.Option(help="Fit separately by: sex (the only choice).")] = "sex",
+    group: Annotated[
+        str | None,
+        typer.Option(help="Column with a population group: curves per sex and group."),
+    ] = None,
+    value: Annotated[
+        str | None, typer.Option(help="Column of the measurement (default: the measure id).")
+    ] = None,
+    age_column: Annotated[str, typer.Option(help="Column of decimal age in years.")] = "age_years",
+    sex_column: Annotated[str, typer.Option(help="Column of sex (M/F or 1/2).")] = "sex",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Pack folder to write (default: ./<id>)."),
+    ] = None,
+    edf: Annotated[
+        str | None,
+        typer.Option(
+            help="Effective degrees of freedom L,M,S (1 = constant, 2 = line), e.g. 2,6,3. "
+            "Default: chosen by --criterion."
+        ),
+    ] = None,
+    criterion: Annotated[
+        str,
+        typer.Option(
+            help="Smoothness criterion: gaic=K (default k = 3), aic (k = 2) or bic (k = log n)."
+        ),
+    ] = "gaic=3",
+    segments: Annotated[
+        int, typer.Option(min=4, max=60, help="B-spline segments over the age range.")
+    ] = 20,
+    title: Annotated[str | None, typer.Option(help="Pack title.")] = None,
+    description: Annotated[
+        str, typer.Option(help="Data description for the provenance (study, dates, scanner).")
+    ] = "",
+    citation: Annotated[
+        str | None, typer.Option(help="Citation text (default: a local, unpublished build).")
+    ] = None,
+    licence: Annotated[
+        str, typer.Option(help="Terms of use of the pack.")
+    ] = "local use only (data owner's terms)",
+    manufacturer: Annotated[str | None, typer.Option(help="DXA manufacturer.")] = None,
+    scanner: Annotated[str | None, typer.Option(help="DXA scanner model.")] = None,
+    synthetic: Annotated[
+        bool, typer.Option("--synthetic", help="Mark the pack as built from invented data.")
+    ] = False,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid",
+            help="Leave out rows that cannot be used (counted in the provenance) instead of "
+            "stopping.",
+        ),
+    ] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUTPUT.")] = False,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write the diagnostics report.")
+    ] = True,
+) -> None:
+    """Build a reference pack from healthy-control data: LMS curves over age by penalised
+    likelihood (Cole & Green), per sex; pack + provenance + diagnostics report."""
+    from pedbone.references import BuildError, build_reference, write_diagnostics
+
+    if by != "sex":
+        raise _fail(f"--by {by!r}: curves are fitted by sex (use --group for groups)")
+    edf_values = _edf_option(edf)
+    k = _criterion(criterion)
+    pack_id = pack_id or f"local_{measure}"
+    folder = output or Path(pack_id)
+    try:
+        result = build_reference(
+            data,
+            folder,
+            measure=measure,
+            pack_id=pack_id,
+            population=population,
+            title=title,
+            value_column=value,
+            age_column=age_column,
+            sex_column=sex_column,
+            group_column=group,
+            description=description,
+            citation=citation,
+            licence=licence,
+            manufacturer=manufacturer,
+            scanner=scanner,
+            synthetic=synthetic,
+            edf=edf_values,
+            gaic_k=k,
+            segments=segments,
+            skip_invalid=skip_invalid,
+            overwrite=overwrite,
+        )
+    except (BuildError, FileExistsError, FileNotFoundError) as exc:
+        raise _fail(f"error: {exc}") from None
+    for label, fit in result.fits.items():
+        e = fit.edf
+        typer.echo(
+            f"{label}: n = {fit.n}, ages {fit.age_min:.2f}-{fit.age_max:.2f} y, "
+            f"edf L {e[0]:.2f} M {e[1]:.2f} S {e[2]:.2f}"
+        )
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"pack {pack_id} -> {folder}")
+    if report:
+        page = write_diagnostics(result, folder / "diagnostics")
+        typer.echo(f"diagnostics -> {page}")
+    typer.echo(f"check it, then: pedbone refs install {folder}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root application."""
     app.add_typer(refs_app, name="refs")

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from pedbone.bibliography import sources
-
 
 def register(app: typer.Typer) -> None:
     """Add ``sources`` to the root application."""
@@ -23,6 +21,8 @@ def sources_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List the bibliography: clinical sources [Sn] and reference-data / methods sources."""
+    from pedbone.bibliography import sources  # reads YAML: only when the command runs
+
     entries = sources()
     if key:
         unknown = [k for k in key if k not in entries]

@@ -27,7 +27,10 @@ _HELP = (
     "Output adds [bold]<measure>_z[/], [bold]<measure>_centile[/] and "
     '[bold]zscore_status[/] ("ok" or reasons such as '
     '"height_cm:age_out_of_range;sex:sex_unknown"). A malformed file stops with its line '
-    "number (exit 2); a bad value only flags its row. See docs/batch.md."
+    "number (exit 2); a bad value only flags its row. See docs/batch.md.\n\n"
+    "[bold]--engine dask[/] scores a Parquet file or a folder of Parquet files on Dask "
+    "(a local cluster, or a running one with --scheduler) into a folder of Parquet part "
+    "files; needs pip install 'pedbone[dask]'."
 )
 
 
@@ -144,8 +147,62 @@ def zscore_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line.")] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help=(
+                "local: this process, streamed in chunks (default). dask: a Dask cluster over "
+                "a Parquet file or folder, writing a folder of Parquet parts."
+            ),
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "With --engine dask: address of a running Dask scheduler (tcp://host:8786); "
+                "input and output must be on storage all workers see. Default: a local "
+                "cluster."
+            ),
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="With --engine dask and no --scheduler: local worker processes "
+            "(default: one per CPU).",
+        ),
+    ] = None,
+    partition_size: Annotated[
+        str,
+        typer.Option(
+            help="With --engine dask: split large files into partitions of about "
+            "this size (by row group)."
+        ),
+    ] = "128MiB",
 ) -> None:
     """Score a file (see the command help)."""
+    if engine not in ("local", "dask"):
+        raise _fail(f"--engine must be local or dask, not {engine!r}")
+    if engine == "local" and (scheduler or workers):
+        raise _fail("--scheduler and --workers need --engine dask")
+    if engine == "dask":
+        _zscore_dask(
+            input_file,
+            output,
+            reference=reference or [],
+            column=column or [],
+            scheduler=scheduler,
+            workers=workers,
+            partition_size=partition_size,
+            output_format=output_format,
+            input_format=input_format,
+            overwrite=overwrite,
+            progress=progress,
+            quiet=quiet,
+        )
+        return
     from pedbone.io import MalformedInputError, OutputExistsError, score_file
 
     if output is None:
@@ -164,16 +221,7 @@ def zscore_command(
     except (ValueError, LookupError) as exc:
         raise _fail(str(exc)) from None
 
-    def show_plan(plan: BatchPlan) -> None:
-        if quiet:
-            return
-        used = ", ".join(f"{m.column} -> {m.pack_id}" for m in plan.measures)
-        typer.echo(f"references: {used}", err=True)
-        for column, reason in plan.unscored:
-            typer.echo(f"warning: column {column!r} left unscored: {reason}", err=True)
-        for key in plan.unused_references:
-            typer.echo(f"warning: --reference {key}=... matches no column of the input", err=True)
-
+    show_plan = _plan_printer(quiet)
     show_bar = sys.stderr.isatty() if progress is None else progress
     try:
         with contextlib.ExitStack() as stack:
@@ -197,6 +245,86 @@ def zscore_command(
     except (ValueError, LookupError) as exc:  # unknown pack id, format, same in/out file
         raise _fail(str(exc)) from None
     except OSError as exc:  # e.g. no permission to write the output folder
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if not quiet:
+        typer.echo(summary.line(), err=True)
+        for line in summary.reason_lines():
+            typer.echo(line, err=True)
+
+
+def _plan_printer(quiet: bool) -> Callable[[BatchPlan], None]:
+    def show_plan(plan: BatchPlan) -> None:
+        if quiet:
+            return
+        used = ", ".join(f"{m.column} -> {m.pack_id}" for m in plan.measures)
+        typer.echo(f"references: {used}", err=True)
+        for column, reason in plan.unscored:
+            typer.echo(f"warning: column {column!r} left unscored: {reason}", err=True)
+        for key in plan.unused_references:
+            typer.echo(f"warning: --reference {key}=... matches no column of the input", err=True)
+
+    return show_plan
+
+
+def _zscore_dask(
+    input_file: Path,
+    output: Path | None,
+    *,
+    reference: list[str],
+    column: list[str],
+    scheduler: str | None,
+    workers: int | None,
+    partition_size: str,
+    output_format: str | None,
+    input_format: str | None,
+    overwrite: bool,
+    progress: bool | None,
+    quiet: bool,
+) -> None:
+    """``--engine dask``: Parquet file or folder in, folder of Parquet part files out."""
+    if input_format not in (None, "parquet") or output_format not in (None, "parquet"):
+        raise _fail("--engine dask reads and writes Parquet only")
+    if input_file.is_file() and input_file.suffix.lower() not in (".parquet", ".pq"):
+        raise _fail(
+            f"--engine dask reads Parquet; convert {input_file.name} first (or score it "
+            "with the default --engine local)"
+        )
+    if output is None:
+        output = input_file.with_name(f"{input_file.stem}_scored")
+    if output.suffix.lower() in (".csv", ".tsv", ".txt"):
+        raise _fail("--engine dask writes a folder of Parquet files; -o names that folder")
+    try:
+        refs = parse_references(reference)
+        aliases = _pairs("--column", column)
+    except (ValueError, LookupError) as exc:
+        raise _fail(str(exc)) from None
+    try:
+        from pedbone.references.batch import BatchSchemaError, score_dask
+    except ImportError as exc:
+        raise _fail(str(exc)) from None
+    show_bar = sys.stderr.isatty() if progress is None else progress
+    try:
+        with contextlib.ExitStack() as stack:
+            label = f"{input_file.name} on Dask (partitions)"
+            callback = stack.enter_context(_progress_bar(label)) if show_bar else None
+            summary = score_dask(
+                input_file,
+                output,
+                references=refs,
+                aliases=aliases,
+                scheduler=scheduler,
+                workers=workers,
+                blocksize=partition_size,
+                overwrite=overwrite,
+                progress=callback,
+                on_plan=_plan_printer(quiet),
+            )
+    except BatchSchemaError as exc:
+        raise _fail(f"{input_file}: {exc}") from None
+    except (FileExistsError, FileNotFoundError, ValueError, LookupError) as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:  # e.g. the scheduler cannot be reached, no permission
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     if not quiet:

@@ -7,7 +7,8 @@
 
 Built-in packs: ``who2006`` (0-5 y), ``who2007`` (5-19 y), ``cdc2000`` (2-20 y),
 ``schafmeyer2022`` (lower-limb DXA, 8-20 y). Clinics add their own (e.g. BMDCS) with
-``pedbone refs install``. See ``docs/reference-packs.md``.
+``pedbone refs install``, or build one from healthy-control data with :func:`build_reference`
+(``pedbone refs build``; LMS curves fitted by :func:`fit_lms`). See ``docs/reference-packs.md``.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from pedbone.references._adjust import (
     height_age_zscore,
 )
 from pedbone.references._age import corrected_age, decimal_age, who_length_or_height
+from pedbone.references._build import BuildError, BuildResult, build_reference
 from pedbone.references._engine import (
     ReferencePack,
     UnknownMeasureError,
     ZScoreResult,
     sex_codes,
 )
+from pedbone.references._fit import FitError, LMSFit, fit_lms
+from pedbone.references._fit_report import write_diagnostics
 from pedbone.references._lms import lms_value, lms_z
 from pedbone.references._pack import HazEquation, MeasureInfo, PackError, PackMeta, Problem
 from pedbone.references._registry import (
@@ -44,7 +48,11 @@ from pedbone.references._status import Status
 
 __all__ = [
     "BMAD_EXPONENT",
+    "BuildError",
+    "BuildResult",
+    "FitError",
     "HazEquation",
+    "LMSFit",
     "MeasureInfo",
     "PackError",
     "PackMeta",
@@ -59,9 +67,11 @@ __all__ = [
     "available",
     "bmad",
     "bmad_zscore",
+    "build_reference",
     "corrected_age",
     "data_dir",
     "decimal_age",
+    "fit_lms",
     "haz_adjusted_zscore",
     "height_age",
     "height_age_zscore",
@@ -73,4 +83,5 @@ __all__ = [
     "uninstall",
     "validate",
     "who_length_or_height",
+    "write_diagnostics",
 ]

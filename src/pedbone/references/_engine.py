@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pedbone.references._lms import lms_value, lms_value_restricted, lms_z, lms_z_restricted
+from pedbone.references._normal import ndtr
 from pedbone.references._pack import MeasureInfo, PackMeta, PackTables
 from pedbone.references._status import Status
 
@@ -37,9 +38,7 @@ _FEMALE = {"F", "FEMALE", "2", "2.0", "GIRL"}
 
 
 def _centile(z: F64) -> F64:
-    """100 x standard normal CDF (scipy imported on first use: it is slow to import)."""
-    from scipy.special import ndtr
-
+    """100 x standard normal CDF (NumPy only: ``scipy.special`` is slow to import)."""
     return np.asarray(ndtr(z) * 100.0, dtype=np.float64)
 
 
