@@ -515,3 +515,15 @@ def test_code_table_sources_resolve_and_keys_are_unique() -> None:
     adjusted = [c for c in table if "haz" in c.key or "bmad" in c.key]
     assert adjusted
     assert all(c.system == "urn:pedbone:codesystem:dxa" for c in adjusted)
+
+
+def test_the_researchers_view_hides_the_new_identity_fields(stored: Any) -> None:
+    from pedbone.store import pseudonymise
+
+    with stored.session() as session:
+        view = pseudonymise(_load(session))
+    text = json.dumps(view, default=str)
+    assert "ssin" not in view
+    assert "administrative_gender" not in view
+    assert "12030112345" not in text
+    assert view["sex"] == "F"
