@@ -527,3 +527,48 @@ def test_the_researchers_view_hides_the_new_identity_fields(stored: Any) -> None
     assert "administrative_gender" not in view
     assert "12030112345" not in text
     assert view["sex"] == "F"
+
+
+def test_a_us_core_style_dxa_report_from_an_ehr(empty_db: Any) -> None:
+    """Codes and units as in US Core's DXA examples (hip-L Z-score unit {Z-Score})."""
+
+    def obs(oid: str, code: str, value: float, unit: str) -> dict[str, Any]:
+        return {
+            "fullUrl": f"Observation/{oid}",
+            "resource": {
+                "resourceType": "Observation", "id": oid, "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2021-11-10",
+                "device": {"reference": "Device/d1"},
+                "valueQuantity": {"value": value, "unit": unit,
+                                  "system": "http://unitsofmeasure.org", "code": unit},
+            },
+        }  # fmt: skip
+
+    bundle = _ehr_bundle()
+    bundle["entry"] += [
+        {"fullUrl": "Device/d1", "resource": {"resourceType": "Device", "id": "d1",
+                                              "manufacturer": "GE Lunar"}},
+        obs("hz", "80938-4", -0.19, "{Z-Score}"),
+        obs("hb", "46278-8", 0.734, "g/cm2"),
+        obs("fb", "80954-1", 0.701, "g/cm2"),
+        {"resource": {"resourceType": "DiagnosticReport", "id": "r1", "status": "final",
+                      "code": {"coding": [{"system": "http://loinc.org", "code": "83311-1"}]},
+                      "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2021-11-10",
+                      "result": [{"reference": "Observation/hz"}, {"reference": "Observation/hb"},
+                                 {"reference": "Observation/fb"}]}},
+    ]  # fmt: skip
+    preview = read_fhir_bundle(bundle)
+    assert preview.errors == []
+    assert any("does not say which femur region" in n.message for n in preview.notes)
+    pid = import_fhir_preview(empty_db, preview)
+    with empty_db.session() as s:
+        [scan] = s.scalars(select(DxaScan).where(DxaScan.patient_id == pid)).all()
+        assert (scan.scanned_on, scan.manufacturer) == (D(2021, 11, 10), "GE Lunar")
+        [hip] = scan.measurements
+        assert (hip.site, hip.region, hip.abmd_g_cm2, hip.vendor_z_abmd) == (
+            "total_hip",
+            "left",
+            0.734,
+            -0.19,
+        )

@@ -18,7 +18,13 @@ from markupsafe import escape
 from pedbone.web._i18n import N_
 from pedbone.web._security import WebUser
 
-__all__ = ["LAYOUT_CHOICES", "OPTION_FIELDS", "options_from_form", "read_scanner_export"]
+__all__ = [
+    "LAYOUT_CHOICES",
+    "OPTION_FIELDS",
+    "describe_scanner_file",
+    "options_from_form",
+    "read_scanner_export",
+]
 
 #: (value, label) of the layout choice; ``pedbone`` is the existing CSV import.
 LAYOUT_CHOICES: Final = (
@@ -128,3 +134,38 @@ def read_scanner_export(db: Any, user: WebUser, data: bytes, options: dict[str, 
         row.values = values
         rows.append(row)
     return rows
+
+
+def describe_scanner_file(data: bytes, options: dict[str, str]) -> dict[str, str] | None:
+    """How the preview read the file (layout, encoding, separator, decimal mark, dates) and
+    the columns it did not store, so nothing is assumed out of sight; ``None`` for the plain
+    CSV import or a file that could not be read (its error is shown instead)."""
+    from pedbone.io import DxaFileError, read_dxa_export
+
+    layout = options.get("layout", "pedbone")
+    if layout == "pedbone":
+        return None
+    scanner = {
+        k: options.get(k) for k in ("manufacturer", "model", "software_version", "analysis_mode")
+    }
+    try:
+        export = read_dxa_export(
+            data,
+            layout=None if layout == "mapping" else layout,
+            mapping=options.get("mapping") if layout == "mapping" else None,
+            encoding=options.get("encoding"),
+            delimiter=options.get("delimiter"),
+            decimal=options.get("decimal"),
+            date_format=options.get("date_format"),
+            scanner=scanner,
+            scan_type=options.get("scan_type"),
+            reference_group=options.get("reference_group"),
+        )
+    except DxaFileError:
+        return None
+    return {
+        "layout": export.layout,
+        "format": export.format.describe(),
+        "ignored": ", ".join(export.ignored),
+        "unknown": ", ".join(export.unknown),
+    }

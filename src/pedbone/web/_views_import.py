@@ -17,6 +17,7 @@ from pedbone.web._import import COLUMNS, REQUIRED_COLUMNS, CsvFileError, commit_
 from pedbone.web._import_scanner import (
     LAYOUT_CHOICES,
     decode_options,
+    describe_scanner_file,
     encode_options,
     options_from_form,
 )
@@ -96,6 +97,7 @@ async def import_preview(request: Request, user: Editor) -> Response:
         n_errors=sum(1 for r in rows if not r.ok),
         payload=payload,
         options=encoded,
+        import_info=describe_scanner_file(data, options),
         signature=_sign(request, payload + encoded),
         filename=upload.filename if isinstance(upload, UploadFile) else "",
     )
