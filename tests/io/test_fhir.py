@@ -572,3 +572,35 @@ def test_a_us_core_style_dxa_report_from_an_ehr(empty_db: Any) -> None:
             0.734,
             -0.19,
         )
+
+
+def test_several_identifiers_need_the_clinics_system() -> None:
+    bundle = _ehr_bundle()
+    bundle["entry"][0]["resource"]["identifier"].append(
+        {"system": "urn:oid:1.2.3.synthetic-insurer", "value": "X-9"}
+    )
+    [error] = read_fhir_bundle(bundle).errors
+    assert "several identifiers could be the record number" in error.message
+    assert "--mrn-system" in error.message
+    chosen = read_fhir_bundle(bundle, mrn_system="urn:oid:2.16.840.1.113883.2.4.6.3")
+    assert chosen.errors == []
+    assert chosen.patient["mrn"] == "0099"
+
+
+def test_an_ehr_harm_without_pedbone_codes_is_kept_as_other_and_said_so() -> None:
+    bundle = _ehr_bundle()
+    bundle["entry"].append({"resource": {
+        "resourceType": "AdverseEvent", "id": "ae", "actuality": "actual",
+        "subject": {"reference": "Patient/p1"}, "date": "2024-05-02",
+        "event": {"coding": [{"system": "http://snomed.info/sct", "code": "386661006",
+                              "display": "Fever (synthetic example)"}]},
+    }})  # fmt: skip
+    preview = read_fhir_bundle(bundle)
+    assert preview.errors == []
+    [(row, link)] = preview.adverse_events
+    assert (row["category"], row["description"], link) == (
+        "other",
+        "Fever (synthetic example)",
+        None,
+    )
+    assert "stored as 'other'" in preview.notes[0].message

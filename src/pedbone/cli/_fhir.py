@@ -74,6 +74,14 @@ def fhir_import(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and report only; write nothing.")
     ] = False,
+    mrn_system: Annotated[
+        str | None,
+        typer.Option(
+            "--mrn-system",
+            help="Identifier system URI of the clinic's record numbers (if several).",
+            show_default=False,
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Check a Bundle resource by resource, then store the patient (all or nothing)."""
@@ -83,7 +91,7 @@ def fhir_import(
         data = file.read_bytes()
     except OSError as exc:
         raise _fail(f"cannot read {file}: {exc.strerror}") from exc
-    preview = read_fhir_bundle(data)
+    preview = read_fhir_bundle(data, mrn_system=mrn_system)
     for issue in preview.errors:
         typer.echo(f"error: {issue.line()}", err=True)
     for issue in preview.notes:

@@ -140,6 +140,7 @@ class _Reader:
             if res.get("id"):
                 self.by_type_id[f"{res.get('resourceType')}/{res['id']}"] = i
         self.patient_index: int | None = None
+        self.mrn_system: str | None = None
 
     def label(self, i: int) -> str:
         res = self.entries[i].get("resource") or {}
@@ -209,8 +210,15 @@ def _observation_code(res: dict[str, Any]) -> Code | None:
     return found[0] if found else None
 
 
-def read_bundle(data: bytes | str | dict[str, Any]) -> FhirPreview:
-    """Check a Bundle (JSON text or a parsed dict) and describe what would be stored."""
+def read_bundle(
+    data: bytes | str | dict[str, Any], *, mrn_system: str | None = None
+) -> FhirPreview:
+    """Check a Bundle (JSON text or a parsed dict) and describe what would be stored.
+
+    ``mrn_system`` is the identifier system of the clinic's record numbers; without it the
+    record number is pedbone's own (``urn:pedbone:mrn``) or the Patient's only other
+    identifier, and several candidates are an error.
+    """
     from pedbone.io._fhir_export import validate_resource
 
     preview = FhirPreview()
@@ -227,6 +235,7 @@ def read_bundle(data: bytes | str | dict[str, Any]) -> FhirPreview:
         return preview
     entries = [e if isinstance(e, dict) else {} for e in doc.get("entry") or []]
     reader = _Reader(entries, preview)
+    reader.mrn_system = mrn_system
     valid: list[int] = []
     for i, e in enumerate(entries):
         res = e.get("resource")
@@ -331,14 +340,29 @@ class _Mapper:
                 for t in (res.get("meta") or {}).get("tag") or []
             ),
         }
+        others: dict[str, str] = {}
         for ident in res.get("identifier") or []:
             system, value = ident.get("system"), ident.get("value")
             if system == SSIN:
                 data["ssin"] = value
             elif system == EXT.PATIENT_UID:
                 data["uid"] = value
-            elif system and value and "mrn" not in data:
-                data["mrn"] = value
+            elif system and value:
+                others[str(system)] = str(value)
+        wanted = self.r.mrn_system
+        if wanted is not None:
+            if wanted in others:
+                data["mrn"] = others[wanted]
+        elif EXT.MRN in others:
+            data["mrn"] = others[EXT.MRN]
+        elif len(others) == 1:
+            data["mrn"] = next(iter(others.values()))
+        elif len(others) > 1:
+            raise _Error(
+                "several identifiers could be the record number ("
+                + ", ".join(sorted(others))
+                + "): name the clinic's identifier system (--mrn-system)"
+            )
         build(Patient, {k: v for k, v in data.items() if k != "uid"})  # the store's checks
         self.p.patient = data
         self.p.counts["patient"] = 1
@@ -557,12 +581,18 @@ class _Mapper:
 
         self.r.subject(res)
         category = _code_of(res.get("event"), EXT.HARM)
+        description = (res.get("event") or {}).get("text")
         if category is None:
-            raise _Error("event: no pedbone harm code (acute_phase_reaction, hypocalcaemia, ...)")
+            words = [str(c.get("display") or c.get("code")) for c in _codings(res.get("event"))]
+            description = description or "; ".join(words) or None
+            category = "other"
+            self.r.note(
+                i, "harm not coded with pedbone's harm codes: stored as 'other' with its text"
+            )
         row: dict[str, Any] = {
             "occurred_on": _date(res.get("date"), "date"),
             "category": category,
-            "description": (res.get("event") or {}).get("text"),
+            "description": description,
             "severity": _code_of(res.get("severity"), EXT.SEVERITY),
             "ctcae_grade": _ext(res, f"{EXT.ADVERSE}-ctcae-grade"),
             "onset_days": _ext(res, f"{EXT.ADVERSE}-onset-days"),
