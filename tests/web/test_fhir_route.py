@@ -35,3 +35,44 @@ def test_unknown_patient_and_anonymous(client: Any, user_ids: dict[str, int]) ->
     r = client.get("/patients/1/fhir", follow_redirects=False)
     assert r.status_code == 303
     assert "/login" in r.headers["location"]
+
+
+def test_insz_and_administrative_gender_from_the_patient_form(
+    client: Any, user_ids: dict[str, int]
+) -> None:
+    token = sign_in(client, user_ids["doc"])
+    pid = new_patient(client, token, ssin="12.05.02-123.45", administrative_gender="other")
+    patient = client.get(f"/patients/{pid}/fhir").json()["entry"][0]["resource"]
+    assert patient["gender"] == "other"  # administrative gender, as registered
+    assert {"url": "urn:pedbone:extension:sex-at-birth", "valueCode": "F"} in patient["extension"]
+    assert {
+        "system": "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin",
+        "value": "12050212345",
+    } in patient["identifier"]
+    bad = client.post(
+        "/patients/new",
+        data={"family_name": "X", "given_name": "Y", "birth_date": "2012-01-01", "sex": "M",
+              "ssin": "1234", "csrf_token": token},
+    )  # fmt: skip
+    assert bad.status_code == 422
+    assert "is not an INSZ/NISS number (11 digits)" in bad.text
+
+
+def test_insz_can_be_corrected_on_the_edit_form(client: Any, user_ids: dict[str, int]) -> None:
+    import re
+
+    token = sign_in(client, user_ids["doc"])
+    pid = new_patient(client, token)
+    form = client.get(f"/patients/{pid}/edit").text
+    assert 'name="ssin"' in form
+    version = re.search(r'name="version" value="(\d+)"', form)
+    assert version
+    r = client.post(
+        f"/patients/{pid}/edit",
+        data={"family_name": "Peeters", "given_name": "Lotte", "birth_date": "2012-05-02",
+              "sex": "F", "ssin": "12050212345", "version": version[1], "csrf_token": token},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    ids = client.get(f"/patients/{pid}/fhir").json()["entry"][0]["resource"]["identifier"]
+    assert any(i["value"] == "12050212345" for i in ids)
