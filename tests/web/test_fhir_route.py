@@ -20,9 +20,11 @@ def test_clinician_and_admin_get_a_bundle_researcher_is_refused(
     patient = bundle["entry"][0]["resource"]
     assert patient["name"][0]["family"] == "<script>x</script>"  # data, in JSON, not markup
     assert {"system": "urn:pedbone:mrn", "value": "0042"} in patient["identifier"]
+    assert f'href="/patients/{pid}/fhir"' in client.get(f"/patients/{pid}").text
     sign_in(client, user_ids["admin"])
     assert client.get(f"/patients/{pid}/fhir").status_code == 200
     sign_in(client, user_ids["res"])
+    assert "/fhir" not in client.get(f"/patients/{pid}").text  # no link for researchers
     refused = client.get(f"/patients/{pid}/fhir")
     assert refused.status_code == 403
     assert "0042" not in refused.text
