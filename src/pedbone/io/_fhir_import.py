@@ -399,9 +399,18 @@ class _Mapper:
             return
         day = _date(res.get("effectiveDateTime"), "effectiveDateTime")
         device: int | None = None
+        refs: list[int] = []
+        bad: list[str] = []
         for ref in res.get("result") or []:
-            j = self.r.resolve(ref, ("Observation",), "result")
+            try:
+                refs.append(self.r.resolve(ref, ("Observation",), "result"))
+            except _Error as exc:
+                bad.append(str(exc))
+        for j in refs:
             self.in_report[j] = i
+        if bad:  # its results are then notes, not errors of their own (no cascade)
+            raise _Error("; ".join(bad))
+        for j in refs:
             obs = self.res(j)
             if obs.get("device"):
                 d = self.r.resolve(obs["device"], ("Device",), f"{self.r.label(j)} device")
@@ -489,7 +498,10 @@ class _Mapper:
         if column is None:
             raise _Error(f"no pedbone field for {code.description}")
         report = self.in_report.get(i)
-        if report is None or report not in self.scans:
+        if report is not None and report not in self.scans:
+            self.r.note(i, f"not imported: its report {self.r.label(report)} has an error")
+            return
+        if report is None:
             raise _Error(
                 "DXA result outside a DXA DiagnosticReport: pedbone needs the scan and its scanner"
             )
