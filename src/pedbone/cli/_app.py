@@ -49,6 +49,8 @@ def _register() -> None:
     # One module per area; each exposes register(app). Order = order in --help.
     from pedbone.cli import (
         _assess,
+        _dxa_import,
+        _fhir,
         _meta,
         _refs,
         _sources,
@@ -58,7 +60,18 @@ def _register() -> None:
         _zscore,
     )
 
-    for module in (_web, _store, _zscore, _refs, _assess, _treatment, _meta, _sources):
+    for module in (
+        _web,
+        _store,
+        _zscore,
+        _refs,
+        _assess,
+        _treatment,
+        _meta,
+        _sources,
+        _fhir,
+        _dxa_import,
+    ):
         module.register(app)
 
 

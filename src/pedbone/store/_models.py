@@ -192,6 +192,8 @@ class MedicationClass(StrEnum):
 #: Harm categories of bisphosphonate treatment [S24][S38]: the treatment package's vocabulary.
 AdverseEventCategory = HarmType
 
+#: FHIR ``Patient.gender`` codes (administrative gender, not the sex at birth) [FHIR_R4B].
+ADMINISTRATIVE_GENDERS = ("male", "female", "other", "unknown")
 #: Infusion rows: planned from a course plan, or given.
 INFUSION_STATUSES = ("planned", "given")
 #: CTCAE attribution scale, as ``pedbone.treatment.Relatedness`` [CTCAE5].
@@ -338,6 +340,11 @@ class Patient(Versioned, Base):
     sex: Mapped[str] = mapped_column(String(1), nullable=False)
     gestational_age_weeks: Mapped[float | None] = mapped_column(Float)
     demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: Belgian INSZ/NISS (national register / BIS number), 11 digits as text (since 0006).
+    ssin: Mapped[str | None] = mapped_column(String(11), unique=True)
+    #: FHIR administrative gender (male/female/other/unknown); ``sex`` is the sex at birth the
+    #: references use and is never derived from it (since 0006).
+    administrative_gender: Mapped[str | None] = mapped_column(String(16))
 
     diagnoses: Mapped[list[Diagnosis]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", order_by="Diagnosis.id"
@@ -401,6 +408,21 @@ class Patient(Versioned, Base):
         elif value in (2, "2", "f", "female", "Female"):
             value = "F"
         return str(_choice("sex", value, ("M", "F")))
+
+    @validates("ssin")
+    def _check_ssin(self, _key: str, value: Any) -> Any:
+        if value is None:
+            return None
+        text = "".join(c for c in str(value) if c not in " .-")
+        if not text:
+            return None
+        if len(text) != 11 or not text.isdigit():
+            raise ValidationError(f"ssin: {value!r} is not an INSZ/NISS number (11 digits)")
+        return text
+
+    @validates("administrative_gender")
+    def _check_gender(self, key: str, value: Any) -> Any:
+        return _choice(key, value, ADMINISTRATIVE_GENDERS)
 
     @validates("family_name", "given_name")
     def _check_name(self, key: str, value: str) -> str:

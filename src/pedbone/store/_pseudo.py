@@ -2,7 +2,8 @@
 
 What a researcher sees, and what is hidden (see also ``docs/store.md``):
 
-* **Hidden**: family and given name, medical record number (MRN), the internal patient UID,
+* **Hidden**: family and given name, medical record number (MRN), INSZ/NISS number,
+  administrative gender, the internal patient UID,
   the exact birth date, every free-text field (notes, diagnosis wording, diet text, symptom
   text, comments, DXA facility and scanner serial, treatment indication, adverse-event
   description, vertebral reader), row ids and who entered what.
@@ -43,6 +44,8 @@ HIDDEN_FIELDS = frozenset(
         "author_id",
         "uid",
         "mrn",
+        "ssin",
+        "administrative_gender",
         "family_name",
         "given_name",
         "birth_date",

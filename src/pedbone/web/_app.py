@@ -178,6 +178,7 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
         _views_admin,
         _views_auth,
         _views_export,
+        _views_fhir,
         _views_import,
         _views_patients,
         _views_records,
@@ -194,6 +195,7 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
         _views_export,
         _views_admin,
         _views_treatment,
+        _views_fhir,
     ):
         app.include_router(module.router)
     return app

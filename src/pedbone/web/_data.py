@@ -343,6 +343,8 @@ def create_patient(db: Any, user: WebUser, values: dict[str, Any]) -> int:
             birth_date=values["birth_date"],
             sex=values["sex"],
             mrn=values.get("mrn") or None,
+            ssin=values.get("ssin") or None,
+            administrative_gender=values.get("administrative_gender") or None,
         )
         if values.get("diagnosis") or values.get("diagnosis_text"):
             patient.diagnoses.append(

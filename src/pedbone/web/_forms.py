@@ -146,6 +146,13 @@ def store_error_field(message: str, names: tuple[str, ...]) -> str | None:
 # not clinical thresholds.
 
 SEX: Final = (("F", _("female")), ("M", _("male")))
+#: FHIR Patient.gender (administrative gender), kept apart from the sex above [FHIR_R4B].
+ADMINISTRATIVE_GENDER: Final = (
+    ("female", _("female")),
+    ("male", _("male")),
+    ("other", _("other")),
+    ("unknown", _("unknown")),
+)
 DXA_GROUPS: Final = (
     ("white", _("white")),
     ("black", _("black")),
@@ -212,6 +219,20 @@ PATIENT_FIELDS: Final = (
     Field("birth_date", _("Date of birth"), "date", required=True),
     Field("sex", _("Sex"), "choice", required=True, choices=SEX),
     Field("mrn", _("Record number"), hint=_("Hospital medical record number, if any.")),
+    Field(
+        "ssin",
+        _("INSZ / NISS number"),
+        hint=_(
+            "Belgian national register or BIS number (11 digits), if any; used in FHIR exports."
+        ),
+    ),
+    Field(
+        "administrative_gender",
+        _("Administrative gender"),
+        "choice",
+        choices=ADMINISTRATIVE_GENDER,
+        hint=_("As registered, for FHIR; the references always use the sex above."),
+    ),
     Field("diagnosis", _("Main diagnosis"), "choice", choices=DIAGNOSES),
     Field("diagnosis_text", _("Diagnosis as written locally"), hint=_("Optional free text.")),
 )

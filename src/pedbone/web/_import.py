@@ -85,11 +85,19 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
-def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[ImportRow]:
+def read_dxa_csv(
+    db: Any, user: WebUser, data: bytes, language: str, options: dict[str, str] | None = None
+) -> list[ImportRow]:
     """Check every row of an uploaded DXA CSV file; writes nothing.
 
-    Raises CsvFileError when the file cannot be read at all (encoding, missing columns).
+    ``options`` other than the ``pedbone`` layout read a scanner export instead
+    (:mod:`pedbone.web._import_scanner`). Raises CsvFileError when the file cannot be read at
+    all (encoding, missing columns).
     """
+    if options and options.get("layout", "pedbone") != "pedbone":
+        from pedbone.web._import_scanner import read_scanner_export
+
+        return list(read_scanner_export(db, user, data, options))
     from sqlalchemy import select
 
     from pedbone.store import DxaScan, Patient
@@ -177,7 +185,12 @@ def commit_rows(db: Any, user: WebUser, rows: list[ImportRow]) -> int:
     with db.unit_of_work(actor=_actor(db, user)) as session:
         for row in rows:
             patient = session.get(Patient, row.patient_id)
-            scan = _dxa_scan(row.values)
+            if "_scan" in row.values:  # a scanner export (pedbone.io builds the scan)
+                from pedbone.io._dxa_import import build_scan
+
+                scan = build_scan(row.values["_scan"])
+            else:
+                scan = _dxa_scan(row.values)
             scan.patient_id = patient.id if patient is not None else row.patient_id
             session.add(scan)
     return len(rows)

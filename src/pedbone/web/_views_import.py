@@ -14,6 +14,13 @@ from starlette.responses import Response
 
 from pedbone.web._i18n import N_
 from pedbone.web._import import COLUMNS, REQUIRED_COLUMNS, CsvFileError, commit_rows, read_dxa_csv
+from pedbone.web._import_scanner import (
+    LAYOUT_CHOICES,
+    decode_options,
+    describe_scanner_file,
+    encode_options,
+    options_from_form,
+)
 from pedbone.web._render import render
 from pedbone.web._security import WebUser, request_language, require_role
 
@@ -31,7 +38,12 @@ def _sign(request: Request, payload: str) -> str:
 def import_form(request: Request, user: Editor) -> Response:
     """The upload form, with the expected columns."""
     return render(
-        request, "import.html", columns=list(COLUMNS), required=REQUIRED_COLUMNS, error=None
+        request,
+        "import.html",
+        columns=list(COLUMNS),
+        required=REQUIRED_COLUMNS,
+        error=None,
+        layouts=LAYOUT_CHOICES,
     )
 
 
@@ -50,9 +62,19 @@ async def import_preview(request: Request, user: Editor) -> Response:
         data = await upload.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
             error = N_("The file is too large.")
+    mapping = form.get("mapping")
+    mapping_text = None
+    if isinstance(mapping, UploadFile) and mapping.filename:
+        try:
+            mapping_text = (await mapping.read(settings.max_upload_bytes)).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            error = N_("The mapping file is not UTF-8 text.")
+    options = options_from_form(form, mapping_text)
     if error is None:
         try:
-            rows = read_dxa_csv(request.app.state.db, user, data, request_language(request))
+            rows = read_dxa_csv(
+                request.app.state.db, user, data, request_language(request), options
+            )
         except CsvFileError as exc:
             error, params = exc.msgid, exc.params
     if error is not None:
@@ -64,15 +86,19 @@ async def import_preview(request: Request, user: Editor) -> Response:
             required=REQUIRED_COLUMNS,
             error=error,
             error_params=params,
+            layouts=LAYOUT_CHOICES,
         )
     payload = base64.b64encode(data).decode()
+    encoded = encode_options(options)
     return render(
         request,
         "import_preview.html",
         rows=rows,
         n_errors=sum(1 for r in rows if not r.ok),
         payload=payload,
-        signature=_sign(request, payload),
+        options=encoded,
+        import_info=describe_scanner_file(data, options),
+        signature=_sign(request, payload + encoded),
         filename=upload.filename if isinstance(upload, UploadFile) else "",
     )
 
@@ -82,8 +108,9 @@ async def import_commit(request: Request, user: Editor) -> Response:
     """Write a previewed file: re-checked in full; all rows or none."""
     form = await request.form()
     payload = str(form.get("payload", ""))
+    encoded = str(form.get("options", ""))
     signature = str(form.get("signature", ""))
-    if not hmac.compare_digest(signature, _sign(request, payload)):
+    if not hmac.compare_digest(signature, _sign(request, payload + encoded)):
         return render(
             request,
             "import.html",
@@ -91,12 +118,15 @@ async def import_commit(request: Request, user: Editor) -> Response:
             columns=list(COLUMNS),
             required=REQUIRED_COLUMNS,
             error=N_("The preview has expired; upload the file again."),
+            layouts=LAYOUT_CHOICES,
         )
     data = base64.b64decode(payload)
     error: str | None = None
     params: dict[str, object] = {}
     try:
-        rows = read_dxa_csv(request.app.state.db, user, data, request_language(request))
+        rows = read_dxa_csv(
+            request.app.state.db, user, data, request_language(request), decode_options(encoded)
+        )
     except CsvFileError as exc:
         rows, error, params = [], exc.msgid, exc.params
     if error or not rows or any(not r.ok for r in rows):
@@ -107,6 +137,7 @@ async def import_commit(request: Request, user: Editor) -> Response:
             rows=rows,
             n_errors=sum(1 for r in rows if not r.ok),
             payload=payload,
+            options=encoded,
             signature=signature,
             filename="",
             error=error,

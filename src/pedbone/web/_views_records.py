@@ -273,7 +273,8 @@ async def patient_update(request: Request, patient_id: int, user: Editor) -> Res
         db = request.app.state.db
         try:
             with db.unit_of_work(actor=_actor(db, user)) as session:
-                values["mrn"] = values.get("mrn") or None
+                for column in ("mrn", "ssin", "administrative_gender"):
+                    values[column] = values.get(column) or None
                 update_record(session, Patient, patient_id, raw.get("version", ""), **values)
         except ConflictError as exc:
             return render(
