@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "pedbone"
-DOMAIN = ("references", "clinical", "treatment", "evidence")
+DOMAIN = ("references", "clinical", "treatment", "evidence", "review")
 EDGES = ("io", "web", "report", "cli", "store")
 
 

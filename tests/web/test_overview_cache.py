@@ -282,6 +282,8 @@ def test_the_fingerprint_covers_every_clinical_table() -> None:
     from pedbone.web._cache import covered_table_names
 
     versioned = {n for n, t in Patient.metadata.tables.items() if "version" in t.c}
+    # systematic reviews never appear on a patient's page (and hold no patient key)
+    versioned -= {n for n in versioned if n.startswith("review_") or n == "systematic_reviews"}
     covered = covered_table_names()
     assert len(covered) == len(set(covered))
     assert set(covered) == versioned - {"users"}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pedbone.store import _audit  # registers the flush hooks
 from pedbone.store import _limits as _limits  # registers the length/character check on flush
+from pedbone.store import _review as review  # systematic reviews: store.review.cast_vote ...
 from pedbone.store._audit import Actor, actor_of, row_snapshot
 from pedbone.store._backup import RestoreSummary, backup, restore
 from pedbone.store._clinical import DxaZ, dxa_zscores, to_clinical
@@ -71,6 +72,14 @@ from pedbone.store._models import (
     VertebralAssessment,
 )
 from pedbone.store._pseudo import HIDDEN_FIELDS, pseudonym, pseudonymise, pseudonymised_patients
+from pedbone.store._review_models import (
+    ReviewDuplicatePair,
+    ReviewMember,
+    ReviewRecord,
+    ReviewSearch,
+    ReviewVote,
+    SystematicReview,
+)
 from pedbone.store._security import (
     Permission,
     authenticate,
@@ -127,12 +136,18 @@ __all__ = [
     "PermissionDeniedError",
     "PubertyAssessment",
     "RestoreSummary",
+    "ReviewDuplicatePair",
+    "ReviewMember",
+    "ReviewRecord",
+    "ReviewSearch",
+    "ReviewVote",
     "Role",
     "Setting",
     "StoreError",
     "StoreSession",
     "SunExposure",
     "Symptom",
+    "SystematicReview",
     "TraumaLevel",
     "Treatment",
     "User",
@@ -164,6 +179,7 @@ __all__ = [
     "require",
     "resolve_database_url",
     "restore",
+    "review",
     "row_snapshot",
     "schema_diff",
     "set_password",

@@ -108,6 +108,8 @@ def _guard(session: Session, actor: Actor) -> None:
             *(o for o in session.dirty if session.is_modified(o, include_collections=False)),
         )
         if _audited(o)  # settings (e.g. interface language) are bookkeeping
+        # systematic-review rows are guarded by review-team membership (store/_review.py)
+        and not getattr(type(o), "__review__", False)
     ]
     if not changed:
         return
@@ -126,6 +128,11 @@ def _guard(session: Session, actor: Actor) -> None:
             raise PermissionDeniedError(
                 f"user {actor.username!r} has the {actor.role} role; only an admin manages "
                 "user accounts (you may change your own password and name)"
+            )
+        if actor.role == Role.REVIEWER:
+            raise PermissionDeniedError(
+                f"user {actor.username!r} has the reviewer role, which works on systematic "
+                "reviews only and may not read or change clinic records"
             )
         if actor.role == Role.RESEARCHER:
             raise PermissionDeniedError(

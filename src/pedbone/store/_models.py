@@ -156,6 +156,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     CLINICIAN = "clinician"
     RESEARCHER = "researcher"
+    REVIEWER = "reviewer"  # systematic reviews only: sees reviews, never patients (0005)
 
 
 class FractureSite(StrEnum):
@@ -295,7 +296,9 @@ class User(Versioned, Base):
     """A person who signs in. Passwords are stored only as argon2 hashes."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'clinician', 'researcher')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'clinician', 'researcher', 'reviewer')", name="role"),
+    )
 
     username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     full_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
@@ -997,3 +1000,7 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+# The systematic-review tables live in their own module and register on the same metadata.
+from pedbone.store import _review_models  # noqa: E402, F401

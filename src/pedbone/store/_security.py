@@ -49,6 +49,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.RESEARCHER: frozenset({Permission.READ_PSEUDONYMISED, Permission.EXPORT}),
+    # a reviewer works on systematic reviews (team membership decides which): no patient data
+    Role.REVIEWER: frozenset(),
 }
 
 
