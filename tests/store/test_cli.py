@@ -35,7 +35,6 @@ def _run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
 
 
 def test_db_upgrade_and_status(db_url: str) -> None:
-    from pedbone.store import head_revision
 
     head = head_revision()  # the newest migration (each helper branch adds its own)
     code, out, _ = _run("db", "upgrade", "--database-url", db_url)
