@@ -47,7 +47,7 @@ docs: setup
 	$(BIN)/mkdocs build
 
 docs-check: setup
-	$(BIN)/mkdocs build --strict --quiet --site-dir $$(mktemp -d)
+	$(BIN)/mkdocs build --strict --site-dir $$(mktemp -d)
 
 # tools/test-postgres.sh starts a throwaway PostgreSQL so the store tests run on it too.
 unit: setup system-deps
