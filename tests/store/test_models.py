@@ -22,7 +22,11 @@ from pedbone.store._services import build
 
 from .conftest import full_patient_data
 
-CLINICAL_TABLES = sorted(set(Base.metadata.tables) - {"users", "audit_log", "settings"})
+CLINICAL_TABLES = sorted(
+    name
+    for name, table in Base.metadata.tables.items()
+    if name not in {"users", "audit_log", "settings"} and not table.info.get("ephemeral")
+)
 
 
 def _tree(obj: Base) -> dict[str, object]:

@@ -161,7 +161,7 @@ def test_payload_in_every_form_field_renders_as_text(client: Any, user_ids: Any)
         client,
         "/admin/users",
         {"csrf_token": token, "username": "nurse", "full_name": PAYLOADS[0],
-         "role": "clinician", "password": "a long passphrase for nurse"},
+         "role": "clinician", "password": "violet tram seventeen quay"},
     )  # fmt: skip
     assert LITERAL in _assert_inert(client, "/admin/users")
     # researchers see the same free text (where they see it at all) inert

@@ -95,6 +95,65 @@ def authenticate(db: Any, username: str, password: str) -> WebUser | None:
         return _web_user(session, user)
 
 
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    """A login attempt: the user and session token, or why not (``retry_after`` seconds)."""
+
+    user: WebUser | None = None
+    token: str = ""
+    retry_after: int = 0
+
+
+def login(db: Any, username: str, password: str, address: str | None) -> LoginResult:
+    """Throttled login: while the account name or the address is locked the password is not
+    checked; a failure counts against both; a success starts a server-side session."""
+    from pedbone.store import (
+        authenticate as store_authenticate,
+    )
+    from pedbone.store import (
+        clear_throttle,
+        record_login_failure,
+        start_session,
+        throttle_state,
+    )
+    from pedbone.store._models import utcnow
+
+    now = utcnow()
+    with db.unit_of_work() as session:
+        state = throttle_state(session, username, address, now)
+        if state.retry_after(now):
+            return LoginResult(retry_after=state.retry_after(now))
+    user = None
+    if username and password:
+        with db.unit_of_work() as session:
+            found = store_authenticate(session, username, password)
+            if found is not None:
+                clear_throttle(session, username)
+                token = start_session(session, found.id, now)
+                user = _web_user(session, found)
+                return LoginResult(user=user, token=token)
+    with db.unit_of_work() as session:
+        state = record_login_failure(session, username, address, now)
+    return LoginResult(retry_after=state.retry_after(now))
+
+
+def session_user(db: Any, token: str) -> WebUser | None:
+    """The user of a live server-side session, or ``None`` (ended, expired, deactivated)."""
+    from pedbone.store import resolve_session
+
+    with db.unit_of_work() as session:
+        uid = resolve_session(session, token)
+    return None if uid is None else load_user(db, uid)
+
+
+def end_session(db: Any, token: str) -> None:
+    """Log out on the server: the session token is revoked."""
+    from pedbone.store import end_session as store_end_session
+
+    with db.unit_of_work() as session:
+        store_end_session(session, token)
+
+
 def set_user_language(db: Any, user: WebUser, language: str) -> None:
     """Remember the user's interface language (a per-database setting, not audited)."""
     from pedbone.store import Setting
