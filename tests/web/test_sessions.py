@@ -99,8 +99,8 @@ def test_sessions_end_when_idle_and_at_their_absolute_lifetime(db: Any, user_ids
             now += dt.timedelta(minutes=30)
             assert resolve_session(s, busy, now) == uid
         assert resolve_session(s, busy, T0 + ABSOLUTE_LIFETIME) is None  # 12 h: sign in again
-    assert IDLE_TIMEOUT == dt.timedelta(hours=1)
-    assert ABSOLUTE_LIFETIME == dt.timedelta(hours=12)
+    assert dt.timedelta(hours=1) == IDLE_TIMEOUT
+    assert dt.timedelta(hours=12) == ABSOLUTE_LIFETIME
 
 
 def test_the_token_is_stored_only_as_its_digest(db: Any, user_ids: Any) -> None:

@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final
+from typing import Final
 
 from sqlalchemy import ForeignKey, Integer, String, delete, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -63,7 +63,7 @@ class WebSession(Base):
     """One signed-in browser. Not audited, not backed up (``info["ephemeral"]``)."""
 
     __tablename__ = "web_sessions"
-    __table_args__: ClassVar[dict[str, Any]] = {"info": {"ephemeral": True}}
+    __table_args__ = ({"info": {"ephemeral": True}},)
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -79,7 +79,7 @@ class LoginThrottle(Base):
     """Failed logins of one key (``account:<name>`` or ``address:<ip>``)."""
 
     __tablename__ = "login_throttle"
-    __table_args__: ClassVar[dict[str, Any]] = {"info": {"ephemeral": True}}
+    __table_args__ = ({"info": {"ephemeral": True}},)
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
