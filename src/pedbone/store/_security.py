@@ -30,7 +30,10 @@ __all__ = [
 #: Password hashes computed at the same time, process-wide. Each argon2 hash takes the
 #: library's default 64 MiB; without a bound, 30 concurrent logins took the server from about
 #: 117 MiB to 1 GiB and stalled /health. Further attempts wait their turn.
-HASH_CONCURRENCY: Final = max(1, min(2, os.cpu_count() or 1))
+#: ``PEDBONE_HASH_CONCURRENCY`` overrides the default (2, or 1 on a single core).
+HASH_CONCURRENCY: Final = max(
+    1, int(os.environ.get("PEDBONE_HASH_CONCURRENCY") or min(2, os.cpu_count() or 1))
+)
 _HASH_SLOTS = threading.BoundedSemaphore(HASH_CONCURRENCY)
 
 

@@ -6,7 +6,7 @@ Views call these functions and get plain values back; no ORM object leaves a ses
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +104,22 @@ class LoginResult:
     retry_after: int = 0
 
 
+def _retrying(work: Callable[[], LoginResult], attempts: int = 6) -> LoginResult:
+    """Run ``work()`` again when SQLite was busy with another writer (many logins at once)."""
+    import time
+
+    from pedbone.store import ConflictError
+
+    for attempt in range(attempts):
+        try:
+            return work()
+        except ConflictError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * 2**attempt)
+    raise AssertionError  # pragma: no cover
+
+
 def login(db: Any, username: str, password: str, address: str | None) -> LoginResult:
     """Throttled login: while the account name or the address is locked the password is not
     checked; a failure counts against both; a success starts a server-side session."""
@@ -119,22 +135,38 @@ def login(db: Any, username: str, password: str, address: str | None) -> LoginRe
     from pedbone.store._models import utcnow
 
     now = utcnow()
-    with db.unit_of_work() as session:
+    with db.session() as session:
         state = throttle_state(session, username, address, now)
-        if state.retry_after(now):
-            return LoginResult(retry_after=state.retry_after(now))
-    user = None
+    if state.retry_after(now):
+        return LoginResult(retry_after=state.retry_after(now))
+    found_id: int | None = None
+    new_hash = ""
     if username and password:
-        with db.unit_of_work() as session:
+        with db.session() as session:  # argon2 here: read-only, no write lock held meanwhile
             found = store_authenticate(session, username, password)
-            if found is not None:
-                clear_throttle(session, username)
-                token = start_session(session, found.id, now)
-                user = _web_user(session, found)
-                return LoginResult(user=user, token=token)
-    with db.unit_of_work() as session:
-        state = record_login_failure(session, username, address, now)
-    return LoginResult(retry_after=state.retry_after(now))
+            if found is not None:  # (a re-hash with raised argon2 parameters is kept below)
+                found_id, new_hash = found.id, found.password_hash
+            session.rollback()
+
+    def succeed() -> LoginResult:
+        from pedbone.store import User
+
+        with db.unit_of_work() as session:
+            user = session.get(User, found_id)
+            assert user is not None
+            user.last_login_at = now
+            if new_hash and new_hash != user.password_hash:
+                user.password_hash = new_hash
+            clear_throttle(session, username)
+            token = start_session(session, user.id, now)
+            return LoginResult(user=_web_user(session, user), token=token)
+
+    def fail() -> LoginResult:
+        with db.unit_of_work() as session:
+            state = record_login_failure(session, username, address, now)
+        return LoginResult(retry_after=state.retry_after(now))
+
+    return _retrying(succeed if found_id is not None else fail)
 
 
 def session_user(db: Any, token: str) -> WebUser | None:
