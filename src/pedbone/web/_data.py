@@ -6,6 +6,7 @@ Views call these functions and get plain values back; no ORM object leaves a ses
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -333,6 +334,9 @@ def low_bmd_patient_ids(session: Any, ids: Sequence[int] | None = None) -> set[i
     return low
 
 
+_PSEUDONYM_CODE = re.compile(r"[0-9A-F]{8}")
+
+
 def list_patients(
     db: Any, user: WebUser, flt: PatientFilter, *, page_size: int, dxa_due_months: int
 ) -> tuple[list[PatientRow], int]:
@@ -349,8 +353,14 @@ def list_patients(
         q = flt.q.strip()
         if q:
             if user.pseudonymised:
-                code = q.upper().removeprefix("P-").replace("-", "")
-                conditions.append(func.upper(func.replace(Patient.uid, "-", "")).startswith(code))
+                # the whole pseudonym (P-XXXXXXXX, "P-" optional) and nothing else: no prefix
+                # search, and never the hidden UID behind it
+                code = q.upper().removeprefix("P-")
+                if not _PSEUDONYM_CODE.fullmatch(code):
+                    code = "-"  # matches no patient
+                conditions.append(
+                    func.upper(func.substr(func.replace(Patient.uid, "-", ""), 1, 8)) == code
+                )
             else:
                 like = f"%{q.lower()}%"
                 conditions.append(
