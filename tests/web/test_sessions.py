@@ -275,3 +275,20 @@ def test_the_admin_page_and_the_cli_apply_the_same_policy(
     )  # fmt: skip
     assert bad.exit_code != 0
     assert "user name" in bad.output
+
+
+def test_an_admin_lifts_a_lock_from_the_cli(client: Any, db: Any, tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from pedbone.cli import app as cli
+
+    for i in range(FREE_ATTEMPTS_ACCOUNT):
+        _post_login(client, "doc", f"wrong guess {i}")
+    assert _post_login(client, "doc", PASSWORD).status_code == 429
+    url = str(db.engine.url.render_as_string(hide_password=False))
+    result = CliRunner().invoke(
+        cli, ["user", "unlock", "doc", "--address", "testclient", "--database-url", url]
+    )
+    assert result.exit_code == 0, result.output
+    assert "lifted" in result.output
+    assert _post_login(client, "doc", PASSWORD).status_code == 303

@@ -204,12 +204,9 @@ def record_login_failure(
     return throttle_state(session, username, address, now)
 
 
-def clear_throttle(session: Session, username: str) -> None:
-    """A successful login (or an admin's password reset) clears the account's count. The
-    address count is kept: signing in to one's own account must not reset guessing at
-    others' from the same address."""
-    session.execute(
-        delete(LoginThrottle).where(
-            LoginThrottle.key == _keys(username, None)[0][0],
-        )
-    )
+def clear_throttle(session: Session, username: str, address: str | None = None) -> None:
+    """A successful login (or an admin's password reset or ``pedbone user unlock``) clears the
+    account's count. The address count is kept unless ``address`` is given: signing in to
+    one's own account must not reset guessing at others' from the same address."""
+    keys = [key for key, _free in _keys(username, address)]
+    session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
