@@ -61,7 +61,12 @@ def test_user_add_and_list(db_url: str) -> None:
     assert code == 0, out
     assert "added admin 'boss'" in out
     code, out, _ = _run(
-        "user", "add", "doc", "--database-url", db_url, stdin="first password\nfirst password\n"
+        "user",
+        "add",
+        "doc",
+        "--database-url",
+        db_url,
+        stdin="first long pass phrase\nfirst long pass phrase\n",
     )  # hidden prompt, twice
     assert code == 0, out
     code, out, _ = _run("user", "list", "--database-url", db_url)
@@ -71,7 +76,7 @@ def test_user_add_and_list(db_url: str) -> None:
     try:
         with db.unit_of_work() as session:
             assert authenticate(session, "boss", "a long passphrase") is not None
-            assert authenticate(session, "doc", "first password") is not None
+            assert authenticate(session, "doc", "first long pass phrase") is not None
     finally:
         db.dispose()
 
@@ -81,7 +86,7 @@ def test_user_add_and_list(db_url: str) -> None:
     [
         (["--role", "nurse", "--password-stdin"], "long enough\n", "'nurse' is not one of"),
         ([], "one password\nanother one\n", "the two passwords differ"),
-        (["--password-stdin"], "short\n", "at least 8 characters"),
+        (["--password-stdin"], "short\n", "at least 15 characters"),
         (["--password-stdin"], "", "nothing on standard input"),
     ],
 )
@@ -169,9 +174,23 @@ def test_backup_restore_cli(db: Database, backend: Backend, tmp_path: Path) -> N
 
 def test_user_passwd_and_disable(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/c.sqlite3"
-    _run("user", "add", "doc", "--password-stdin", "--database-url", url, stdin="old password\n")
+    _run(
+        "user",
+        "add",
+        "doc",
+        "--password-stdin",
+        "--database-url",
+        url,
+        stdin="old long pass phrase\n",
+    )
     code, out, _ = _run(
-        "user", "passwd", "doc", "--password-stdin", "--database-url", url, stdin="new password\n"
+        "user",
+        "passwd",
+        "doc",
+        "--password-stdin",
+        "--database-url",
+        url,
+        stdin="new long pass phrase\n",
     )
     assert code == 0, out
     code, _, err = _run(
@@ -181,18 +200,18 @@ def test_user_passwd_and_disable(tmp_path: Path) -> None:
         "--password-stdin",
         "--database-url",
         url,
-        stdin="new password\n",
+        stdin="new long pass phrase\n",
     )
     assert code == 2
     assert "no user 'nobody'" in err
     db = Database(url)
     try:
         with db.unit_of_work() as session:
-            assert authenticate(session, "doc", "old password") is None
-            assert authenticate(session, "doc", "new password") is not None
+            assert authenticate(session, "doc", "old long pass phrase") is None
+            assert authenticate(session, "doc", "new long pass phrase") is not None
         assert _run("user", "disable", "doc", "--database-url", url)[0] == 0
         with db.unit_of_work() as session:
-            assert authenticate(session, "doc", "new password") is None
+            assert authenticate(session, "doc", "new long pass phrase") is None
         code, out, _ = _run("user", "list", "--database-url", url)
         assert "(disabled)" in out
         with db.unit_of_work() as session:

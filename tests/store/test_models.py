@@ -23,9 +23,12 @@ from pedbone.store._services import build
 from .conftest import full_patient_data
 
 CLINICAL_TABLES = sorted(
-    t
-    for t in set(Base.metadata.tables) - {"users", "audit_log", "settings", "import_commits"}
-    if not t.startswith("review_") and t != "systematic_reviews"  # tests/store/test_review_store
+    name
+    for name, table in Base.metadata.tables.items()
+    if name not in {"users", "audit_log", "settings", "import_commits"}
+    and not table.info.get("ephemeral")
+    and not name.startswith("review_")
+    and name != "systematic_reviews"  # tests/store/test_review_store
 )
 
 

@@ -38,8 +38,8 @@ def test_argon2_hash_round_trip() -> None:
 
 
 def test_short_password_rejected() -> None:
-    with pytest.raises(ValidationError, match="at least 8 characters"):
-        hash_password("1234567")
+    with pytest.raises(ValidationError, match="at least 15 characters"):
+        hash_password("12345678901234")
 
 
 def test_authenticate(db: Database) -> None:

@@ -110,12 +110,17 @@ def login(client: Any, username: str) -> str:
 
 
 def sign_in(client: Any, user_id: int) -> str:
-    """Start a logged-in session without the (slow, argon2) login form: the same signed
-    cookie the app's session middleware writes. Returns the session's CSRF token."""
+    """Start a logged-in session without the (slow, argon2) login form: a server-side session
+    in the app's database and the same signed cookie the app's session middleware writes.
+    Returns the session's CSRF token."""
     from itsdangerous import TimestampSigner
 
+    from pedbone.store import start_session
+
+    with client.app.state.db.unit_of_work() as session:
+        sid = start_session(session, user_id)
     token = secrets.token_urlsafe(32)
-    payload = base64.b64encode(json.dumps({"uid": user_id, "csrf": token}).encode())
+    payload = base64.b64encode(json.dumps({"sid": sid, "csrf": token}).encode())
     cookie = TimestampSigner(SECRET).sign(payload).decode()
     client.cookies.clear()
     client.cookies.set("pedbone_session", cookie)

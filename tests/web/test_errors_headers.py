@@ -96,6 +96,17 @@ def test_error_pages_are_styled_and_in_the_users_language(
     assert r.headers["content-type"].startswith("text/html")
 
 
+def test_an_unknown_path_speaks_the_language_stored_on_the_account(
+    client: Any, user_ids: Any
+) -> None:
+    token = sign_in(client, user_ids["doc"])
+    client.post("/language", data={"language": "nl", "next": "/", "csrf_token": token})
+    sign_in(client, user_ids["doc"])  # a fresh cookie: no language in it, only the session
+    r = client.get("/no/such/page")
+    assert r.status_code == 404
+    assert "<h1>Niet gevonden</h1>" in r.text
+
+
 def test_a_crash_answers_with_the_styled_500(app: Any, user_ids: Any) -> None:
     from fastapi import APIRouter
     from starlette.testclient import TestClient

@@ -170,7 +170,7 @@ def test_payload_in_every_form_field_renders_as_text(client: Any, user_ids: Any)
         client,
         "/admin/users",
         {"csrf_token": token, "username": "nurse", "full_name": full_name,
-         "role": "clinician", "password": "a long passphrase for nurse"},
+         "role": "clinician", "password": "violet tram seventeen quay"},
     )  # fmt: skip
     assert LITERAL in _assert_inert(client, "/admin/users")
     # researchers see the same free text (where they see it at all) inert
@@ -222,6 +222,16 @@ def test_payload_in_error_messages_renders_as_text(client: Any, user_ids: Any) -
     )
     assert r.status_code in (200, 400), r.status_code
     assert injected(r.text) == []
+    # a header of payloads: the file-level message names the columns, as text
+    bad_header = f'mrn,scan_date,manufacturer,"{PAYLOADS[1]}",mrn\nX,2020-01-01,Hologic,1,Y\n'
+    r = client.post(
+        "/import/dxa",
+        data={"csrf_token": token},
+        files={"file": ("scans.csv", bad_header.encode(), "text/csv")},
+    )
+    assert r.status_code in (200, 422), r.status_code
+    assert injected(r.text) == []
+    assert LITERAL in r.text  # echoed in the message, as text, with its % intact
     # a DXA import with a payload in every text column of a valid row: preview and result
     client.post(
         f"/patients/{pid}/edit",

@@ -194,7 +194,27 @@ def user_disable(
         if user is None:
             raise _fail(f"no user {username!r}")
         user.active = enable
+        if not enable:
+            from pedbone.store import end_user_sessions
+
+            end_user_sessions(session, user.id)  # signed-in browsers are logged out now
         typer.echo(f"{username!r} {'enabled' if enable else 'disabled'}")
+
+
+@user_app.command("unlock")
+def user_unlock(
+    username: Annotated[str, typer.Argument(help="Whose failed-login lock to lift.")],
+    address: Annotated[
+        str | None, typer.Option("--address", help="Also lift the lock of this client address.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Lift a login lock after too many failed attempts (the password is unchanged)."""
+    from pedbone.store import clear_throttle
+
+    with _database(database_url) as db, db.unit_of_work() as session:
+        clear_throttle(session, username, address)
+    typer.echo(f"login lock of {username!r}{f' and {address}' if address else ''} lifted")
 
 
 # --------------------------------------------------------------------------- demo, backup

@@ -27,6 +27,7 @@ import polars as pl
 import polars.selectors as cs
 
 from pedbone.io._errors import MalformedInputError
+from pedbone.io._formula import escape_formula_cells
 
 __all__ = ["CsvChunkReader", "CsvChunkWriter"]
 
@@ -279,6 +280,10 @@ class CsvChunkReader:
 class CsvChunkWriter:
     """Write DataFrame chunks to ``path`` as CSV (header once); same interface as Parquet's.
 
+    Text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR
+    at the start) are written with a leading ``'`` (:mod:`pedbone.io._formula`); numbers,
+    including negative ones and numbers kept as text, are written unchanged.
+
     ``decimals`` rounds every float column (the computed ones: input columns read from a
     text file are text and pass through as they were).
     """
@@ -296,6 +301,7 @@ class CsvChunkWriter:
             # rounding first is ~6x faster than write_csv(float_precision=...); "+ 0.0" turns
             # a rounded -0.0 into 0.0
             frame = frame.with_columns(cs.float().round(self.decimals) + 0.0)
+        frame = escape_formula_cells(frame)  # a spreadsheet never runs a cell as a formula
         frame.write_csv(self._file, include_header=not self._header_done, separator=self.sep)
         self._header_done = True
 

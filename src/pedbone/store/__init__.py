@@ -71,6 +71,7 @@ from pedbone.store._models import (
     Vertebra,
     VertebralAssessment,
 )
+from pedbone.store._passwords import MIN_PASSWORD_LENGTH, check_password
 from pedbone.store._pseudo import HIDDEN_FIELDS, pseudonym, pseudonymise, pseudonymised_patients
 from pedbone.store._review_models import (
     ReviewDuplicatePair,
@@ -81,6 +82,7 @@ from pedbone.store._review_models import (
     SystematicReview,
 )
 from pedbone.store._security import (
+    HASH_CONCURRENCY,
     Permission,
     authenticate,
     create_user,
@@ -100,13 +102,27 @@ from pedbone.store._services import (
     update_record,
     was_deleted,
 )
+from pedbone.store._sessions import (
+    LoginThrottle,
+    ThrottleState,
+    WebSession,
+    clear_throttle,
+    end_session,
+    end_user_sessions,
+    record_login_failure,
+    resolve_session,
+    start_session,
+    throttle_state,
+)
 
 del _audit
 
 __all__ = [
     "ENV_DATABASE_URL",
     "ENV_DATA_DIR",
+    "HASH_CONCURRENCY",
     "HIDDEN_FIELDS",
+    "MIN_PASSWORD_LENGTH",
     "Actor",
     "AdverseEvent",
     "AdverseEventCategory",
@@ -127,6 +143,7 @@ __all__ = [
     "ImportRowError",
     "Infusion",
     "LabResult",
+    "LoginThrottle",
     "Medication",
     "MedicationClass",
     "MobilityAssessment",
@@ -148,16 +165,20 @@ __all__ = [
     "SunExposure",
     "Symptom",
     "SystematicReview",
+    "ThrottleState",
     "TraumaLevel",
     "Treatment",
     "User",
     "ValidationError",
     "Vertebra",
     "VertebralAssessment",
+    "WebSession",
     "actor_of",
     "authenticate",
     "backup",
     "build",
+    "check_password",
+    "clear_throttle",
     "create_demo_patients",
     "create_user",
     "current_revision",
@@ -165,6 +186,8 @@ __all__ = [
     "default_database_url",
     "delete_record",
     "dxa_zscores",
+    "end_session",
+    "end_user_sessions",
     "given_doses",
     "harm_log",
     "has_permission",
@@ -176,14 +199,18 @@ __all__ = [
     "pseudonym",
     "pseudonymise",
     "pseudonymised_patients",
+    "record_login_failure",
     "require",
     "resolve_database_url",
+    "resolve_session",
     "restore",
     "review",
     "row_snapshot",
     "schema_diff",
     "set_password",
     "stamp_version",
+    "start_session",
+    "throttle_state",
     "to_clinical",
     "update_record",
     "verify_password",

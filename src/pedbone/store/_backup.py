@@ -54,7 +54,8 @@ class RestoreSummary:
 
 
 def _tables() -> list[Table]:
-    return list(Base.metadata.sorted_tables)  # parents before children
+    # parents before children; sessions and login counters are not data worth restoring
+    return [t for t in Base.metadata.sorted_tables if not t.info.get("ephemeral")]
 
 
 # --------------------------------------------------------------------------- backup

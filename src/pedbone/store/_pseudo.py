@@ -9,8 +9,13 @@ What a researcher sees, and what is hidden (see also ``docs/store.md``):
   description, vertebral reader), row ids and who entered what.
 * **Coarsened**: the birth date becomes the birth *year*; every other date becomes the age in
   years on that day, rounded to 0.01 year (about 4 days).
-* **Kept**: sex, gestational age, coded diagnoses (with ICD-10), all measurements and their
-  units, scanner make / model / software, reference pack ids, demo flag.
+* **Kept**: sex, gestational age, coded diagnoses, every value the store checks against a
+  vocabulary, the coded choices of the forms (``CODED_TEXT``), all measurements, reference
+  pack ids, demo flag. **Generalised** (``GENERALISED_TEXT``): an ICD-10 code, a lab unit, a
+  scanner software version and a bone drug's name are kept when they have that shape, else
+  become ``"other"``. Every other text column (fracture bone, medication name and dose, lab
+  name and assay, scanner model and analysis mode, ...) is free text and is dropped — also any
+  text column added later.
 * **Pseudonym**: ``P-`` and 8 hexadecimal characters of the patient's random UID (a version 4
   UUID, never derived from identity); stable for the life of the record, the same as the web
   application shows, and not reversible without the database.
@@ -19,9 +24,10 @@ What a researcher sees, and what is hidden (see also ``docs/store.md``):
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import re
+from typing import Any, Final
 
-from sqlalchemy import inspect, select
+from sqlalchemy import String, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from pedbone.store._models import Base, DxaScan, Patient, Treatment, VertebralAssessment
@@ -58,6 +64,38 @@ HIDDEN_FIELDS = frozenset(
         "reader",
     }
 )
+#: Text columns a researcher may see besides those the store checks against a vocabulary
+#: (``@validates``): coded values that the forms offer as choices. Every other text column is
+#: free text and is dropped, including columns added later (allowlist, not blocklist).
+CODED_TEXT: Final = frozenset(
+    {
+        ("diagnoses", "code"),
+        ("anthropometry", "height_method"),
+        ("treatments", "route"),
+        ("treatments", "protocol_id"),
+        ("dxa_scans", "manufacturer"),
+        ("dxa_measurements", "region"),
+        ("dxa_measurements", "reference_pack"),
+        ("dxa_measurements", "reference_group"),
+    }
+)
+#: Text columns generalised for researchers: kept only when the value has the expected shape,
+#: otherwise replaced by ``"other"`` (a typed name or note can never pass).
+_ICD10 = re.compile(r"[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?")
+_UNIT_TOKEN = r"(?:[pnuµμmcdk]?(?:mol|g|L|l|U|IU|IE|kat)|%|min|h|d|s|24h|1\.73 ?m[²2]|mmHg)"
+_UNIT = re.compile(rf"{_UNIT_TOKEN}(?:/{_UNIT_TOKEN})*")
+_VERSION = re.compile(r"(?:[A-Za-z]{2,8} )?[0-9][0-9.]{0,15}[a-z]?")
+#: Bone-active drugs by generic name (a vocabulary, not a dose); anything else -> "other".
+BONE_DRUGS: Final = frozenset(
+    {"pamidronate", "zoledronate", "zoledronic acid", "alendronate", "risedronate",
+     "neridronate", "ibandronate", "denosumab", "teriparatide"}
+)  # fmt: skip
+GENERALISED_TEXT: Final = {
+    ("diagnoses", "icd10"): lambda v: v if _ICD10.fullmatch(v) else "other",
+    ("lab_results", "unit"): lambda v: v if _UNIT.fullmatch(v) else "other",
+    ("dxa_scans", "software_version"): lambda v: v if _VERSION.fullmatch(v) else "other",
+    ("treatments", "drug"): lambda v: v.lower() if v.strip().lower() in BONE_DRUGS else "other",
+}
 #: Relationships left out entirely (free text only).
 HIDDEN_RELATIONSHIPS = frozenset({"notes", "patient", "scan", "treatment", "assessment"})
 AGE_DECIMALS = 2
@@ -81,6 +119,13 @@ def _record(obj: Base, birth: dt.date) -> dict[str, Any]:
         if key in HIDDEN_FIELDS:
             continue
         value = getattr(obj, key)
+        column_type = attr.columns[0].type
+        if isinstance(column_type, String) and not isinstance(value, bool):
+            table = str(obj.__tablename__)
+            if (table, key) in GENERALISED_TEXT:
+                value = None if value is None else GENERALISED_TEXT[(table, key)](str(value))
+            elif key not in mapper.validators and (table, key) not in CODED_TEXT:
+                continue  # free text never reaches a researcher
         if isinstance(value, dt.datetime):
             continue  # timestamps (e.g. note times) are not research data
         python_type = attr.columns[0].type.python_type

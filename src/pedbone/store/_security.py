@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pedbone.store._errors import PermissionDeniedError, ValidationError
 from pedbone.store._models import Role, User, utcnow
+from pedbone.store._passwords import MIN_PASSWORD_LENGTH, check_password
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "Permission",
     "authenticate",
+    "check_password",
     "create_user",
     "has_permission",
     "hash_password",
@@ -23,8 +27,14 @@ __all__ = [
     "verify_password",
 ]
 
-#: Shortest accepted password (NIST SP 800-63B asks for at least 8 characters).
-MIN_PASSWORD_LENGTH = 8
+#: Password hashes computed at the same time, process-wide. Each argon2 hash takes the
+#: library's default 64 MiB; without a bound, 30 concurrent logins took the server from about
+#: 117 MiB to 1 GiB and stalled /health. Further attempts wait their turn.
+#: ``PEDBONE_HASH_CONCURRENCY`` overrides the default (2, or 1 on a single core).
+HASH_CONCURRENCY: Final = max(
+    1, int(os.environ.get("PEDBONE_HASH_CONCURRENCY") or min(2, os.cpu_count() or 1))
+)
+_HASH_SLOTS = threading.BoundedSemaphore(HASH_CONCURRENCY)
 
 
 class Permission(StrEnum):
@@ -61,10 +71,12 @@ def _hasher() -> Any:
 
 
 def hash_password(password: str) -> str:
-    """Hash a password with argon2id; rejects passwords shorter than 8 characters."""
+    """Hash a password with argon2id (at most HASH_CONCURRENCY at a time); rejects passwords
+    shorter than MIN_PASSWORD_LENGTH. The full policy is :func:`check_password`."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(f"password: must have at least {MIN_PASSWORD_LENGTH} characters")
-    return str(_hasher().hash(password))
+    with _HASH_SLOTS:
+        return str(_hasher().hash(password))
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -72,7 +84,8 @@ def verify_password(password_hash: str, password: str) -> bool:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     try:
-        return bool(_hasher().verify(password_hash, password))
+        with _HASH_SLOTS:
+            return bool(_hasher().verify(password_hash, password))
     except (VerificationError, InvalidHashError):
         return False
 
@@ -114,6 +127,7 @@ def create_user(
     )
     if exists:
         raise ValidationError(f"username: {username!r} already exists")
+    check_password(password, username=username, full_name=full_name)
     user = User(
         username=username,
         full_name=full_name,
@@ -127,8 +141,18 @@ def create_user(
 
 
 def set_password(user: User, password: str) -> None:
-    """Replace the user's password hash."""
+    """Replace the user's password hash (after the policy check); every session of the user
+    ends and the account's failed-login count is cleared."""
+    from sqlalchemy.orm import object_session
+
+    from pedbone.store._sessions import clear_throttle, end_user_sessions
+
+    check_password(password, username=user.username, full_name=user.full_name or "")
     user.password_hash = hash_password(password)
+    session = object_session(user)
+    if session is not None and user.id is not None:
+        end_user_sessions(session, user.id)
+        clear_throttle(session, user.username)
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
@@ -139,12 +163,14 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None:
-        _hasher().hash("constant-time-dummy")  # same work whether or not the user exists
+        with _HASH_SLOTS:
+            _hasher().hash("constant-time-dummy")  # same work whether or not the user exists
         return None
     if not user.active or not verify_password(user.password_hash, password):
         return None
     if _hasher().check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher().hash(password)
+        with _HASH_SLOTS:
+            user.password_hash = _hasher().hash(password)
     user.last_login_at = utcnow()
     return user
 

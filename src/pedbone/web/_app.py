@@ -58,11 +58,11 @@ def _error_page(
 
     try:
         if getattr(request.state, "user", None) is None and "session" in request.scope:
-            from pedbone.web._data import load_user
+            from pedbone.web._data import session_user
 
-            uid = request.session.get("uid")
-            if isinstance(uid, int):
-                request.state.user = load_user(request.app.state.db, uid)
+            sid = request.session.get("sid")
+            if isinstance(sid, str) and sid:
+                request.state.user = session_user(request.app.state.db, sid)
         if request.headers.get("HX-Request"):
             return PlainTextResponse(str(status), status_code=status, headers=headers)
         return render(

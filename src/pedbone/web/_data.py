@@ -6,7 +6,8 @@ Views call these functions and get plain values back; no ORM object leaves a ses
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,97 @@ def authenticate(db: Any, username: str, password: str) -> WebUser | None:
         if user is None:
             return None
         return _web_user(session, user)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    """A login attempt: the user and session token, or why not (``retry_after`` seconds)."""
+
+    user: WebUser | None = None
+    token: str = ""
+    retry_after: int = 0
+
+
+def _retrying(work: Callable[[], LoginResult], attempts: int = 6) -> LoginResult:
+    """Run ``work()`` again when SQLite was busy with another writer (many logins at once)."""
+    import time
+
+    from pedbone.store import ConflictError
+
+    for attempt in range(attempts):
+        try:
+            return work()
+        except ConflictError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * 2**attempt)
+    raise AssertionError  # pragma: no cover
+
+
+def login(db: Any, username: str, password: str, address: str | None) -> LoginResult:
+    """Throttled login: while the account name or the address is locked the password is not
+    checked; a failure counts against both; a success starts a server-side session."""
+    from pedbone.store import (
+        authenticate as store_authenticate,
+    )
+    from pedbone.store import (
+        clear_throttle,
+        record_login_failure,
+        start_session,
+        throttle_state,
+    )
+    from pedbone.store._models import utcnow
+
+    now = utcnow()
+    with db.session() as session:
+        state = throttle_state(session, username, address, now)
+    if state.retry_after(now):
+        return LoginResult(retry_after=state.retry_after(now))
+    found_id: int | None = None
+    new_hash = ""
+    if username and password:
+        with db.session() as session:  # argon2 here: read-only, no write lock held meanwhile
+            found = store_authenticate(session, username, password)
+            if found is not None:  # (a re-hash with raised argon2 parameters is kept below)
+                found_id, new_hash = found.id, found.password_hash
+            session.rollback()
+
+    def succeed() -> LoginResult:
+        from pedbone.store import User
+
+        with db.unit_of_work() as session:
+            user = session.get(User, found_id)
+            assert user is not None
+            user.last_login_at = now
+            if new_hash and new_hash != user.password_hash:
+                user.password_hash = new_hash
+            clear_throttle(session, username)
+            token = start_session(session, user.id, now)
+            return LoginResult(user=_web_user(session, user), token=token)
+
+    def fail() -> LoginResult:
+        with db.unit_of_work() as session:
+            state = record_login_failure(session, username, address, now)
+        return LoginResult(retry_after=state.retry_after(now))
+
+    return _retrying(succeed if found_id is not None else fail)
+
+
+def session_user(db: Any, token: str) -> WebUser | None:
+    """The user of a live server-side session, or ``None`` (ended, expired, deactivated)."""
+    from pedbone.store import resolve_session
+
+    with db.unit_of_work() as session:
+        uid = resolve_session(session, token)
+    return None if uid is None else load_user(db, uid)
+
+
+def end_session(db: Any, token: str) -> None:
+    """Log out on the server: the session token is revoked."""
+    from pedbone.store import end_session as store_end_session
+
+    with db.unit_of_work() as session:
+        store_end_session(session, token)
 
 
 def set_user_language(db: Any, user: WebUser, language: str) -> None:
@@ -203,6 +295,9 @@ def low_bmd_patient_ids(session: Any, ids: Sequence[int] | None = None) -> set[i
     return low
 
 
+_PSEUDONYM_CODE = re.compile(r"[0-9A-F]{8}")
+
+
 def list_patients(
     db: Any, user: WebUser, flt: PatientFilter, *, page_size: int, dxa_due_months: int
 ) -> tuple[list[PatientRow], int]:
@@ -219,8 +314,14 @@ def list_patients(
         q = flt.q.strip()
         if q:
             if user.pseudonymised:
-                code = q.upper().removeprefix("P-").replace("-", "")
-                conditions.append(func.upper(func.replace(Patient.uid, "-", "")).startswith(code))
+                # the whole pseudonym (P-XXXXXXXX, "P-" optional) and nothing else: no prefix
+                # search, and never the hidden UID behind it
+                code = q.upper().removeprefix("P-")
+                if not _PSEUDONYM_CODE.fullmatch(code):
+                    code = "-"  # matches no patient
+                conditions.append(
+                    func.upper(func.substr(func.replace(Patient.uid, "-", ""), 1, 8)) == code
+                )
             else:
                 like = f"%{q.lower()}%"
                 conditions.append(

@@ -7,8 +7,11 @@ Every route passes through :func:`guard` (installed as an application-wide depen
   either as the form field ``csrf_token`` or the header ``X-CSRF-Token`` (HTMX sends the header,
   set once on ``<body hx-headers=...>``).
 
-Static files are a separate mount and are public. Sessions are signed cookies (Starlette's
-``SessionMiddleware``: ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when served over https).
+Static files are a separate mount and are public. The cookie (Starlette's
+``SessionMiddleware``: signed, ``HttpOnly``, ``SameSite=Lax``, ``Secure`` over https) carries
+only a random session token, the CSRF token and the language; the session itself lives in the
+database (``pedbone.store.WebSession``), so logging out, a password change or deactivating the
+account ends it on the server, whatever copy of the cookie is left anywhere.
 """
 
 from __future__ import annotations
@@ -144,15 +147,20 @@ async def _check_csrf(request: Request) -> None:
 
 async def guard(request: Request) -> None:
     """Application-wide dependency: load the user, demand a login and check CSRF tokens."""
-    from pedbone.web._data import load_user
+    from pedbone.web._data import session_user
 
     request.state.user = None
-    uid = request.session.get("uid")
-    if isinstance(uid, int):
-        user = load_user(request.app.state.db, uid)
-        if user is None:  # deleted or deactivated since login
+    sid = request.session.get("sid")
+    if isinstance(sid, str) and sid:
+        user = session_user(request.app.state.db, sid)
+        if user is None:  # logged out, expired, password changed or deactivated since
+            lang = request.session.get("lang")
             request.session.clear()
+            if isinstance(lang, str) and lang in LANGUAGES:
+                request.session["lang"] = lang
         request.state.user = user
+    elif "uid" in request.session:  # a cookie from before server-side sessions: not trusted
+        request.session.clear()
     if request.state.user is None and _route_key(request) not in PUBLIC_ROUTES:
         raise LoginRequiredError
     for name, value in request.path_params.items():
@@ -185,19 +193,25 @@ def require_role(*roles: str) -> Callable[[Request], WebUser]:
     return dependency
 
 
-def login_session(request: Request, user: WebUser) -> None:
-    """Start a fresh session for ``user`` (new CSRF token: no session fixation)."""
+def login_session(request: Request, user: WebUser, token: str) -> None:
+    """Start a fresh cookie for ``user``'s new server-side session ``token`` (new CSRF token:
+    no session fixation)."""
     lang = request.session.get("lang")
     request.session.clear()
     if isinstance(lang, str) and lang in LANGUAGES:
         request.session["lang"] = lang  # the choice made on the login page
-    request.session["uid"] = user.id
+    request.session["sid"] = token
     request.session["csrf"] = secrets.token_urlsafe(32)
     request.state.user = user
 
 
 def logout_session(request: Request) -> None:
-    """End the session, keeping only the language choice."""
+    """End the session on the server and in the cookie, keeping only the language choice."""
+    from pedbone.web._data import end_session
+
+    sid = request.session.get("sid")
+    if isinstance(sid, str) and sid:
+        end_session(request.app.state.db, sid)
     lang = request_language(request)
     request.session.clear()
     request.session["lang"] = lang

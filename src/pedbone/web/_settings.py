@@ -28,8 +28,9 @@ class WebSettings:
     database_url: str | None = None
     secret_key: str = field(default_factory=_default_secret, repr=False)
     https_only: bool = False
-    #: Idle session lifetime in seconds (a clinic workstation: one working day).
-    session_max_age: int = 8 * 3600
+    #: Lifetime of the session cookie in seconds; the server-side session ends earlier when
+    #: idle or at its absolute lifetime (``pedbone.store._sessions``: 1 h idle, 12 h).
+    session_max_age: int = 12 * 3600
     #: Largest CSV upload accepted by the DXA import, in bytes.
     max_upload_bytes: int = 5 * 1024 * 1024
     #: Rows shown per page in the patient list.

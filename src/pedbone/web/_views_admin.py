@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -36,7 +37,10 @@ USER_FIELDS = (
         N_("Initial password"),
         "password",
         required=True,
-        hint=N_("At least 8 characters; give it to the person in a safe way."),
+        hint=N_(
+            "At least 15 characters, not a common password and not the user's name: a phrase "
+            "of unrelated words works well. Give it to the person in a safe way."
+        ),
     ),
 )
 
@@ -83,7 +87,8 @@ async def user_create(request: Request, user: Admin) -> Response:
     values, errors = parse(USER_FIELDS, raw, request_language(request))
     if not errors:
         db = request.app.state.db
-        try:
+
+        def create() -> None:  # argon2 work: in a worker thread, never in the event loop
             with db.unit_of_work(actor=_actor(db, user)) as session:
                 create_user(
                     session,
@@ -92,6 +97,9 @@ async def user_create(request: Request, user: Admin) -> Response:
                     values["role"],
                     full_name=values["full_name"],
                 )
+
+        try:
+            await anyio.to_thread.run_sync(create)
         except StoreError as exc:
             name = store_error_field(str(exc), tuple(f.name for f in USER_FIELDS))
             errors[name or "_form"] = str(exc)
@@ -112,7 +120,7 @@ async def user_create(request: Request, user: Admin) -> Response:
 @router.post("/admin/users/{user_id}/active")
 async def user_active(request: Request, user_id: int, user: Admin) -> Response:
     """Deactivate or reactivate an account (not one's own); takes effect on the next request."""
-    from pedbone.store import User
+    from pedbone.store import User, end_user_sessions
     from pedbone.web._data import _actor
 
     form = await request.form()
@@ -133,4 +141,6 @@ async def user_active(request: Request, user_id: int, user: Admin) -> Response:
         if row is None:
             return render(request, "error.html", status_code=404, error="not_found")
         row.active = active
+        if not active:
+            end_user_sessions(session, user_id)
     return RedirectResponse("/admin/users?saved=1", status_code=303)

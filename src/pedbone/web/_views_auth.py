@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Form
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from pedbone._version import __version__
+from pedbone.store import HASH_CONCURRENCY
 from pedbone.web._i18n import LANGUAGES
 from pedbone.web._render import render
 from pedbone.web._security import login_session, logout_session
@@ -49,27 +52,41 @@ def login_form(request: Request, next: str | None = None) -> Response:
     return render(request, "login.html", next=_safe_next(next), error=None, username="")
 
 
-@router.post("/login")
-def login(
-    request: Request,
-    username: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/patients",
-) -> Response:
-    """Check the credentials; one generic message for every failure (no user enumeration)."""
-    from pedbone.web._data import authenticate
+#: Logins checked at the same time (each holds an argon2 hash, 64 MiB); others wait here, in
+#: the event loop, without holding a worker thread, so /health and pages stay responsive.
+_LOGIN_SLOTS = anyio.CapacityLimiter(HASH_CONCURRENCY)
 
-    user = authenticate(request.app.state.db, username.strip(), password)
+
+@router.post("/login")
+async def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/patients",
+) -> Response:
+    """Check the credentials; one generic message for every failure (no user enumeration);
+    throttled per account name and per address, with backoff."""
+    from pedbone.web._data import login as check_login
+
+    address = request.client.host if request.client else None
+    result = await anyio.to_thread.run_sync(
+        check_login, request.app.state.db, username.strip(), password, address,
+        limiter=_LOGIN_SLOTS,
+    )  # fmt: skip
+    user = result.user
     if user is None:
+        locked = result.retry_after > 0
         return render(
             request,
             "login.html",
-            status_code=401,
+            status_code=429 if locked else 401,
+            headers={"Retry-After": str(result.retry_after)} if locked else None,
             next=_safe_next(next),
-            error="invalid",
+            error="locked" if locked else "invalid",
+            minutes=max(1, -(-result.retry_after // 60)),
             username=username,
         )
-    login_session(request, user)
+    login_session(request, user, result.token)
     chosen = request.session.get("lang")
     if not user.language and isinstance(chosen, str) and chosen in LANGUAGES:
         from pedbone.web._data import set_user_language

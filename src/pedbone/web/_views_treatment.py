@@ -323,9 +323,12 @@ def treatment_page(
 def treatment_ical(
     request: Request, patient_id: int, user: Reader, protocol: str, start: str | None = None
 ) -> Response:
-    """The planned course as an iCalendar file."""
+    """The planned course as an iCalendar file (clinicians: a calendar is dated by nature, so
+    researchers, who see ages only, get none)."""
     from pedbone.treatment import plan_to_ical
 
+    if user.pseudonymised:
+        return render(request, "error.html", status_code=404, error="not_found")
     state = _patient_state(request, user, patient_id)
     if state is None:
         return render(request, "error.html", status_code=404, error="not_found")
