@@ -28,6 +28,7 @@ run: setup
 	$(BIN)/python -c "import polars as pl; pl.Config.set_tbl_cols(12); pl.Config.set_tbl_rows(25); pl.Config.set_tbl_width_chars(200); pl.Config.set_fmt_str_lengths(60); print(pl.read_csv('out/zscore_example_scored.csv').select('id', 'age_used_years', pl.col('^.*_z$$'), 'zscore_status'))"
 	@if [ ! -f $(DEMO_DB) ]; then \
 		$(BIN)/pedbone demo --database-url sqlite:///$(DEMO_DB) | tee out/demo-login.txt; \
+		$(BIN)/pedbone review demo --database-url sqlite:///$(DEMO_DB) | tee -a out/demo-login.txt; \
 	else \
 		$(BIN)/pedbone db upgrade --database-url sqlite:///$(DEMO_DB); \
 	fi
