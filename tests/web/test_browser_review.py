@@ -39,12 +39,12 @@ def review_team(db: Any) -> None:
         )
 
 
-def _login(page: Any, server: str, username: str) -> None:
-    page.goto(f"{server}/login")
+def _login(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(f"{server}/reviews")
+    page.wait_for_url(f"{base}/reviews")
 
 
 def _logout(page: Any) -> None:
@@ -53,7 +53,10 @@ def _logout(page: Any) -> None:
 
 
 def test_two_reviewers_conflict_and_the_arbiter_resolves(
-    server: str, browser: Any, review_team: None, tmp_path: Path
+    server: str,  # noqa: F811
+    browser: Any,  # noqa: F811
+    review_team: None,
+    tmp_path: Path,
 ) -> None:
     from playwright.sync_api import expect
 
