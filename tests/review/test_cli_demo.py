@@ -152,3 +152,66 @@ def test_init_import_and_refused_reimport(url: str, tmp_path: Path) -> None:
     code, _, err = run(*args)
     assert code == 2
     assert "already imported" in err
+
+
+def test_screen_in_the_terminal_and_amend(url: str, tmp_path: Path) -> None:
+    proto = tmp_path / "protocol.yaml"
+    run("review", "init", "-o", str(proto))
+    for name in ("reviewer1", "reviewer2", "arbiter"):
+        runner.invoke(
+            app,
+            ["user", "add", name, "--role", "reviewer", "--password-stdin", "--database-url", url],
+            input="a long passphrase\n",
+        )
+    run("review", "init", "--protocol", str(proto), "--database-url", url)
+    ris = Path(__file__).parent / "fixtures" / "embase_style_synthetic.ris"
+    run(
+        "review",
+        "import",
+        "bisphosphonates-secondary-op",
+        str(ris),
+        "--source",
+        "Embase",
+        "--date",
+        "2026-11-30",
+        "--database-url",
+        url,
+    )
+    result = runner.invoke(
+        app,
+        [
+            "review",
+            "screen",
+            "bisphosphonates-secondary-op",
+            "--user",
+            "reviewer1",
+            "--password-stdin",
+            "--database-url",
+            url,
+        ],
+        input="a long passphrase\ni\ne\nq\n",
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "3 record(s) to screen at title_abstract" in result.stdout
+    code, out, _ = run("review", "status", "bisphosphonates-secondary-op", "--database-url", url)
+    assert "3 awaiting votes" in out  # one vote each is not yet a decision
+    changed = proto.read_text().replace('title: "Bisphosphonates', 'title: "IV bisphosphonates')
+    (tmp_path / "v2.yaml").write_text(changed)
+    code, out, err = run(
+        "review",
+        "amend",
+        "bisphosphonates-secondary-op",
+        "--protocol",
+        str(tmp_path / "v2.yaml"),
+        "--reason",
+        "IV only",
+        "--author",
+        "lead",
+        "--database-url",
+        url,
+    )
+    assert code == 0, err
+    assert "protocol version 2 (IV only)" in out
+    code, out, _ = run("review", "status", "bisphosphonates-secondary-op", "--database-url", url)
+    assert "IV bisphosphonates" in out
+    assert "protocol v2" in out
