@@ -286,9 +286,7 @@ def test_json_backup_round_trip_keeps_the_review(
         with fresh.session() as s:
             r = review.find_review(s, "bisphosphonates-secondary-op")
             doc = review.review_document(s, r)
-            assert [(v.reviewer, v.decision.value) for v in doc.votes] == [
-                ("reviewer1", "include")
-            ]
+            assert [(v.reviewer, v.decision.value) for v in doc.votes] == [("reviewer1", "include")]
             assert review.fulltext(s, rid) == ("paper.pdf", "application/pdf", b"%PDF-1.4 test")
     finally:
         fresh.dispose()

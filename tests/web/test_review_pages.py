@@ -166,3 +166,32 @@ def test_prisma_page_and_files(client: Any, team: dict[str, int]) -> None:
     assert "Records screened (n = 2)" in svg.text
     assert client.get(SLUG + "/prisma.pdf").content.startswith(b"%PDF")
     assert "records_screened,node9,box4" in client.get(SLUG + "/prisma.csv").text
+
+
+def test_duplicate_queue_merge_and_split(client: Any, team: dict[str, int]) -> None:
+    from pedbone.store import review
+
+    db = client.app.state.db
+    near = (
+        b"TY  - JOUR\nTI  - Alendronate in adults with osteoporosis.\nAU  - Another B\n"
+        b"PY  - 2001\nER  - \n"
+    )
+    with db.unit_of_work() as s:
+        r = review.find_review(s, "bisphosphonates-secondary-op")
+        review.import_search(
+            s, r, near, source="Embase", searched_on=dt.date(2026, 11, 30), filename="e.ris"
+        )
+    token = sign_in(client, team["reviewer1"])
+    client.post(SLUG + "/duplicates", data={"csrf_token": token})
+    page = client.get(SLUG + "/duplicates").text
+    assert "To decide (1)" in page
+    assert "first author differs" in page
+    assert "<script>alert" not in page
+    pair = int(page.split('id="pair-')[1].split('"')[0])
+    client.post(f"{SLUG}/duplicates/{pair}", data={"duplicate": "yes", "csrf_token": token})
+    page = client.get(SLUG + "/duplicates").text
+    assert "To decide (0)" in page
+    assert "Merged (1)" in page
+    assert "by reviewer1" in page
+    sign_in(client, team["arbiter"])
+    assert "Duplicate records (n = 1)" in client.get(SLUG + "/prisma.svg").text

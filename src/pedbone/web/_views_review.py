@@ -514,3 +514,79 @@ def prisma_file(request: Request, slug: str, fmt: str, user: Reader) -> Response
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     raise HTTPException(404)
+
+
+@router.get("/reviews/{slug}/duplicates")
+def duplicates_page(request: Request, slug: str, user: Reader) -> Response:
+    """Proposed duplicate pairs: queued ones to decide, merged ones (both records kept)."""
+    from pedbone.review import PairStatus
+
+    r, doc, role = _load(request, user, slug)
+    records = {e.id: e for e in doc.records}
+    pending = [p for p in doc.duplicate_pairs if p.status is PairStatus.PENDING]
+    merged = [p for p in doc.duplicate_pairs if p.status is PairStatus.MERGED]
+    ids = _pair_ids(request, r.id)
+    return render(
+        request,
+        "review_duplicates.html",
+        review=r,
+        pending=pending,
+        merged=merged,
+        records=records,
+        searches={s.id: s for s in doc.searches},
+        ids=ids,
+        may_edit=role is not None or user.is_admin,
+    )
+
+
+def _pair_ids(request: Request, review_id: int) -> dict[tuple[int, int], int]:
+    from sqlalchemy import select
+
+    from pedbone.store import ReviewDuplicatePair
+
+    with request.app.state.db.session() as s:
+        rows = s.execute(
+            select(
+                ReviewDuplicatePair.id,
+                ReviewDuplicatePair.record_a_id,
+                ReviewDuplicatePair.record_b_id,
+            ).where(ReviewDuplicatePair.review_id == review_id)
+        ).all()
+    return {(int(a), int(b)): int(i) for i, a, b in rows}
+
+
+@router.post("/reviews/{slug}/duplicates")
+def run_dedupe(request: Request, slug: str, user: Reader) -> Response:
+    """Look for duplicates again (pairs already judged are not proposed again)."""
+    from pedbone.store import review
+
+    r, _doc, role = _load(request, user, slug)
+    if role is None and not user.is_admin:
+        raise ForbiddenError
+    db = request.app.state.db
+    with db.unit_of_work(actor=_actor(db, user)) as s:
+        review.run_dedupe(s, review.find_review(s, r.slug))
+    return RedirectResponse(f"/reviews/{slug}/duplicates", status_code=303)
+
+
+@router.post("/reviews/{slug}/duplicates/{pair_id}")
+def decide_duplicate(
+    request: Request,
+    slug: str,
+    pair_id: int,
+    user: Reader,
+    duplicate: Annotated[str, Form()],
+) -> Response:
+    """Merge a pair (both records stay; the later one counts as a duplicate) or keep apart."""
+    from pedbone.store import ReviewDuplicatePair, review
+
+    r, _doc, role = _load(request, user, slug)
+    if role is None and not user.is_admin:
+        raise ForbiddenError
+    db = request.app.state.db
+    with db.unit_of_work(actor=_actor(db, user)) as s:
+        pair = s.get(ReviewDuplicatePair, pair_id)
+        if pair is None or pair.review_id != r.id:
+            raise HTTPException(404)
+        review.decide_pair(s, pair_id, duplicate=duplicate == "yes")
+    return RedirectResponse(f"/reviews/{slug}/duplicates", status_code=303)
