@@ -510,7 +510,7 @@ def prisma_figure(counts: PrismaCounts, *, title: str | None = None) -> Any:
         box(
             c3x,
             ax_top - 4.5,
-            22.0,
+            ow,
             4.0,
             "Identification of new studies via other methods",
             fill="#e5e7eb",

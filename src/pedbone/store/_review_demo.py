@@ -207,7 +207,9 @@ def create_review_demo(session: Session) -> ReviewDemo:
                     cast_vote(session, row.id, stage, decision, reason=reason, simulated=True)
                 if res is not None:
                     decision, reason = _vote(res[0])
-                    method = "discussion" if res[1].startswith("discussion") else "arbiter"
+                    method, why = "arbiter", res[1]
+                    if why.startswith("discussion: "):
+                        method, why = "discussion", why.removeprefix("discussion: ")
                     session.info["actor"] = users[ARB]
                     resolve_conflict(
                         session,
@@ -215,7 +217,7 @@ def create_review_demo(session: Session) -> ReviewDemo:
                         stage,
                         decision,
                         method=method,
-                        why=res[1],
+                        why=why,
                         reason=reason,
                         simulated=True,
                     )
