@@ -195,3 +195,26 @@ def test_duplicate_queue_merge_and_split(client: Any, team: dict[str, int]) -> N
     assert "by reviewer1" in page
     sign_in(client, team["arbiter"])
     assert "Duplicate records (n = 1)" in client.get(SLUG + "/prisma.svg").text
+
+
+def test_import_a_search_from_the_page(client: Any, team: dict[str, int]) -> None:
+    token = sign_in(client, team["reviewer1"])
+    ris = (
+        b"TY  - JOUR\nTI  - One more <i>record</i>\nPY  - 2010\nER  - \n"
+        b"TY  - JOUR\nPY  - 1\nER  - \n"
+    )
+    form = {
+        "csrf_token": token,
+        "source": "Embase <b>x</b>",
+        "searched_on": "2026-11-30",
+        "kind": "database",
+    }
+    r = client.post(SLUG + "/import", data=form, files={"file": ("e.ris", ris, "text/plain")})
+    assert r.status_code == 200
+    assert "1 records imported from Embase &lt;b&gt;x&lt;/b&gt;." in r.text
+    assert "line 5: record has no title" in r.text
+    again = client.post(SLUG + "/import", data=form, files={"file": ("e.ris", ris, "text/plain")})
+    assert again.status_code == 422
+    assert "already imported as search" in again.text
+    sign_in(client, team["arbiter"])
+    assert "Records screened (n = 3)" in client.get(SLUG + "/prisma.svg").text

@@ -11,6 +11,7 @@ The pages are in English only for now (their texts are not yet in the translatio
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Any
 
@@ -158,6 +159,16 @@ def reviews_page(request: Request, user: Reader) -> Response:
 @router.get("/reviews/{slug}")
 def review_page(request: Request, slug: str, user: Reader) -> Response:
     """A review's overview: progress, agreement, conflicts, links to screening and PRISMA."""
+    return _home(request, slug, user)
+
+
+def _home(
+    request: Request,
+    slug: str,
+    user: WebUser,
+    imported: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
     from pedbone.review import Stage, agreement, prisma_counts
 
     r, doc, role = _load(request, user, slug)
@@ -181,7 +192,56 @@ def review_page(request: Request, slug: str, user: Reader) -> Response:
         mine=mine,
         kappas=kappas,
         protocol=doc.protocol,
+        imported=imported,
+        today=dt.date.today().isoformat(),
+        status_code=status_code,
     )
+
+
+@router.post("/reviews/{slug}/import")
+async def import_file(
+    request: Request,
+    slug: str,
+    user: Reader,
+    file: Annotated[UploadFile, File()],
+    source: Annotated[str, Form()] = "",
+    searched_on: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "database",
+) -> Response:
+    """Import one search's file (RIS, .nbib, EndNote XML, CSV): bad records listed by line."""
+    from pedbone.review import MAX_IMPORT_BYTES, SourceKind
+    from pedbone.store import StoreError, review
+
+    r, _doc, role = _load(request, user, slug)
+    if role is None and not user.is_admin:
+        raise ForbiddenError
+    data = await file.read(MAX_IMPORT_BYTES + 1)
+    db = request.app.state.db
+    try:
+        day = dt.date.fromisoformat(searched_on)
+        chosen = SourceKind(kind)
+    except ValueError:
+        result: dict[str, Any] = {
+            "error": "give the search date (YYYY-MM-DD) and a source kind",
+            "errors": [],
+        }
+        return _home(request, slug, user, imported=result, status_code=422)
+    try:
+        with db.unit_of_work(actor=_actor(db, user)) as s:
+            done = review.import_search(
+                s,
+                review.find_review(s, r.slug),
+                data,
+                source=source,
+                searched_on=day,
+                filename=file.filename or "",
+                kind=chosen,
+            )
+    except StoreError as exc:
+        result = {"error": str(exc), "errors": []}
+        return _home(request, slug, user, imported=result, status_code=422)
+    result = {"count": done.imported, "errors": done.errors, "source": source}
+    return _home(request, slug, user, imported=result)
 
 
 @router.get("/reviews/{slug}/screen/{stage}")
