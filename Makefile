@@ -31,6 +31,7 @@ run: setup
 		$(BIN)/pedbone review demo --database-url sqlite:///$(DEMO_DB) | tee -a out/demo-login.txt; \
 	else \
 		$(BIN)/pedbone db upgrade --database-url sqlite:///$(DEMO_DB); \
+		$(BIN)/pedbone review demo --database-url sqlite:///$(DEMO_DB) | tee -a out/demo-login.txt; \
 	fi
 	@echo "pedbone: open http://127.0.0.1:8000/ and $$(grep -h 'sign in' out/demo-login.txt 2>/dev/null | sed 's/ *(shown once)//' || echo 'sign in with your account')"
 	$(BIN)/pedbone serve --database-url sqlite:///$(DEMO_DB) --port 8000
