@@ -53,6 +53,7 @@ def _register() -> None:
         _fhir,
         _meta,
         _refs,
+        _review,
         _sources,
         _store,
         _treatment,
@@ -73,6 +74,7 @@ def _register() -> None:
         _dxa_import,
     ):
         module.register(app)
+    _review.register(app)
 
 
 _register()

@@ -171,6 +171,12 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
 
     _install_error_handlers(app)
 
+    from pedbone.web._views_review import ReviewsOnlyError
+
+    @app.exception_handler(ReviewsOnlyError)
+    async def _reviews_only(_request: Request, _exc: ReviewsOnlyError) -> Response:
+        return RedirectResponse("/reviews", status_code=303)
+
     static = resources.files("pedbone.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
@@ -183,6 +189,7 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
         _views_patients,
         _views_records,
         _views_report,
+        _views_review,
         _views_treatment,
     )
 
@@ -196,6 +203,7 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
         _views_admin,
         _views_treatment,
         _views_fhir,
+        _views_review,
     ):
         app.include_router(module.router)
     return app
