@@ -38,6 +38,8 @@ from typing import Any, Final
 
 import yaml
 
+from pedbone.io._limits import LIMITS
+
 __all__ = [
     "LAYOUTS",
     "DxaExport",
@@ -82,20 +84,6 @@ SITES: Final = (
     "lateral_distal_femur",
     "leg",
 )
-# TODO(plausibility): move to pedbone.plausibility. Input-sanity limits (typing errors, a
-# value in the wrong column or unit), not clinical thresholds; aBMD, height and weight are the
-# web form's limits.
-LIMITS: Final[dict[str, tuple[float, float]]] = {
-    "abmd_g_cm2": (0.05, 2.5),
-    "bmc_g": (0.5, 5000.0),
-    "area_cm2": (1.0, 3000.0),
-    "lean_mass_g": (100.0, 100000.0),
-    "fat_mass_g": (10.0, 100000.0),
-    "vendor_z_abmd": (-10.0, 10.0),
-    "vendor_z_bmc": (-10.0, 10.0),
-    "height_cm": (30.0, 230.0),
-    "weight_kg": (0.5, 250.0),
-}
 
 
 class DxaFileError(ValueError):
