@@ -335,3 +335,12 @@ def test_cli_import_dxa(db: Any, tmp_path: Path) -> None:
     )
     assert refused.exit_code == 2
     assert "declare the encoding" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("date_format", "%d/%m/%Y"), ("encoding", "ebcdic"), ("decimal", ";"), ("delimiter", "|")],
+)
+def test_declared_options_are_checked(option: str, value: str) -> None:
+    with pytest.raises(DxaFileError, match="is not one of"):
+        _read("synthetic_nhanes_dxx.csv", layout="nhanes", scanner=SCANNER, **{option: value})

@@ -348,6 +348,10 @@ def load_mapping(text: str) -> dict[str, Any]:
     file = doc.get("file") or {}
     if file.get("encoding") is not None and file["encoding"] not in ENCODINGS:
         raise DxaFileError(f"mapping file: encoding must be one of {', '.join(ENCODINGS)}")
+    if file.get("delimiter") is not None and file["delimiter"] not in (";", ",", "\t", "tab"):
+        raise DxaFileError("mapping file: delimiter must be ';', ',' or tab")
+    if file.get("decimal") is not None and file["decimal"] not in (",", "."):
+        raise DxaFileError("mapping file: decimal must be ',' or '.'")
     if file.get("date_format") is not None and file["date_format"] not in DATE_FORMATS:
         raise DxaFileError(f"mapping file: date_format must be one of {', '.join(DATE_FORMATS)}")
     return dict(doc)
@@ -525,6 +529,15 @@ def read_dxa_export(
     """
     if (layout is None) == (mapping is None):
         raise DxaFileError("choose a layout or give a mapping file (one of them)")
+    for name, value, allowed in (
+        ("encoding", encoding, ENCODINGS),
+        ("delimiter", delimiter, (";", ",", "\t", "tab")),
+        ("decimal", decimal, (",", ".")),
+        ("date format", date_format, DATE_FORMATS),
+    ):
+        if value is not None and value not in allowed:
+            shown = ", ".join(repr(a) for a in allowed)
+            raise DxaFileError(f"{name} {value!r} is not one of {shown}")
     spec = builtin_layout(layout) if layout and layout != "dxa2-region" else None
     if mapping is not None:
         spec = (
