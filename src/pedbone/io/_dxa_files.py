@@ -430,15 +430,13 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 def _date_format(values: list[str], declared: str | None) -> str | None:
     if declared:
         return declared
-    values = [v for v in values if v]
-    if not values:
-        return None
-    if all(_ISO.match(v) for v in values):
+    # only day/month/year-shaped values decide; ISO dates need no decision and unreadable
+    # ones are reported by the row check
+    shaped = [m for m in (_DMY.match(v) for v in values if v) if m]
+    if not shaped:
         return "yyyy-mm-dd"
-    if not all(_DMY.match(v) for v in values):
-        return "dd/mm/yyyy"  # let the row check report the unreadable ones
-    first = [int(_DMY.match(v).group(1)) for v in values]  # type: ignore[union-attr]
-    second = [int(_DMY.match(v).group(2)) for v in values]  # type: ignore[union-attr]
+    first = [int(m.group(1)) for m in shaped]
+    second = [int(m.group(2)) for m in shaped]
     if any(f > 12 for f in first) and all(s <= 12 for s in second):
         return "dd/mm/yyyy"
     if any(s > 12 for s in second) and all(f <= 12 for f in first):
