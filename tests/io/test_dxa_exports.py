@@ -335,3 +335,21 @@ def test_cli_import_dxa(db: Any, tmp_path: Path) -> None:
     )
     assert refused.exit_code == 2
     assert "declare the encoding" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("date_format", "%d/%m/%Y"), ("encoding", "ebcdic"), ("decimal", ";"), ("delimiter", "|")],
+)
+def test_declared_options_are_checked(option: str, value: str) -> None:
+    with pytest.raises(DxaFileError, match="is not one of"):
+        _read("synthetic_nhanes_dxx.csv", layout="nhanes", scanner=SCANNER, **{option: value})
+
+
+def test_an_unreadable_date_does_not_decide_the_date_order() -> None:
+    content = b"Patients_ID;ScanDate;L1L4BMD\n0012345;03/05/2025;0,612\n0067890;soon;0,655\n"
+    with pytest.raises(DxaFileError, match="declare the date format"):
+        read_dxa_export(content, layout="dxa2-merged", scanner=SCANNER)
+    export = read_dxa_export(content, layout="dxa2-merged", scanner=SCANNER,
+                             date_format="dd/mm/yyyy")  # fmt: skip
+    assert export.records[1].errors == [("ScanDate", "'soon' is not a date (expected dd/mm/yyyy)")]

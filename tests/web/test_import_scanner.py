@@ -48,6 +48,7 @@ def test_clinic_export_with_its_mapping_file(client: Any, user_ids: dict[str, in
     assert "1 row is ready to import." in preview.text
     assert "Synthetic, Lotte" in preview.text
     assert "0.612" in preview.text
+    assert '<span class="small muted sites">spine L1-L4, leg left, leg right</span>' in preview.text
     info = re.search(r'<p class="small" id="import-info">(.*?)</p>', preview.text, re.S)
     assert info
     assert "File read as mapping: cp1252, &#39;;&#39; separated, decimal &#39;,&#39;" in info[1]

@@ -38,6 +38,8 @@ from typing import Any, Final
 
 import yaml
 
+from pedbone.io._limits import LIMITS
+
 __all__ = [
     "LAYOUTS",
     "DxaExport",
@@ -82,20 +84,6 @@ SITES: Final = (
     "lateral_distal_femur",
     "leg",
 )
-# TODO(plausibility): move to pedbone.plausibility. Input-sanity limits (typing errors, a
-# value in the wrong column or unit), not clinical thresholds; aBMD, height and weight are the
-# web form's limits.
-LIMITS: Final[dict[str, tuple[float, float]]] = {
-    "abmd_g_cm2": (0.05, 2.5),
-    "bmc_g": (0.5, 5000.0),
-    "area_cm2": (1.0, 3000.0),
-    "lean_mass_g": (100.0, 100000.0),
-    "fat_mass_g": (10.0, 100000.0),
-    "vendor_z_abmd": (-10.0, 10.0),
-    "vendor_z_bmc": (-10.0, 10.0),
-    "height_cm": (30.0, 230.0),
-    "weight_kg": (0.5, 250.0),
-}
 
 
 class DxaFileError(ValueError):
@@ -360,6 +348,10 @@ def load_mapping(text: str) -> dict[str, Any]:
     file = doc.get("file") or {}
     if file.get("encoding") is not None and file["encoding"] not in ENCODINGS:
         raise DxaFileError(f"mapping file: encoding must be one of {', '.join(ENCODINGS)}")
+    if file.get("delimiter") is not None and file["delimiter"] not in (";", ",", "\t", "tab"):
+        raise DxaFileError("mapping file: delimiter must be ';', ',' or tab")
+    if file.get("decimal") is not None and file["decimal"] not in (",", "."):
+        raise DxaFileError("mapping file: decimal must be ',' or '.'")
     if file.get("date_format") is not None and file["date_format"] not in DATE_FORMATS:
         raise DxaFileError(f"mapping file: date_format must be one of {', '.join(DATE_FORMATS)}")
     return dict(doc)
@@ -438,15 +430,13 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 def _date_format(values: list[str], declared: str | None) -> str | None:
     if declared:
         return declared
-    values = [v for v in values if v]
-    if not values:
-        return None
-    if all(_ISO.match(v) for v in values):
+    # only day/month/year-shaped values decide; ISO dates need no decision and unreadable
+    # ones are reported by the row check
+    shaped = [m for m in (_DMY.match(v) for v in values if v) if m]
+    if not shaped:
         return "yyyy-mm-dd"
-    if not all(_DMY.match(v) for v in values):
-        return "dd/mm/yyyy"  # let the row check report the unreadable ones
-    first = [int(_DMY.match(v).group(1)) for v in values]  # type: ignore[union-attr]
-    second = [int(_DMY.match(v).group(2)) for v in values]  # type: ignore[union-attr]
+    first = [int(m.group(1)) for m in shaped]
+    second = [int(m.group(2)) for m in shaped]
     if any(f > 12 for f in first) and all(s <= 12 for s in second):
         return "dd/mm/yyyy"
     if any(s > 12 for s in second) and all(f <= 12 for f in first):
@@ -537,6 +527,15 @@ def read_dxa_export(
     """
     if (layout is None) == (mapping is None):
         raise DxaFileError("choose a layout or give a mapping file (one of them)")
+    for name, value, allowed in (
+        ("encoding", encoding, ENCODINGS),
+        ("delimiter", delimiter, (";", ",", "\t", "tab")),
+        ("decimal", decimal, (",", ".")),
+        ("date format", date_format, DATE_FORMATS),
+    ):
+        if value is not None and value not in allowed:
+            shown = ", ".join(repr(a) for a in allowed)
+            raise DxaFileError(f"{name} {value!r} is not one of {shown}")
     spec = builtin_layout(layout) if layout and layout != "dxa2-region" else None
     if mapping is not None:
         spec = (

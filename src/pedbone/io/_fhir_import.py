@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from pedbone.io._fhir_codes import ATC, EXT, ICD10, SSIN, UCUM, Code, lookup
 from pedbone.io._fhir_export import COURSE_STATUS, DXA_QUANTITIES, SCAN_EXTENSIONS
+from pedbone.io._limits import LIMITS
 
 __all__ = ["FhirIssue", "FhirPreview", "import_preview", "read_bundle"]
 
@@ -35,22 +36,6 @@ UNITS: Final[dict[str, dict[str, float]]] = {
     "g/cm2": {"g/cm2": 1.0},
     "cm2": {"cm2": 1.0},
     "{Z-score}": {"{Z-score}": 1.0, "{Z-Score}": 1.0, "1": 1.0, "{SD}": 1.0, "": 1.0},
-}
-# TODO(plausibility): move to pedbone.plausibility (same limits as the web forms).
-LIMITS: Final[dict[str, tuple[float, float]]] = {
-    "height_cm": (30.0, 230.0),
-    "weight_kg": (0.5, 250.0),
-    "head_circumference_cm": (20.0, 70.0),
-    "sitting_height_cm": (15.0, 130.0),
-    "abmd_g_cm2": (0.05, 2.5),
-    "bmc_g": (0.5, 5000.0),
-    "area_cm2": (1.0, 3000.0),
-    "lean_mass_g": (100.0, 100000.0),
-    "fat_mass_g": (10.0, 100000.0),
-    "vendor_z_abmd": (-10.0, 10.0),
-    "vendor_z_bmc": (-10.0, 10.0),
-    "reported_haz_adjusted_z_abmd": (-10.0, 10.0),
-    "reported_bmad_z": (-10.0, 10.0),
 }
 _COURSE_FROM_FHIR: Final = {v: k for k, v in COURSE_STATUS.items()}
 
