@@ -161,6 +161,11 @@ def test_cli_engine_dask(registry: Path, tmp_path: Path, cluster: object) -> Non
     result = runner.invoke(app, ["zscore", str(csv), "--engine", "dask", "--scheduler", address])
     assert result.exit_code == 2
     assert "--engine dask reads Parquet" in result.output
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really parquet")
+    result = runner.invoke(app, ["zscore", str(broken), "--engine", "dask", "--scheduler", address])
+    assert result.exit_code == 2
+    assert "not readable as Parquet" in result.output
     result = runner.invoke(app, ["zscore", str(csv), "--workers", "2"])
     assert result.exit_code == 2
     assert "--scheduler and --workers need --engine dask" in result.output

@@ -207,7 +207,8 @@ def test_refs_build_cli_end_to_end(tmp_path: Path) -> None:
     assert not (tmp_path / "pack").exists()  # nothing written
     result = runner.invoke(app, [*args, "--skip-invalid"])
     assert result.exit_code == 0, result.output
-    assert "edf L 2.00 M 6.00 S 3.00" in result.output
+    assert "edf L 2.00 M 6.00 S 3.00; median " in result.output
+    assert " cm at 10.0 y (values are read as cm)" in result.output
     pack = pedbone.reference(str(tmp_path / "pack"))
     info = pack.describe()
     assert info["synthetic"] is True

@@ -311,11 +311,15 @@ def build_cmd(
         )
     except (BuildError, FileExistsError, FileNotFoundError) as exc:
         raise _fail(f"error: {exc}") from None
+    unit = result.unit
     for label, fit in result.fits.items():
         e = fit.edf
+        mid = 0.5 * (fit.age_min + fit.age_max)
+        median = float(fit.lms(mid)[1][0])
         typer.echo(
             f"{label}: n = {fit.n}, ages {fit.age_min:.2f}-{fit.age_max:.2f} y, "
-            f"edf L {e[0]:.2f} M {e[1]:.2f} S {e[2]:.2f}"
+            f"edf L {e[0]:.2f} M {e[1]:.2f} S {e[2]:.2f}; median {median:.4g} {unit} at "
+            f"{mid:.1f} y (values are read as {unit})"
         )
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)

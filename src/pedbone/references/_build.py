@@ -201,6 +201,8 @@ class BuildResult:
     segments: Mapping[str, Segment]
     provenance: Mapping[str, Any]
     warnings: tuple[str, ...] = field(default=())
+    unit: str = ""
+    """The measure's unit; the data are read in it (e.g. aBMD in g/cm2, not mg/cm2)."""
 
 
 def _age_bands(age: F64) -> dict[str, int]:
@@ -421,6 +423,7 @@ def build_reference(
         segments=by_label,
         provenance=provenance,
         warnings=tuple(warnings),
+        unit=unit,
     )
 
 

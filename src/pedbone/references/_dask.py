@@ -162,7 +162,10 @@ def score_dask(
     read_kwargs: dict[str, Any] = {"dtype_backend": "pyarrow"}
     if blocksize is not None:
         read_kwargs.update(blocksize=blocksize, split_row_groups="adaptive")
-    ddf = dd.read_parquet(files, **read_kwargs)
+    try:
+        ddf = dd.read_parquet(files, **read_kwargs)
+    except Exception as exc:  # pyarrow raises several types for a damaged or foreign file
+        raise ValueError(f"{source}: not readable as Parquet ({exc})") from None
     plan = plan_batch(list(ddf.columns), references, aliases)
     if on_plan is not None:
         on_plan(plan)

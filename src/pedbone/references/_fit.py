@@ -94,49 +94,64 @@ def _penalty(p: int, order: int = 2) -> F64:
 
 
 # -- the Box-Cox normal log-likelihood and its derivatives -------------------------------------
-def _f_series(L: F64, r: F64) -> tuple[F64, F64, F64]:
-    """f = (e^{Lr} - 1)/L and its first two L-derivatives; series where |L r| is small."""
+def _f_series(L: F64, r: F64, order: int = 2) -> tuple[F64, F64 | None, F64 | None]:
+    """f = (e^{Lr} - 1)/L and its first ``order`` L-derivatives; series where |L r| is small."""
     u = L * r
-    A = np.exp(u)
     small = np.abs(u) < 1e-2
+    em1 = np.expm1(u)
+    f1 = f2 = None
     with np.errstate(divide="ignore", invalid="ignore"):
-        f = np.expm1(u) / L
-        f1 = r * A / L - np.expm1(u) / L**2
-        f2 = r**2 * A / L - 2 * r * A / L**2 + 2 * np.expm1(u) / L**3
+        f = em1 / L
+        if order >= 1:
+            A = em1 + 1.0
+            f1 = (r * A - f) / L
+        if order >= 2:
+            f2 = r**2 * A / L - 2 * r * A / L**2 + 2 * em1 / L**3
     if small.any():
         us, rs = u[small], r[small]
         s0 = np.zeros_like(us)
         s1 = np.zeros_like(us)
         s2 = np.zeros_like(us)
+        term = np.ones_like(us)
         for k in range(7):
-            term = us**k
             s0 += term / math.factorial(k + 1)
             s1 += (k + 1) * term / math.factorial(k + 2)
             s2 += (k + 1) * (k + 2) * term / math.factorial(k + 3)
-        f[small], f1[small], f2[small] = rs * s0, rs**2 * s1, rs**3 * s2
+            term = term * us
+        f[small] = rs * s0
+        if f1 is not None:
+            f1[small] = rs**2 * s1
+        if f2 is not None:
+            f2[small] = rs**3 * s2
     return f, f1, f2
 
 
 def _loglik_terms(
-    logy: F64, L: F64, mu: F64, sigma: F64, *, derivatives: bool = True
+    logy: F64, L: F64, mu: F64, sigma: F64, *, derivatives: int = 2
 ) -> tuple[F64, F64 | None, F64 | None]:
-    """Per-observation log-likelihood (without the constant (-log y - log sqrt(2 pi))), gradient
-    (n, 3) and Hessian (n, 3, 3) with respect to (L, mu = log M, sigma = log S)."""
+    """Per-observation log-likelihood (without the constant (-log y - log sqrt(2 pi))), and with
+    ``derivatives`` >= 1 the gradient (n, 3), >= 2 the Hessian (n, 3, 3), with respect to
+    (L, mu = log M, sigma = log S)."""
     r = logy - mu
     S = np.exp(sigma)
-    f, f1, f2 = _f_series(L, r)
+    f, f1, f2 = _f_series(L, r, int(derivatives))
     z = f / S
     ll = L * r - sigma - 0.5 * z**2
     if not derivatives:
         return ll, None, None
+    assert f1 is not None
     A = np.exp(L * r)
-    z_L, z_LL = f1 / S, f2 / S
+    z_L = f1 / S
     z_m = -A / S
-    z_Lm = -A * r / S
     g = np.empty((logy.size, 3))
     g[:, 0] = r - z * z_L
     g[:, 1] = -L - z * z_m
     g[:, 2] = -1.0 + z**2
+    if derivatives < 2:
+        return ll, g, None
+    assert f2 is not None
+    z_LL = f2 / S
+    z_Lm = -A * r / S
     H = np.empty((logy.size, 3, 3))
     H[:, 0, 0] = -(z_L**2 + z * z_LL)
     H[:, 0, 1] = H[:, 1, 0] = -1.0 - (z_m * z_L + z * z_Lm)
@@ -183,17 +198,9 @@ def _information_by_age(prob: _Problem, L: F64, sigma: F64) -> F64:
     steps (not the maximum, where the score is exactly zero) by a negligible amount and makes
     the cost independent of n.
     """
-    order = prob.order
-    grid = prob.grid_rows
-    Wg = _expected_information(L[grid], sigma[grid])
-    tg = prob.t[grid]
-    out = np.empty((prob.t.size, 3, 3))
-    for a in range(3):
-        for b in range(a, 3):
-            col = np.interp(prob.t, tg, Wg[:, a, b])
-            out[:, a, b] = col
-            out[:, b, a] = col
-    del order
+    Wg = _expected_information(L[prob.grid_rows], sigma[prob.grid_rows])
+    lo, frac = prob.interp_index, prob.interp_frac[:, None, None]
+    out: F64 = Wg[lo] * (1.0 - frac) + Wg[lo + 1] * frac
     return out
 
 
@@ -221,6 +228,18 @@ class _Design:
 
 def _cross(a: _Design, b: _Design, w: F64) -> F64:
     """a' diag(w) b by accumulation over the non-zero columns (no dense n x p products)."""
+    if a.kind == b.kind == "spline":
+        # rows share their 4 columns when they share the first: sum 4 x 4 products per first
+        first = a.idx[:, 0]
+        nb = a.p - 3
+        out2 = np.zeros((a.p, b.p))
+        for i in range(4):
+            wa = w * a.val[:, i]
+            for j in range(4):
+                sums = np.bincount(first, weights=wa * b.val[:, j], minlength=nb)
+                rows = np.arange(nb)
+                out2[rows + i, rows + j] += sums
+        return out2
     out = np.zeros(a.p * b.p)
     for i in range(a.idx.shape[1]):
         wa = w * a.val[:, i]
@@ -363,8 +382,9 @@ class _Problem:
     segments: int
     knots: F64
     designs: dict[str, _Design] = field(default_factory=dict)
-    order: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
     grid_rows: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    interp_index: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    interp_frac: F64 = field(default_factory=lambda: np.zeros(0))
 
     def design(self, kind: str) -> _Design:
         if kind not in self.designs:
@@ -379,7 +399,17 @@ def _prepare(age: F64, value: F64, segments: int) -> _Problem:
     pos = np.clip(np.searchsorted(ts, np.linspace(lo, hi, 201)), 0, age.size - 1)
     grid_rows = np.unique(order[pos])
     grid_rows = grid_rows[np.argsort(age[grid_rows], kind="stable")]
-    _, keep = np.unique(age[grid_rows], return_index=True)  # np.interp needs increasing ages
+    _, keep = np.unique(age[grid_rows], return_index=True)  # strictly increasing grid ages
+    grid_rows = grid_rows[keep]
+    tg = age[grid_rows]
+    # linear interpolation weights from the grid ages to every observation (fixed per fit)
+    if tg.size == 1:
+        index = np.zeros(age.size, np.intp)
+        frac = np.zeros(age.size)
+        grid_rows = np.concatenate([grid_rows, grid_rows])
+    else:
+        index = np.clip(np.searchsorted(tg, age, side="right") - 1, 0, tg.size - 2)
+        frac = np.clip((age - tg[index]) / (tg[index + 1] - tg[index]), 0.0, 1.0)
     return _Problem(
         age,
         np.log(value),
@@ -387,8 +417,9 @@ def _prepare(age: F64, value: F64, segments: int) -> _Problem:
         hi,
         segments,
         _knots(lo, hi, segments),
-        order=order,
-        grid_rows=grid_rows[keep],
+        grid_rows=grid_rows,
+        interp_index=index.astype(np.intp),
+        interp_frac=frac,
     )
 
 
@@ -440,7 +471,7 @@ def _fit_fixed(
     def objective(cs: list[F64], lm: list[float]) -> float:
         e = etas(cs)
         with np.errstate(all="ignore"):
-            ll, _, _ = _loglik_terms(prob.logy, e[0], e[1], e[2], derivatives=False)
+            ll, _, _ = _loglik_terms(prob.logy, e[0], e[1], e[2], derivatives=0)
         total = float(ll.sum())
         if not math.isfinite(total):
             return -math.inf
@@ -454,7 +485,7 @@ def _fit_fixed(
     f_old = -math.inf
     for it in range(1, max_iter + 1):  # noqa: B007 - reported
         e = etas(coef)
-        _, g, _ = _loglik_terms(prob.logy, e[0], e[1], e[2])
+        _, g, _ = _loglik_terms(prob.logy, e[0], e[1], e[2], derivatives=1)
         assert g is not None
         W = _information_by_age(prob, e[0], e[2])
         grad = np.concatenate([d.xt(g[:, k]) for k, d in enumerate(designs)])
@@ -495,7 +526,7 @@ def _fit_fixed(
     else:
         raise FitError(f"no convergence in {max_iter} iterations (edf {edf})")
     e = etas(coef)
-    ll, _, _ = _loglik_terms(prob.logy, e[0], e[1], e[2], derivatives=False)
+    ll, _, _ = _loglik_terms(prob.logy, e[0], e[1], e[2], derivatives=0)
     n = prob.logy.size
     loglik = float(ll.sum() - prob.logy.sum()) - 0.5 * n * math.log(2 * math.pi)
     edfs = []
