@@ -101,7 +101,10 @@ def test_record_form_errors_are_shown_and_nothing_is_saved(
     )  # fmt: skip
     assert r.status_code == 422
     assert re.search(r'id="e-height_cm"[^>]*>Not a number\.', r.text)
-    assert re.search(r'id="e-weight_kg"[^>]*>Too large', r.text)
+    # the domain's plausibility message (software rule [PEDBONE_PLAUSIBILITY]), as in the CLI
+    assert re.search(
+        r'id="e-weight_kg"[^>]*>weight 900 kg is not plausible: pedbone accepts 0.2–250 kg', r.text
+    )
     r = _dxa(client, token, pid, scanned_on="2024-03-01")
     assert r.status_code == 422
     assert "Enter at least one measured value." in r.text
