@@ -65,3 +65,11 @@ def test_z_bound() -> None:
     assert pl.check_z(-8.0) == -8.0
     with pytest.raises(pl.ImplausibleValueError, match=r"Z-score 19.5 is not plausible"):
         pl.check_z(19.5)
+
+
+def test_the_docs_table_is_the_module() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "clinical.md").read_text("utf-8")
+    for lim in pl.LIMITS.values():
+        assert f"| {lim.label} (`{lim.quantity}`) | {lim.low:g}–{lim.high:g} |" in doc
