@@ -86,6 +86,12 @@ def parse(
             values[f.name] = _convert(f, raw, language)
         except ValueError as exc:
             errors[f.name] = str(exc)
+    # a laboratory value is checked against the domain's limit for its analyte and unit
+    if values.get("analyte") and values.get("value") is not None and "value" not in errors:
+        try:
+            plausibility.check_lab(str(values["analyte"]), values["value"], values.get("unit"))
+        except plausibility.ImplausibleValueError as exc:
+            errors["value"] = str(exc)
     return values, errors
 
 
