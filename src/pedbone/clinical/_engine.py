@@ -867,6 +867,12 @@ def _haz_adjusted_z(
 ) -> float | None:
     """HAZ-adjusted aBMD Z (Zemel 2010 method [S11]) from the pack's own adjustment equations,
     via the reference engine; None when the pack has none for this measure and sex."""
+    measure = f"{site.value}_abmd"
+    try:
+        if not any(eq.measure == measure for eq in reference(pack_id).meta.haz_equations):
+            return None  # the pack has no equation for this measure: nothing to compute
+    except REFERENCE_ERRORS:
+        return None
     try:
         res = haz_adjusted_zscore(
             pack_id,
