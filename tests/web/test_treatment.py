@@ -459,3 +459,40 @@ def test_sbrocchi_annual_dose_is_plannable_from_the_page(
     assert doses
     assert {float(d.replace(",", ".")) for d in doses} <= {26.2, 26.3}  # 26.25 shown to 0.1
     assert 'name="cycles_per_year" value="4"' in r.text  # carried to the start form
+
+
+def test_an_impossible_stored_lab_cannot_be_overridden(
+    client: Any, user_ids: dict[str, int], db: Any
+) -> None:
+    # a 25-OH-D of 2000 nmol/L stored before the limits existed: the checklist refuses it
+    # (software rule [PEDBONE_PLAUSIBILITY]) and no written reason starts the course
+    from pedbone.store import LabResult, Patient, Treatment
+
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token)
+    with db.unit_of_work() as s:
+        p = s.get(Patient, pid)
+        assert p is not None
+        p.labs.append(
+            LabResult(
+                sampled_on=dt.date.today() - dt.timedelta(days=7),
+                analyte="25ohd",
+                value=2000.0,
+                unit="nmol/L",
+            )
+        )
+    start = dt.date.today()
+    r = client.post(
+        f"/patients/{pid}/treatment/start",
+        data={
+            "protocol": HENDERSON,
+            "start": start.isoformat(),
+            "csrf_token": token,
+            "override_reason": REASON,
+        },
+    )
+    assert r.status_code == 422
+    assert "could not be run" in r.text
+    assert "25-OH vitamin D 2000 nmol/L is not plausible" in r.text
+    with db.session() as s:
+        assert s.query(Treatment).count() == 0

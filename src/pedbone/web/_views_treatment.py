@@ -92,11 +92,14 @@ def _plan_options(params: Any) -> tuple[dict[str, int], str | None]:
 
 
 def _override(checklist: Any, raw: dict[str, str]) -> tuple[str | None, str | None]:
-    """(text to store, error) when the checklist says HOLD (or could not be run): the
-    clinician's written reason and the HOLD reasons it overrides. (None, None) for GO."""
-    if checklist is not None and checklist.decision == "go":
+    """(text to store, error) when the checklist says HOLD: the clinician's written reason and
+    the HOLD reasons it overrides. (None, None) for GO. A checklist that could not be run (an
+    impossible value in the record) cannot be overridden."""
+    if checklist is None:  # e.g. an impossible lab value: refused, not judged or overridden
+        return None, "The pre-infusion checklist could not be run: correct the record first."
+    if checklist.decision == "go":
         return None, None
-    holds = checklist.reasons if checklist is not None else ["the checklist could not be run"]
+    holds = checklist.reasons
     reason = (raw.get("override_reason") or "").strip()
     if len(reason) < OVERRIDE_MIN_CHARS:
         return None, (
