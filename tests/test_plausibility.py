@@ -65,3 +65,23 @@ def test_z_bound() -> None:
     assert pl.check_z(-8.0) == -8.0
     with pytest.raises(pl.ImplausibleValueError, match=r"Z-score 19.5 is not plausible"):
         pl.check_z(19.5)
+
+
+def test_the_docs_table_is_the_module() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "clinical.md").read_text("utf-8")
+    for lim in pl.LIMITS.values():
+        assert f"| {lim.label} (`{lim.quantity}`) | {lim.low:g}–{lim.high:g} |" in doc
+
+
+def test_check_lab_uses_the_reported_unit() -> None:
+    assert pl.check_lab("calcium", 2.4, "mmol/L") == 2.4
+    with pytest.raises(pl.ImplausibleValueError, match="calcium 20 mmol/L is not plausible"):
+        pl.check_lab("calcium", 20, "mmol/L")
+    assert pl.check_lab("calcium", 9.6, "mg/dL") == 9.6  # another unit: not this check's job
+    with pytest.raises(pl.ImplausibleValueError, match="25-OH vitamin D 2000 nmol/L"):
+        pl.check_lab("25ohd", 2000, "nmol/L")
+    assert pl.check_lab("25ohd", 80, "ng/mL") == 80
+    with pytest.raises(pl.ImplausibleValueError, match="creatinine 3000 µmol/L"):
+        pl.check_lab("creatinine", 3000, "µmol/L")

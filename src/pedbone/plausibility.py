@@ -30,6 +30,7 @@ __all__ = [
     "ImplausibleValueError",
     "Limit",
     "check",
+    "check_lab",
     "check_optional",
     "check_z",
     "implausible_mask",
@@ -241,3 +242,18 @@ def implausible_mask(
     with np.errstate(invalid="ignore"):
         out = ~np.isnan(arr) & ((arr < lim.low) | (arr > lim.high) | np.isinf(arr))
     return np.asarray(out, dtype=np.bool_)
+
+
+def _norm_unit(unit: str) -> str:
+    return unit.strip().lower().replace("µ", "u").replace("μ", "u").replace(" ", "")
+
+
+def check_lab(analyte: str, value: float, unit: str | None) -> float:
+    """:func:`check` for a laboratory result in its reported unit (``'25ohd'``, ``'calcium'``,
+    ``'creatinine'``, ...). Only checked when the unit is the limit's unit (a result in another
+    unit is the unit check's business, not this one's)."""
+    key = {"25ohd": "ohd", "vitamin_d_25oh": "ohd"}.get(analyte.strip().lower(), analyte)
+    lim = limit_for(key, unit)
+    if lim is None or unit is None or _norm_unit(lim.unit) != _norm_unit(unit):
+        return float(value)
+    return check(lim.quantity, value)

@@ -136,7 +136,9 @@ def test_measured_haz_with_a_clinic_cut_off_makes_the_child_short() -> None:
     short = run(rec, options=AssessOptions(short_stature_haz=-2.0))
     assert short.z_score_used is not None
     assert short.z_score_used["kind"] == "bmad"
-    assert "≤ clinic cut-off -2.00" in short.by_code("densitometry.z_used")[0].message_en
+    used = short.by_code("densitometry.z_used")[0]
+    assert "≤ clinic cut-off -2.00 (clinic setting short_stature_haz" in used.message_en
+    assert "PEDBONE_CLINIC_SETTING" in used.sources
 
 
 def test_growth_reference_by_age() -> None:

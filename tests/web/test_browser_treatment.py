@@ -58,7 +58,9 @@ def test_plan_start_give_and_record_an_acute_phase_reaction(
     page.wait_for_url(f"{server}/patients/{patient}/treatment")
 
     # plan a pamidronate course (Henderson 2002): 1 mg/kg × 35 kg = 35 mg, capped at 30 mg
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
     page.select_option("#f-protocol", "pamidronate-henderson-2002")
+    page.fill("#f-start", yesterday)
     page.click("button:has-text('Show the plan')")
     page.wait_for_selector("#planned-course")
     first = page.locator("#planned-course tr.dose").first.inner_text()
@@ -67,19 +69,23 @@ def test_plan_start_give_and_record_an_acute_phase_reaction(
     assert "1 mg/kg × 35 kg = 35 mg" in first
     assert page.locator("#checklist #decision").inner_text() == "hold"  # no labs recorded
 
-    # start the course: 15 planned infusions
+    # start the course despite HOLD, with the written reason: 15 planned infusions
+    reason = "Bloods taken, results pending; team decision."
+    page.fill("#f-override_reason", reason)
     page.click("#start-course")
     page.wait_for_url(f"{server}/patients/{patient}/treatment?started=1")
     assert page.locator("#courses tr[id^=infusion-]").count() == 15
 
-    # the first infusion given today
-    today = dt.date.today().isoformat()
+    assert "Started despite HOLD" in page.locator("#courses").inner_text()
+
+    # the first infusion given yesterday (the course start), the HOLD overridden in writing
     form = page.locator("form.given-form")
-    form.locator("[name=given_on]").fill(today)
+    form.locator("[name=given_on]").fill(yesterday)
+    form.locator("[name=override_reason]").fill(reason)
     form.locator("button[type=submit]").click()
     page.wait_for_url(f"{server}/patients/{patient}/treatment?given=1")
 
-    # an acute-phase reaction the day after: grade 2, probable
+    # an acute-phase reaction the day after (today): grade 2, probable
     harm = page.locator("#harm-form")
     harm.locator("[name=infusion_id]").select_option(index=1)
     harm.locator("[name=category]").select_option("acute_phase_reaction")

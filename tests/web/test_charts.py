@@ -70,3 +70,23 @@ def test_an_empty_chart_says_so() -> None:
     svg = render_chart(Chart("T", "x", "y", empty_text="No data yet"))
     assert "No data yet" in svg
     assert "<circle" not in svg
+
+
+def test_page_z_scores_are_not_shown_for_implausible_values() -> None:
+    # software rule [PEDBONE_PLAUSIBILITY]: weight 0.2-250 kg; |Z| <= 8
+    from pedbone.web._zscores import IMPLAUSIBLE_TEXT, ZRequest, zscore, zscores
+
+    absurd = zscore("cdc2000", "weight", sex="F", age_years=10.0, value=32000.0)
+    assert absurd.z is None
+    assert absurd.status == IMPLAUSIBLE_TEXT
+    ok = zscore("cdc2000", "weight", sex="F", age_years=10.0, value=30.0)
+    assert ok.z is not None
+    tall = zscore("cdc2000", "height", sex="F", age_years=2.0, value=249.0)  # Z far above 8
+    assert tall.z is None
+    both = zscores(
+        [
+            ZRequest("cdc2000", "weight", "F", 10.0, 32000.0),
+            ZRequest("cdc2000", "weight", "F", 10.0, 30.0),
+        ]
+    )
+    assert [z.z is None for z in both] == [True, False]

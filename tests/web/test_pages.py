@@ -101,7 +101,10 @@ def test_record_form_errors_are_shown_and_nothing_is_saved(
     )  # fmt: skip
     assert r.status_code == 422
     assert re.search(r'id="e-height_cm"[^>]*>Not a number\.', r.text)
-    assert re.search(r'id="e-weight_kg"[^>]*>Too large', r.text)
+    # the domain's plausibility message (software rule [PEDBONE_PLAUSIBILITY]), as in the CLI
+    assert re.search(
+        r'id="e-weight_kg"[^>]*>weight 900 kg is not plausible: pedbone accepts 0.2–250 kg', r.text
+    )
     r = _dxa(client, token, pid, scanned_on="2024-03-01")
     assert r.status_code == 422
     assert "Enter at least one measured value." in r.text
@@ -211,3 +214,14 @@ def test_one_z_truth_filter_overview_and_chart(client: Any, user_ids: dict[str, 
     assert "Low bone mass/density for chronological age: Z-score -2.30" in page
     assert "Z used for classification" in page
     assert "never used for classification" not in page
+
+
+def test_lab_form_refuses_an_impossible_value(client: Any, user_ids: dict[str, int]) -> None:
+    token = sign_in(client, user_ids["doc"])
+    pid = new_patient(client, token)
+    r = _post(
+        client, f"/patients/{pid}/records/lab", token,
+        sampled_on="2024-03-01", analyte="calcium", value="20", unit="mmol/L",
+    )  # fmt: skip
+    assert r.status_code == 422
+    assert "calcium 20 mmol/L is not plausible" in r.text

@@ -101,10 +101,20 @@ def test_unknown_protocol_and_missing_weight_are_explained(
     assert "nope" in r.text
 
 
+#: This patient has no bloods recorded, so the checklist says HOLD [S54]: every start and
+#: every dose needs the clinician's written reason.
+REASON = "Bloods taken today, results pending; team decision."
+
+
 def _start_course(client: Any, token: str, pid: int, start: dt.date) -> list[int]:
     r = client.post(
         f"/patients/{pid}/treatment/start",
-        data={"protocol": HENDERSON, "start": start.isoformat(), "csrf_token": token},
+        data={
+            "protocol": HENDERSON,
+            "start": start.isoformat(),
+            "csrf_token": token,
+            "override_reason": REASON,
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
@@ -126,7 +136,12 @@ def test_start_course_record_dose_and_harm_end_to_end(
     assert len(planned) == 15  # every dose of the course is planned
     again = client.post(
         f"/patients/{pid}/treatment/start",
-        data={"protocol": HENDERSON, "start": start.isoformat(), "csrf_token": token},
+        data={
+            "protocol": HENDERSON,
+            "start": start.isoformat(),
+            "csrf_token": token,
+            "override_reason": REASON,
+        },
     )
     assert again.status_code == 409  # a double submit does not plan the course twice
     assert "already started" in again.text
@@ -161,6 +176,7 @@ def test_start_course_record_dose_and_harm_end_to_end(
             "dose_mg": "30",
             "version": version,
             "csrf_token": token,
+            "override_reason": REASON,
         },
         follow_redirects=False,
     )
@@ -173,6 +189,7 @@ def test_start_course_record_dose_and_harm_end_to_end(
             "dose_mg": "25",
             "version": version,
             "csrf_token": token,
+            "override_reason": REASON,
         },
     )
     assert stale.status_code == 409
@@ -298,3 +315,184 @@ def test_bedside_answers_feed_the_checklist(client: Any, user_ids: dict[str, int
     allergy = checklist.split("bisphosphonate allergy</td>")[1].split("</tr>")[0]
     assert "hold" in allergy
     assert "allergy is a contraindication" in allergy  # [S54]
+
+
+def test_hold_blocks_start_and_given_without_a_written_reason(
+    client: Any, user_ids: dict[str, int], db: Any
+) -> None:
+    from pedbone.store import AuditEntry, Infusion, Treatment
+
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token, ohd=30)  # 25-OH-D 30 < 50 nmol/L: HOLD [S54]
+    start = dt.date.today() - dt.timedelta(days=2)
+    page = client.get(_plan_url(pid, start)).text
+    assert 'id="override"' in page  # the start form asks for the reason
+    assert "Start despite HOLD" in page
+    data = {"protocol": HENDERSON, "start": start.isoformat(), "csrf_token": token}
+    for reason in ("", "ok"):  # nothing, or fewer than 10 characters: refused
+        r = client.post(
+            f"/patients/{pid}/treatment/start", data={**data, "override_reason": reason}
+        )
+        assert r.status_code == 422
+        assert "The pre-infusion checklist says HOLD" in r.text
+        assert "25-OH vitamin D: below 50 nmol/L required before infusion" in r.text
+    with db.session() as s:
+        assert s.query(Treatment).count() == 0  # nothing written
+    r = client.post(
+        f"/patients/{pid}/treatment/start",
+        data={**data, "override_reason": REASON},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with db.session() as s:
+        course = s.query(Treatment).one()
+        assert course.status == "planned"  # until its first dose
+        assert course.checklist_override is not None
+        assert course.checklist_override.startswith(REASON)
+        assert "HOLD overridden: " in course.checklist_override
+        assert "25-OH vitamin D: below 50 nmol/L" in course.checklist_override
+        logged = [e for e in s.query(AuditEntry).all() if e.table_name == "treatments" and e.after]
+        assert any(REASON in str(e.after) for e in logged)  # kept in the audit log
+        first = s.query(Infusion).order_by(Infusion.given_on, Infusion.id).first()
+        assert first is not None
+        iid, version = first.id, first.version
+    html = client.get(f"/patients/{pid}/treatment").text
+    assert "Started despite HOLD" in html
+    url = f"/patients/{pid}/treatment/infusions/{iid}/given"
+    given = {
+        "given_on": start.isoformat(),
+        "dose_mg": "30",
+        "version": version,
+        "csrf_token": token,
+    }
+    r = client.post(url, data=given)
+    assert r.status_code == 422
+    assert 'id="e-override_reason"' in r.text
+    with db.session() as s:
+        row = s.get(Infusion, iid)
+        assert row is not None
+        assert row.status == "planned"  # not recorded as given
+    r = client.post(url, data={**given, "override_reason": REASON}, follow_redirects=False)
+    assert r.status_code == 303
+    with db.session() as s:
+        row = s.get(Infusion, iid)
+        assert row is not None
+        assert row.status == "given"
+        assert row.checklist_override is not None
+        assert row.checklist_override.startswith(REASON)
+        assert s.query(Treatment).one().status == "active"  # the first dose was given
+    assert "given despite HOLD" in client.get(f"/patients/{pid}/treatment").text
+
+
+def test_dose_before_the_course_start_and_harm_in_the_future_are_refused(
+    client: Any, user_ids: dict[str, int], db: Any
+) -> None:
+    from pedbone.store import AdverseEvent, Infusion
+
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token)
+    start = dt.date.today() - dt.timedelta(days=2)
+    planned = _start_course(client, token, pid, start)
+    with db.session() as s:
+        row = s.get(Infusion, planned[0])
+        assert row is not None
+        version = row.version
+    url = f"/patients/{pid}/treatment/infusions/{planned[0]}/given"
+    early = (start - dt.timedelta(days=1)).isoformat()
+    r = client.post(
+        url,
+        data={
+            "given_on": early,
+            "dose_mg": "30",
+            "version": version,
+            "csrf_token": token,
+            "override_reason": REASON,
+        },
+    )
+    assert r.status_code == 422
+    assert "before the course start" in r.text
+    r = client.post(
+        url,
+        data={
+            "given_on": start.isoformat(),
+            "dose_mg": "30",
+            "version": version,
+            "csrf_token": token,
+            "override_reason": REASON,
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    # given 2 days ago; an onset 3 days after the dose is tomorrow: refused
+    harm = {
+        "infusion_id": str(planned[0]),
+        "category": "acute_phase_reaction",
+        "ctcae_grade": "1",
+        "onset_days": "3",
+        "relatedness": "probable",
+        "csrf_token": token,
+    }
+    r = client.post(f"/patients/{pid}/treatment/harms", data=harm)
+    assert r.status_code == 422
+    assert "in the future" in r.text
+    harm["onset_days"] = "2"  # today: accepted
+    r = client.post(f"/patients/{pid}/treatment/harms", data=harm, follow_redirects=False)
+    assert r.status_code == 303
+    with db.session() as s:
+        assert s.query(AdverseEvent).count() == 1
+
+
+def test_sbrocchi_annual_dose_is_plannable_from_the_page(
+    client: Any, user_ids: dict[str, int]
+) -> None:
+    # 9 mg/kg/year [S39]; the source gives no split: the clinic chooses 4 cycles × 3 days:
+    # 9 × 35 kg / 4 / 3 = 26.25 mg per day
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token)
+    base = f"/patients/{pid}/treatment?protocol=pamidronate-9mgkg-year"
+    r = client.get(base)
+    assert 'id="plan-error"' in r.text
+    assert 'name="cycles_per_year"' in r.text  # the page offers the missing choice
+    r = client.get(base + "&cycles_per_year=4&days_per_cycle=3")
+    assert 'id="planned-course"' in r.text, r.text
+    doses = re.findall(r"<strong>([\d.,]+) mg</strong>", r.text)
+    assert doses
+    assert {float(d.replace(",", ".")) for d in doses} <= {26.2, 26.3}  # 26.25 shown to 0.1
+    assert 'name="cycles_per_year" value="4"' in r.text  # carried to the start form
+
+
+def test_an_impossible_stored_lab_cannot_be_overridden(
+    client: Any, user_ids: dict[str, int], db: Any
+) -> None:
+    # a 25-OH-D of 2000 nmol/L stored before the limits existed: the checklist refuses it
+    # (software rule [PEDBONE_PLAUSIBILITY]) and no written reason starts the course
+    from pedbone.store import LabResult, Patient, Treatment
+
+    token = sign_in(client, user_ids["doc"])
+    pid = _patient_with_weight(client, token)
+    with db.unit_of_work() as s:
+        p = s.get(Patient, pid)
+        assert p is not None
+        p.labs.append(
+            LabResult(
+                sampled_on=dt.date.today() - dt.timedelta(days=7),
+                analyte="25ohd",
+                value=2000.0,
+                unit="nmol/L",
+            )
+        )
+    start = dt.date.today()
+    r = client.post(
+        f"/patients/{pid}/treatment/start",
+        data={
+            "protocol": HENDERSON,
+            "start": start.isoformat(),
+            "csrf_token": token,
+            "override_reason": REASON,
+        },
+    )
+    assert r.status_code == 422
+    assert "could not be run" in r.text
+    assert "25-OH vitamin D 2000 nmol/L is not plausible" in r.text
+    with db.session() as s:
+        assert s.query(Treatment).count() == 0

@@ -156,7 +156,12 @@ def assess(
 
 
 def _prepared(
-    patient: Patient, as_of: dt.date | None, options: AssessOptions | None, today: dt.date | None
+    patient: Patient,
+    as_of: dt.date | None,
+    options: AssessOptions | None,
+    today: dt.date | None,
+    *,
+    with_growth: bool = True,
 ) -> _Ctx:
     options = options or AssessOptions()
     today = today or dt.date.today()
@@ -164,7 +169,8 @@ def _prepared(
     ctx = _Ctx(patient=patient, as_of=chosen, today=today, options=options)
     _report_date_checks(ctx, patient, today)
     _value_checks(ctx)
-    _growth(ctx)
+    if with_growth:
+        _growth(ctx)
     return ctx
 
 
@@ -174,6 +180,7 @@ def classification_z(
     as_of: dt.date | None = None,
     options: AssessOptions | None = None,
     today: dt.date | None = None,
+    latest_only: bool = False,
 ) -> list[ChosenZ]:
     """The Z-score the classification uses for every DXA scan up to ``as_of``, oldest first.
 
@@ -181,15 +188,17 @@ def classification_z(
     every measured site and measure (BMC and BMD) [S1][S3], size-adjusted where the child is
     short or late-maturing [S3][S11], implausible values left out. The patient list filter
     ("Low BMD (Z ≤ −2)"), the Z-over-time chart, the overview and the report read it. Scans
-    without a usable Z are left out.
+    without a usable Z are left out. ``latest_only`` scores only the latest scan (the list
+    filter's question).
     """
     if not isinstance(patient, Patient):
         patient = Patient.model_validate(patient)
-    ctx = _prepared(patient, as_of, options, today)
+    # the HAZ changes the choice only through the clinic's short-stature cut-off
+    opts = options or AssessOptions()
+    ctx = _prepared(patient, as_of, opts, today, with_growth=opts.short_stature_haz is not None)
     out: list[ChosenZ] = []
-    for si, scan in sorted(
-        _valid(ctx, "dxa_scans", patient.dxa_scans), key=lambda p: (p[1].date, p[0])
-    ):
+    scans = sorted(_valid(ctx, "dxa_scans", patient.dxa_scans), key=lambda p: (p[1].date, p[0]))
+    for si, scan in scans[-1:] if latest_only else scans:
         z = _densitometry_of(ctx, si, scan, report=False)
         if z is not None:
             out.append(

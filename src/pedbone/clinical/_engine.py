@@ -714,8 +714,10 @@ def _size_adjustment_reason(ctx: _Ctx) -> tuple[str, str] | None:
     cut = ctx.options.short_stature_haz
     if cut is not None and ctx.haz is not None and ctx.haz <= cut:
         return (
-            f"HAZ {ctx.haz:+.2f} ≤ clinic cut-off {cut:+.2f}",
-            f"HAZ {ctx.haz:+.2f} ≤ grenswaarde van de kliniek {cut:+.2f}",
+            f"HAZ {ctx.haz:+.2f} ≤ clinic cut-off {cut:+.2f} (clinic setting short_stature_haz; "
+            "the sources give no cut-off [PEDBONE_CLINIC_SETTING])",
+            f"HAZ {_nl_z(ctx.haz)} ≤ grenswaarde van de kliniek {_nl_z(cut)} (kliniekinstelling; "
+            "de bronnen geven geen grenswaarde [PEDBONE_CLINIC_SETTING])",
         )
     return None
 
@@ -865,6 +867,12 @@ def _haz_adjusted_z(
 ) -> float | None:
     """HAZ-adjusted aBMD Z (Zemel 2010 method [S11]) from the pack's own adjustment equations,
     via the reference engine; None when the pack has none for this measure and sex."""
+    measure = f"{site.value}_abmd"
+    try:
+        if not any(eq.measure == measure for eq in reference(pack_id).meta.haz_equations):
+            return None  # the pack has no equation for this measure: nothing to compute
+    except REFERENCE_ERRORS:
+        return None
     try:
         res = haz_adjusted_zscore(
             pack_id,
@@ -1016,6 +1024,8 @@ def _densitometry_of(ctx: _Ctx, si: int, scan: DxaScan, *, report: bool) -> _Z |
     if reasons is not None:
         reason, reason_nl = reasons
         sources.append("S11")
+        if "PEDBONE_CLINIC_SETTING" in reason:
+            sources.append("PEDBONE_CLINIC_SETTING")
         if chosen.kind in _SIZE_ADJUSTED:
             why_en.append(
                 f"size-adjusted because the child is short or late-maturing ({reason}); an "

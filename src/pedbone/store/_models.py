@@ -837,6 +837,9 @@ class Treatment(_PatientChild, Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
     #: Id of the ``pedbone.treatment`` protocol the course was planned with (since 0002).
     protocol_id: Mapped[str | None] = mapped_column(String(64))
+    #: The clinician's written reason for starting although the checklist said HOLD, with the
+    #: HOLD reasons it overrode (since 0004; kept in the audit log with the row).
+    checklist_override: Mapped[str | None] = mapped_column(Text)
 
     patient: Mapped[Patient] = relationship(back_populates="treatments")
     infusions: Mapped[list[Infusion]] = relationship(
@@ -869,6 +872,9 @@ class Infusion(Versioned, Base):
     #: ``planned`` (from a course plan, date = planned day) or ``given``; rows written before
     #: revision 0002 have ``None`` and are doses given (since 0002).
     status: Mapped[str | None] = mapped_column(String(16), default="given")
+    #: The clinician's written reason for recording the dose as given although the checklist
+    #: said HOLD, with the HOLD reasons (since 0004; shown on the infusion, in the audit log).
+    checklist_override: Mapped[str | None] = mapped_column(Text)
 
     treatment: Mapped[Treatment] = relationship(back_populates="infusions")
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from pedbone import plausibility
 from pedbone.treatment import HarmType, Relatedness
 from pedbone.web._i18n import N_, parse_number
 
@@ -38,6 +39,9 @@ class Field:
     maximum: float | None = None
     hint: str = ""
     section: str = ""
+    #: A ``pedbone.plausibility`` quantity: the domain's limit and message apply (one truth
+    #: with the CLI, the API, imports and the assessment).
+    plausibility: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,12 @@ def parse(
             values[f.name] = _convert(f, raw, language)
         except ValueError as exc:
             errors[f.name] = str(exc)
+    # a laboratory value is checked against the domain's limit for its analyte and unit
+    if values.get("analyte") and values.get("value") is not None and "value" not in errors:
+        try:
+            plausibility.check_lab(str(values["analyte"]), values["value"], values.get("unit"))
+        except plausibility.ImplausibleValueError as exc:
+            errors["value"] = str(exc)
     return values, errors
 
 
@@ -109,6 +119,11 @@ def _convert(f: Field, raw: str, language: str) -> Any:
             if number != int(number):
                 raise ValueError(_("Must be a whole number."))
             number = int(number)
+        if f.plausibility:
+            try:
+                plausibility.check(f.plausibility, number)
+            except plausibility.ImplausibleValueError as exc:
+                raise ValueError(str(exc)) from None
         if f.minimum is not None and number < f.minimum:
             raise ValueError(_("Too small (outside the accepted range)."))
         if f.maximum is not None and number > f.maximum:
@@ -240,6 +255,7 @@ PATIENT_FIELDS: Final = (
 _GRADES = (("0", "0"), ("0.5", "0.5"), ("1", "1"), ("2", "2"), ("3", "3"))
 #: Vertebral levels graded on lateral spine images (the store's list).
 VERTEBRAL_LEVELS: Final = tuple(f"T{i}" for i in range(4, 13)) + tuple(f"L{i}" for i in range(1, 6))
+_LIM = plausibility.LIMITS
 _VENDOR_Z_HINT = _(
     "What the scanner printed. The assessment uses it only where no Z-score can be computed "
     "from the raw values with a reference pack, and then says so."
@@ -282,8 +298,9 @@ def _dxa_fields() -> tuple[Field, ...]:
             _("Height on the scan day"),
             num,
             unit="cm",
-            minimum=30,
-            maximum=230,
+            minimum=_LIM["height_cm"].low,
+            maximum=_LIM["height_cm"].high,
+            plausibility="height_cm",
             section=_SCAN,
         ),
         Field(
@@ -291,8 +308,9 @@ def _dxa_fields() -> tuple[Field, ...]:
             _("Weight on the scan day"),
             num,
             unit="kg",
-            minimum=0.5,
-            maximum=250,
+            minimum=_LIM["weight_kg"].low,
+            maximum=_LIM["weight_kg"].high,
+            plausibility="weight_kg",
             section=_SCAN,
         ),
         Field(
@@ -300,8 +318,9 @@ def _dxa_fields() -> tuple[Field, ...]:
             _("Lumbar spine aBMD"),
             num,
             unit="g/cm²",
-            minimum=0.05,
-            maximum=2.5,
+            minimum=_LIM["abmd_g_cm2"].low,
+            maximum=_LIM["abmd_g_cm2"].high,
+            plausibility="abmd_g_cm2",
             section=_SPINE,
         ),
         Field(
@@ -326,8 +345,9 @@ def _dxa_fields() -> tuple[Field, ...]:
             "spine_vendor_z",
             _("Lumbar spine Z (scanner)"),
             num,
-            minimum=-10,
-            maximum=10,
+            minimum=_LIM["z_score"].low,
+            maximum=_LIM["z_score"].high,
+            plausibility="z_score",
             hint=_VENDOR_Z_HINT,
             section=_SPINE,
         ),
@@ -336,8 +356,9 @@ def _dxa_fields() -> tuple[Field, ...]:
             _("Total body less head aBMD"),
             num,
             unit="g/cm²",
-            minimum=0.05,
-            maximum=2.5,
+            minimum=_LIM["abmd_g_cm2"].low,
+            maximum=_LIM["abmd_g_cm2"].high,
+            plausibility="abmd_g_cm2",
             section=_TBLH,
         ),
         Field(
@@ -353,8 +374,9 @@ def _dxa_fields() -> tuple[Field, ...]:
             "tblh_vendor_z",
             _("Total body less head Z (scanner)"),
             num,
-            minimum=-10,
-            maximum=10,
+            minimum=_LIM["z_score"].low,
+            maximum=_LIM["z_score"].high,
+            plausibility="z_score",
             hint=_VENDOR_Z_HINT,
             section=_TBLH,
         ),
@@ -363,8 +385,9 @@ def _dxa_fields() -> tuple[Field, ...]:
             _("Lower limb aBMD"),
             num,
             unit="g/cm²",
-            minimum=0.05,
-            maximum=2.5,
+            minimum=_LIM["abmd_g_cm2"].low,
+            maximum=_LIM["abmd_g_cm2"].high,
+            plausibility="abmd_g_cm2",
             section=_LEG,
         ),
         Field("leg_bmc", _("Lower limb BMC"), num, unit="g", minimum=5, maximum=3000, section=_LEG),
@@ -411,8 +434,24 @@ FORMS: Final[dict[str, FormSpec]] = {
             "Anthropometry",
             "measured_on",
             Field("measured_on", _("Date measured"), "date", required=True),
-            Field("height_cm", _("Height"), "number", unit="cm", minimum=30, maximum=230),
-            Field("weight_kg", _("Weight"), "number", unit="kg", minimum=0.5, maximum=250),
+            Field(
+                "height_cm",
+                _("Height"),
+                "number",
+                unit="cm",
+                minimum=_LIM["height_cm"].low,
+                maximum=_LIM["height_cm"].high,
+                plausibility="height_cm",
+            ),
+            Field(
+                "weight_kg",
+                _("Weight"),
+                "number",
+                unit="kg",
+                minimum=_LIM["weight_kg"].low,
+                maximum=_LIM["weight_kg"].high,
+                plausibility="weight_kg",
+            ),
             Field(
                 "head_circumference_cm",
                 _("Head circumference"),
@@ -750,7 +789,15 @@ FORMS: Final[dict[str, FormSpec]] = {
             Field("day_number", _("Day in the cycle"), "integer", minimum=1, maximum=10),
             Field("dose_mg_per_kg", _("Dose"), "number", unit="mg/kg", minimum=0, maximum=10),
             Field("dose_mg", _("Dose given"), "number", unit="mg", minimum=0, maximum=1000),
-            Field("weight_kg", _("Weight"), "number", unit="kg", minimum=0.5, maximum=250),
+            Field(
+                "weight_kg",
+                _("Weight"),
+                "number",
+                unit="kg",
+                minimum=_LIM["weight_kg"].low,
+                maximum=_LIM["weight_kg"].high,
+                plausibility="weight_kg",
+            ),
             Field("first_dose", _("First dose"), "bool"),
             Field("steroid_stress_dose", _("Steroid stress dose given"), "bool"),
             Field("comment", _("Comment"), "textarea"),

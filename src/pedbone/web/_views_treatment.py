@@ -70,6 +70,47 @@ def harm_fields(infusions: tuple[tuple[str, str], ...]) -> tuple[Field, ...]:
     )
 
 
+#: A HOLD is overridden only with a written reason of at least this many characters (a software
+#: rule of the form, so that "x" or "ok" is not a reason; PEDBONE_SOFTWARE).
+OVERRIDE_MIN_CHARS: Final = 10
+#: Plan options the page offers for annual-dose protocols whose source gives no split [S39].
+CYCLES_PER_YEAR: Final = ("1", "2", "3", "4", "6", "12")
+
+
+def _plan_options(params: Any) -> tuple[dict[str, int], str | None]:
+    """``cycles_per_year`` / ``days_per_cycle`` from the form or query (clinic choices for an
+    annual-dose protocol such as 9 mg/kg/year [S39]); (options, error)."""
+    out: dict[str, int] = {}
+    for name in ("cycles_per_year", "days_per_cycle"):
+        raw = str(params.get(name, "") or "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit() or not 1 <= int(raw) <= 31:
+            return {}, _("Cycles per year and days per cycle are whole numbers.")
+        out[name] = int(raw)
+    return out, None
+
+
+def _override(checklist: Any, raw: dict[str, str]) -> tuple[str | None, str | None]:
+    """(text to store, error) when the checklist says HOLD: the clinician's written reason and
+    the HOLD reasons it overrides. (None, None) for GO. A checklist that could not be run (an
+    impossible value in the record) cannot be overridden."""
+    if checklist is None:  # e.g. an impossible lab value: refused, not judged or overridden
+        return None, "The pre-infusion checklist could not be run: correct the record first."
+    if checklist.decision == "go":
+        return None, None
+    holds = checklist.reasons
+    reason = (raw.get("override_reason") or "").strip()
+    if len(reason) < OVERRIDE_MIN_CHARS:
+        return None, (
+            "The pre-infusion checklist says HOLD ("
+            + "; ".join(holds)
+            + f"). To go ahead, write the reason for overriding it (at least {OVERRIDE_MIN_CHARS} "
+            "characters); it is kept in the audit log and shown on the infusion."
+        )
+    return f"{reason} — HOLD overridden: {'; '.join(holds)}", None
+
+
 #: Bedside answers of the checklist (names of ``pedbone.treatment.PreInfusionInput``).
 BEDSIDE: Final = (
     ("dental_review_done", _("Dental review done")),
@@ -134,6 +175,7 @@ def _patient_state(request: Request, user: WebUser, patient_id: int) -> _State |
                 "protocol_id": t.protocol_id,
                 "start": t.start_date,
                 "status": t.status,
+                "override": t.checklist_override,
                 "infusions": [
                     {
                         "id": i.id,
@@ -144,6 +186,7 @@ def _patient_state(request: Request, user: WebUser, patient_id: int) -> _State |
                         "dose_mg": i.dose_mg,
                         "given": i.given,
                         "number": numbers.get(i.id),
+                        "override": i.checklist_override,
                     }
                     for i in t.infusions
                 ],
@@ -200,6 +243,7 @@ def _plan(
     *,
     had_apr: bool = False,
     answers: dict[str, Any] | None = None,
+    plan_options: dict[str, int] | None = None,
 ) -> tuple[Any, Any, Any, str | None]:
     """(protocol, plan, checklist, error) for the page; the error is the domain's message.
     A stored acute-phase reaction answers the checklist's question about a previous one."""
@@ -217,7 +261,8 @@ def _plan(
     plan = checklist = None
     error = None
     try:
-        plan = plan_for_patient(protocol, record, start=start)
+        opts: dict[str, Any] = dict(plan_options or {})
+        plan = plan_for_patient(protocol, record, start=start, **opts)
     except ValueError as exc:
         error = str(exc)
     try:
@@ -266,14 +311,17 @@ def _page(
         extra.setdefault("start_error", _("Not a valid date (use the date picker or YYYY-MM-DD)."))
     protocol = plan = checklist = None
     plan_error = None
+    options, options_error = _plan_options(extra.pop("plan_params", None) or request.query_params)
     if protocol_id:
         protocol, plan, checklist, plan_error = _plan(
             state.record,
             protocol_id,
             start_day,
             had_apr=state.had_acute_phase_reaction,
-            answers=_bedside(request.query_params),
+            answers=_bedside(extra.pop("bedside_params", None) or request.query_params),
+            plan_options=options,
         )
+        plan_error = options_error or plan_error
     given_choices = _dose_choices(state)
     ov = SimpleNamespace(pseudonymised=user.pseudonymised, reference_birth=state.birth)
     return render(
@@ -303,6 +351,9 @@ def _page(
         bedside=BEDSIDE,
         pregnancy_tests=PREGNANCY_TESTS,
         bedside_values=request.query_params,
+        plan_options=options,
+        cycles_per_year_choices=CYCLES_PER_YEAR,
+        override_min_chars=OVERRIDE_MIN_CHARS,
         **extra,
     )
 
@@ -366,8 +417,17 @@ async def treatment_start(request: Request, patient_id: int, user: Editor) -> Re
         day = _start_date(raw.get("start"))
     except ValueError:
         return _page(request, user, patient_id, protocol_id=protocol_id, status_code=422)
-    protocol, plan, _checklist, error = _plan(state.record, protocol_id, day)
-    if plan is None:
+    options, options_error = _plan_options(raw)
+    protocol, plan, checklist, error = _plan(
+        state.record,
+        protocol_id,
+        day,
+        had_apr=state.had_acute_phase_reaction,
+        answers=_bedside(raw),
+        plan_options=options,
+    )
+    error = options_error or error
+    if plan is None or options_error:
         return _page(
             request,
             user,
@@ -376,6 +436,22 @@ async def treatment_start(request: Request, patient_id: int, user: Editor) -> Re
             start=day.isoformat(),
             status_code=422,
             start_failed=error or _("Choose a protocol."),
+            plan_params=raw,
+            bedside_params=raw,
+        )
+    override, override_error = _override(checklist, raw)
+    if override_error:
+        return _page(
+            request,
+            user,
+            patient_id,
+            protocol_id=protocol_id,
+            start=day.isoformat(),
+            status_code=422,
+            start_failed=override_error,
+            plan_params=raw,
+            bedside_params=raw,
+            override_value=raw.get("override_reason", ""),
         )
     if any(t["protocol_id"] == protocol.id and t["start"] == plan.start for t in state.treatments):
         return _page(
@@ -395,9 +471,10 @@ async def treatment_start(request: Request, patient_id: int, user: Editor) -> Re
             drug=protocol.drug,
             route=protocol.route,
             start_date=plan.start,
-            status="active",
+            status="planned",  # until its first dose is recorded as given
             protocol_id=protocol.id,
             indication=protocol.title,
+            checklist_override=override,
         )
         for d in plan.doses:
             course.infusions.append(
@@ -416,6 +493,16 @@ async def treatment_start(request: Request, patient_id: int, user: Editor) -> Re
     return RedirectResponse(f"/patients/{patient_id}/treatment?started=1", status_code=303)
 
 
+def _course_of(request: Request, treatment_id: int) -> dict[str, Any]:
+    """Start date, protocol and status of a course."""
+    from pedbone.store import Treatment
+
+    with request.app.state.db.session() as session:
+        t = session.get(Treatment, treatment_id)
+        assert t is not None
+        return {"start": t.start_date, "protocol_id": t.protocol_id, "status": t.status}
+
+
 def _own_infusion(request: Request, patient_id: int, infusion_id: int) -> Any:
     from pedbone.store import Infusion
 
@@ -431,15 +518,39 @@ def _own_infusion(request: Request, patient_id: int, infusion_id: int) -> Any:
 async def infusion_given(
     request: Request, patient_id: int, infusion_id: int, user: Editor
 ) -> Response:
-    """Record a planned infusion as given (date, dose) if nobody changed it in between."""
-    from pedbone.store import ConflictError, Infusion, StoreError, update_record
+    """Record a planned infusion as given (date, dose) if nobody changed it in between.
+
+    A dose dated before its course start is refused; when the pre-infusion checklist for that
+    day says HOLD, the dose is recorded only with the clinician's written reason."""
+    from pedbone.store import ConflictError, Infusion, StoreError, Treatment, update_record
     from pedbone.web._data import _actor
 
     row = _own_infusion(request, patient_id, infusion_id)
     if row is None:
         return render(request, "error.html", status_code=404, error="not_found")
+    course = _course_of(request, row.treatment_id)
     raw = await _form(request)
     values, errors = parse(GIVEN_FIELDS, raw, request_language(request))
+    override: str | None = None
+    given_on = values.get("given_on") or row.given_on
+    if not errors and given_on < course["start"]:
+        errors["given_on"] = (
+            f"The dose is dated {given_on.isoformat()}, before the course start "
+            f"{course['start'].isoformat()}: a dose cannot precede its course."
+        )
+    if not errors and course["protocol_id"]:
+        state = _patient_state(request, user, patient_id)
+        assert state is not None
+        _p, _pl, checklist, _error = _plan(
+            state.record,
+            course["protocol_id"],
+            given_on,
+            had_apr=state.had_acute_phase_reaction,
+            answers=_bedside(raw),
+        )
+        override, override_error = _override(checklist, raw)
+        if override_error:
+            errors["override_reason"] = override_error
     if not errors:
         db = request.app.state.db
         try:
@@ -451,8 +562,12 @@ async def infusion_given(
                     infusion_id,
                     raw.get("version", ""),
                     status="given",
+                    checklist_override=override,
                     **changes,
                 )
+                treatment = session.get(Treatment, row.treatment_id)
+                if treatment is not None and treatment.status == "planned":
+                    treatment.status = "active"  # the first dose was given
         except ConflictError as exc:
             return render(
                 request, "error.html", status_code=409, error="conflict", message=str(exc)
@@ -488,6 +603,13 @@ async def harm_add(request: Request, patient_id: int, user: Editor) -> Response:
         errors["description"] = _("Describe a harm of type 'other'.")
     if not errors:
         infusion = _own_infusion(request, patient_id, int(values["infusion_id"]))
+        onset_day = infusion.given_on + dt.timedelta(days=int(float(values["onset_days"])))
+        if onset_day > dt.date.today():
+            errors["onset_days"] = (
+                f"The harm would be dated {onset_day.isoformat()}, in the future: a harm is "
+                "recorded once it has happened."
+            )
+    if not errors:
         db = request.app.state.db
         try:
             with db.unit_of_work(actor=_actor(db, user)) as session:

@@ -143,7 +143,22 @@ def zscore(
         return ZValue(None, None, pack_id, str(exc).strip("'\""))
     if status_code != 0 or not math.isfinite(z):
         return ZValue(None, None, pack_id, STATUS_TEXT.get(status_code, _NO_Z))
-    return ZValue(z, centile, pack_id, "")
+    return _plausible(ZValue(z, centile, pack_id, ""), measure, value)
+
+
+#: Shown instead of a number when the value or its Z is outside pedbone.plausibility.
+IMPLAUSIBLE_TEXT: Final = N_("implausible value or Z-score (pedbone's data check): check the entry")
+
+
+def _plausible(zv: ZValue, measure: str, value: float | None) -> ZValue:
+    """No number for a value outside its plausibility limit or a |Z| beyond the bound (the
+    same software rule as the assessment and the batch, PEDBONE_PLAUSIBILITY)."""
+    from pedbone import plausibility
+
+    bad_value = value is not None and not plausibility.is_plausible(measure, value)
+    if bad_value or (zv.z is not None and not plausibility.is_plausible("z_score", zv.z)):
+        return ZValue(None, None, zv.pack, IMPLAUSIBLE_TEXT)
+    return zv
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,5 +210,7 @@ def zscores(requests: list[ZRequest]) -> list[ZValue]:
             if code != 0 or not math.isfinite(z):
                 out[i] = ZValue(None, None, pack_id, STATUS_TEXT.get(code, _NO_Z))
             else:
-                out[i] = ZValue(z, float(cs[k]), pack_id, "")
+                out[i] = _plausible(
+                    ZValue(z, float(cs[k]), pack_id, ""), measure, requests[i].value
+                )
     return [z if z is not None else ZValue(None, None, None, "") for z in out]
