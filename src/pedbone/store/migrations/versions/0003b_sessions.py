@@ -1,7 +1,7 @@
 """server-side sign-in sessions (revoked at logout and password change) and login throttling
 
 Revision ID: 0003b
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01 23:30:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003b"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

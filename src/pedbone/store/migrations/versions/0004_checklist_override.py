@@ -2,7 +2,7 @@
 as given although the pre-infusion checklist says HOLD
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003b
 Create Date: 2026-12-01 23:25:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
