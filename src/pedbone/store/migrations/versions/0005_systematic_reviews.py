@@ -9,6 +9,7 @@ Create Date: 2026-12-01 23:03:33
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,13 +20,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _create_table(*args: Any, **kwargs: Any) -> Any:
+    """Every table keeps SQLite's AUTOINCREMENT (ids never handed out twice, as 0003 set up)."""
+    return op.create_table(*args, sqlite_autoincrement=True, **kwargs)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
+    with op.batch_alter_table(
+        "users", schema=None, table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
         batch_op.drop_constraint(op.f("ck_users_role"), type_="check")
         batch_op.create_check_constraint(
             op.f("ck_users_role"), "role IN ('admin', 'clinician', 'researcher', 'reviewer')"
         )
-    op.create_table(
+    _create_table(
         "systematic_reviews",
         sa.Column("slug", sa.String(length=64), nullable=False),
         sa.Column("title", sa.String(length=300), nullable=False),
@@ -39,7 +47,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_systematic_reviews")),
         sa.UniqueConstraint("slug", name=op.f("uq_systematic_reviews_slug")),
     )
-    op.create_table(
+    _create_table(
         "review_members",
         sa.Column("review_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -72,7 +80,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_review_members_user_id"), ["user_id"], unique=False)
 
-    op.create_table(
+    _create_table(
         "review_protocol_versions",
         sa.Column("review_id", sa.Integer(), nullable=False),
         sa.Column("protocol_version", sa.Integer(), nullable=False),
@@ -95,7 +103,7 @@ def upgrade() -> None:
             batch_op.f("ix_review_protocol_versions_review_id"), ["review_id"], unique=False
         )
 
-    op.create_table(
+    _create_table(
         "review_searches",
         sa.Column("review_id", sa.Integer(), nullable=False),
         sa.Column("source", sa.String(length=200), nullable=False),
@@ -130,7 +138,7 @@ def upgrade() -> None:
             batch_op.f("ix_review_searches_review_id"), ["review_id"], unique=False
         )
 
-    op.create_table(
+    _create_table(
         "review_records",
         sa.Column("review_id", sa.Integer(), nullable=False),
         sa.Column("search_id", sa.Integer(), nullable=False),
@@ -195,7 +203,7 @@ def upgrade() -> None:
             batch_op.f("ix_review_records_search_id"), ["search_id"], unique=False
         )
 
-    op.create_table(
+    _create_table(
         "review_duplicate_pairs",
         sa.Column("review_id", sa.Integer(), nullable=False),
         sa.Column("record_a_id", sa.Integer(), nullable=False),
@@ -249,7 +257,7 @@ def upgrade() -> None:
             batch_op.f("ix_review_duplicate_pairs_review_id"), ["review_id"], unique=False
         )
 
-    op.create_table(
+    _create_table(
         "review_fulltexts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("record_id", sa.Integer(), nullable=False),
@@ -265,7 +273,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_fulltexts")),
         sa.UniqueConstraint("record_id", name=op.f("uq_review_fulltexts_record_id")),
     )
-    op.create_table(
+    _create_table(
         "review_resolutions",
         sa.Column("review_id", sa.Integer(), nullable=False),
         sa.Column("record_id", sa.Integer(), nullable=False),
@@ -323,7 +331,7 @@ def upgrade() -> None:
             batch_op.f("ix_review_resolutions_review_id"), ["review_id"], unique=False
         )
 
-    op.create_table(
+    _create_table(
         "review_votes",
         sa.Column("review_id", sa.Integer(), nullable=False),
         sa.Column("record_id", sa.Integer(), nullable=False),
@@ -415,7 +423,9 @@ def downgrade() -> None:
     op.drop_table("review_members")
     op.drop_table("systematic_reviews")
     op.execute("UPDATE users SET role = 'researcher', active = false WHERE role = 'reviewer'")
-    with op.batch_alter_table("users", schema=None) as batch_op:
+    with op.batch_alter_table(
+        "users", schema=None, table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
         batch_op.drop_constraint(op.f("ck_users_role"), type_="check")
         batch_op.create_check_constraint(
             op.f("ck_users_role"), "role IN ('admin', 'clinician', 'researcher')"

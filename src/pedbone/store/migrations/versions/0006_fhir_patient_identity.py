@@ -20,14 +20,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("patients", schema=None) as batch_op:
+    with op.batch_alter_table(
+        "patients", schema=None, table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
         batch_op.add_column(sa.Column("ssin", sa.String(length=11), nullable=True))
         batch_op.add_column(sa.Column("administrative_gender", sa.String(length=16), nullable=True))
         batch_op.create_unique_constraint(batch_op.f("uq_patients_ssin"), ["ssin"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("patients", schema=None) as batch_op:
+    with op.batch_alter_table(
+        "patients", schema=None, table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_patients_ssin"), type_="unique")
         batch_op.drop_column("administrative_gender")
         batch_op.drop_column("ssin")
