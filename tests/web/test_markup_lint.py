@@ -44,6 +44,8 @@ MARKUP_FILTERS = {"svg": {"ov.charts.bmd", "ov.charts.z", "ov.charts.growth"}}
 #: Python places allowed to construct Markup: (file relative to src/pedbone, enclosing function).
 MARKUP_CALLS = {
     ("web/_render.py", "environment"),  # the |svg filter: charts escape every label themselves
+    # review screening: every piece of stored text escaped on its own, only <mark> tags added
+    ("web/_views_review.py", "highlight"),
 }
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from markupsafe import escape
-
 from pedbone.web._i18n import N_
 from pedbone.web._security import WebUser
 
@@ -82,9 +80,9 @@ def decode_options(text: str) -> dict[str, str]:
 
 
 def _safe(message: str) -> str:
-    # Row messages here carry values from the file; the preview passes messages through
-    # gettext, which formats with % and marks the result safe: escape both first.
-    return str(escape(message)).replace("%", "%%")
+    # Row messages here carry values from the file; the preview shows them through msg(),
+    # which escapes them and applies % only with variables, so they pass unchanged.
+    return message
 
 
 def read_scanner_export(db: Any, user: WebUser, data: bytes, options: dict[str, str]) -> list[Any]:
