@@ -16,7 +16,7 @@ import pytest
 from pedbone.web._forms import FORMS
 
 from .conftest import new_patient, sign_in
-from .payloads import form_data
+from .payloads import column_length, form_data
 from .test_payloads import _dynamic_choices, _post_ok
 
 BIRTH = dt.date(2012, 5, 2)
@@ -42,12 +42,19 @@ def _leaks(text: str) -> list[str]:
     return found
 
 
+def _model(name: str) -> type:
+    import pedbone.store as store
+
+    model: type = getattr(store, name)
+    return model
+
+
 def _patient(client: Any, token: str) -> int:
     pid = new_patient(client, token, birth_date=BIRTH.isoformat(), mrn="MRN-LEAK-1")
     for day in DAYS:
         for kind in ("anthropometry", "dxa", "fracture", "lab", "medication", "treatment"):
             spec = FORMS[kind]
-            data = form_data(spec.fields, None)
+            data = form_data(spec.fields, _model(spec.model))
             data = {k: (day.isoformat() if v == "2020-06-01" else v) for k, v in data.items()}
             data |= _dynamic_choices(client.get(f"/patients/{pid}/records/{kind}").text, data)
             _post_ok(client, f"/patients/{pid}/records/{kind}", {**data, "csrf_token": token})
@@ -135,8 +142,10 @@ def test_the_pseudonymised_export_carries_no_free_text(client: Any, user_ids: An
     secret = "Jan Peeters fell off his bike at Kortrijk"
     for kind in ("fracture", "medication", "lab", "dxa", "note", "diagnosis", "treatment"):
         spec = FORMS[kind]
-        data = form_data(spec.fields, None)
-        data = {k: (secret if f.kind in ("text", "textarea") else data[k])
+        model = _model(spec.model)
+        data = form_data(spec.fields, model)
+        data = {k: (secret[: column_length(model, k) or None] if f.kind in ("text", "textarea")
+                    else data[k])
                 for f in spec.fields for k in [f.name] if k in data}  # fmt: skip
         data |= _dynamic_choices(client.get(f"/patients/{pid}/records/{kind}").text, data)
         _post_ok(client, f"/patients/{pid}/records/{kind}", {**data, "csrf_token": token})
