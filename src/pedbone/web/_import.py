@@ -151,6 +151,11 @@ def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[Imp
             row.values = values
             if not errors and not dxa_has_values(values):
                 row.errors.append(("", N_("Enter at least one measured value.")))
+            elif not errors:
+                problem = _store_refusal(values)  # what the commit would refuse (H32)
+                if problem is not None:
+                    name, message = problem
+                    row.errors.append((by_field.get(name, name), message))
             day = values.get("scanned_on")
             if row.patient_id is not None and isinstance(day, dt.date):
                 key = (row.patient_id, day)
@@ -167,17 +172,73 @@ def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[Imp
     return rows
 
 
-def commit_rows(db: Any, user: WebUser, rows: list[ImportRow]) -> int:
-    """Write all rows in one transaction (the caller checked they are all valid)."""
-    from pedbone.store import Patient
+def _store_refusal(values: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, message) if the store would refuse the scan built from ``values`` (a text too
+    long for its column, a control character, ...), checked without the database."""
+    from pedbone.store import StoreError
+    from pedbone.store._limits import check_object
+    from pedbone.web._data import _dxa_scan
+
+    try:
+        check_object(_dxa_scan(values))
+    except StoreError as exc:
+        message = str(exc)
+        return message.split(":", 1)[0].rsplit(".", 1)[-1], message
+    return None
+
+
+def commit_rows(db: Any, user: WebUser, rows: list[ImportRow], preview_key: str = "") -> int:
+    """Write all rows in one transaction (the caller checked they are all valid).
+
+    The checks that depend on the database run again inside the write transaction, with the
+    patients' rows locked (PostgreSQL; SQLite's transaction holds the write lock from its
+    start), so two commits at the same moment cannot both store a scan of the same patient and
+    date (hazard H34). ``preview_key`` is recorded in ``import_commits``, whose unique key
+    refuses the same preview a second time (:class:`~pedbone.store.ConflictError`, H35).
+    """
+    from sqlalchemy import select
+
+    from pedbone.store import ConflictError, DxaScan, ImportCommit, Patient
     from pedbone.web._data import _actor, _dxa_scan
 
     if any(not r.ok or r.patient_id is None for r in rows):
         raise ValueError("refusing to import a file with errors")
     with db.unit_of_work(actor=_actor(db, user)) as session:
+        ids = sorted({r.patient_id for r in rows if r.patient_id is not None})
+        locked = set(
+            session.scalars(
+                select(Patient.id).where(Patient.id.in_(ids)).order_by(Patient.id).with_for_update()
+            )
+        )
         for row in rows:
-            patient = session.get(Patient, row.patient_id)
+            if row.patient_id not in locked:
+                raise ConflictError(
+                    f"line {row.line}: the patient was deleted meanwhile; nothing was imported"
+                )
+            day = row.values.get("scanned_on")
+            exists = session.scalar(
+                select(DxaScan.id).where(
+                    (DxaScan.patient_id == row.patient_id) & (DxaScan.scanned_on == day)
+                )
+            )
+            if exists:
+                raise ConflictError(
+                    f"line {row.line}: a scan of this patient on {day} was recorded meanwhile "
+                    "(the same file imported twice?); nothing was imported"
+                )
+        if preview_key:
+            session.add(
+                ImportCommit(
+                    preview_key=preview_key,
+                    sha256=preview_key.split(".", 1)[0],
+                    kind="dxa",
+                    rows=len(rows),
+                    username=user.username,
+                )
+            )
+            session.flush()  # a second commit of this preview fails here, before any scan
+        for row in rows:
             scan = _dxa_scan(row.values)
-            scan.patient_id = patient.id if patient is not None else row.patient_id
+            scan.patient_id = row.patient_id
             session.add(scan)
     return len(rows)
