@@ -13,6 +13,7 @@ See ``docs/store.md``.
 from __future__ import annotations
 
 from pedbone.store import _audit  # registers the flush hooks
+from pedbone.store import _consistency as _consistency  # registers the date check on flush
 from pedbone.store import _limits as _limits  # registers the length/character check on flush
 from pedbone.store._audit import Actor, actor_of, row_snapshot
 from pedbone.store._backup import RestoreSummary, backup, restore

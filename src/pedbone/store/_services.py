@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from pedbone.store._consistency import check_patient_dates, parse_decimal
 from pedbone.store._engine import Database
 from pedbone.store._errors import ConflictError, StoreError, ValidationError
 from pedbone.store._limits import check_object
@@ -128,7 +129,7 @@ def _coerce(model: type[Base], key: str, value: Any) -> Any:
         raise ValidationError(f"{key}: {value!r} is not an ISO date (YYYY-MM-DD)") from exc
     if python_type is float or python_type is int:
         try:
-            number = float(text)
+            number = parse_decimal(text, comma=False)  # strict: not "1_00", "inf"
         except ValueError as exc:
             raise ValidationError(f"{key}: {value!r} is not a number") from exc
         if python_type is int:
@@ -227,6 +228,7 @@ def import_patients(db: Database, rows: Iterable[Mapping[str, Any]], actor: Any 
             try:
                 patient = build(Patient, row)
                 check_object(patient)  # names the nested row: "dxa_scans[1].model: ..."
+                check_patient_dates(patient)
                 session.add(patient)
                 session.flush()
             except ValidationError as exc:

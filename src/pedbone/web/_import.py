@@ -68,6 +68,8 @@ class ImportRow:
     patient_label: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (column, message msgid)
+    #: Flags that do not stop the import: (column, msgid, parameters), e.g. aBMD vs BMC/area.
+    warnings: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -102,6 +104,11 @@ def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[Imp
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    if repeated:  # csv.DictReader would silently keep the last of them (a second "mrn"!)
+        raise CsvFileError(
+            N_("line 1: column(s) %(columns)s appear more than once"), columns=", ".join(repeated)
+        )
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise CsvFileError(N_("line 1: missing column(s) %(columns)s"), columns=", ".join(missing))
@@ -157,6 +164,11 @@ def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[Imp
                     name, message = problem
                     row.errors.append((by_field.get(name, name), message))
             day = values.get("scanned_on")
+            if patient is not None and isinstance(day, dt.date) and day < patient.birth_date:
+                row.errors.append(
+                    ("scan_date", N_("The scan is dated before the patient's birth."))
+                )
+            _flag_inconsistent_abmd(row, values)
             if row.patient_id is not None and isinstance(day, dt.date):
                 key = (row.patient_id, day)
                 if key in seen:
@@ -170,6 +182,30 @@ def read_dxa_csv(db: Any, user: WebUser, data: bytes, language: str) -> list[Imp
                 seen.add(key)
             rows.append(row)
     return rows
+
+
+def _flag_inconsistent_abmd(row: ImportRow, values: dict[str, Any]) -> None:
+    """Flag a spine aBMD that is not BMC / area within the tolerance (a column mix-up?)."""
+    from pedbone.store._consistency import ABMD_CONSISTENCY_TOLERANCE, abmd_inconsistency
+
+    abmd, bmc, area = (values.get(f"spine_{k}") for k in ("abmd", "bmc", "area"))
+    difference = abmd_inconsistency(abmd, bmc, area)
+    if difference is not None and bmc is not None and area is not None:
+        row.warnings.append(
+            (
+                "spine_abmd",
+                N_(
+                    "aBMD %(abmd)s differs from BMC / area = %(quotient)s by %(percent)s %% "
+                    "(more than %(tolerance)s %%): check the columns before importing."
+                ),
+                {
+                    "abmd": f"{abmd:.3f}",
+                    "quotient": f"{bmc / area:.3f}",
+                    "percent": f"{100 * difference:.0f}",
+                    "tolerance": f"{100 * ABMD_CONSISTENCY_TOLERANCE:.0f}",
+                },
+            )
+        )
 
 
 def _store_refusal(values: dict[str, Any]) -> tuple[str, str] | None:
