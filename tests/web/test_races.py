@@ -203,3 +203,51 @@ def test_a_course_started_twice_at_the_same_moment_is_stored_once(
     with db.session() as s:
         planned = s.scalars(select(Infusion)).all()
         assert len(planned) == len({(i.cycle_number, i.day_number) for i in planned}) > 0
+
+
+def test_a_database_busy_for_too_long_is_a_503_and_nothing_is_lost(
+    db: Any, user_ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer holds SQLite's lock beyond the wait and the retries: the save is refused
+    with "try again" (503), not a 500; once the lock is gone the same save goes through."""
+    import sqlite3
+
+    from sqlalchemy import make_url
+
+    from pedbone.store import BusyError, Database, Patient
+    from pedbone.web import WebSettings, create_app
+
+    monkeypatch.setattr("pedbone.store._engine.SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr("pedbone.store._engine.SQLITE_BEGIN_ATTEMPTS", 2)
+    quick = Database(db.url, upgrade=False)  # new connections: the short busy timeout
+    try:
+        app = create_app(WebSettings(secret_key=SECRET), database=quick)
+        with _client(app) as client:
+            token = sign_in(client, user_ids["doc"])
+            pid = new_patient(client, token, family_name="Pieters")
+            form = client.get(f"/patients/{pid}/edit").text
+            stamp = re.search(r'name="version" value="([\d:]+)"', form)
+            assert stamp
+            data = {"csrf_token": token, "version": stamp[1], "family_name": "Peeters",
+                    "given_name": "Lotte", "birth_date": "2012-05-02", "sex": "F"}  # fmt: skip
+            path = make_url(db.url).database
+            assert path
+            holder = sqlite3.connect(path, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")  # another writer, holding the lock
+            try:
+                with pytest.raises(BusyError), quick.unit_of_work():
+                    pass
+                r = client.post(f"/patients/{pid}/edit", data=data)
+                assert r.status_code == 503
+                assert r.headers["Retry-After"] == "5"
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            r = client.post(f"/patients/{pid}/edit", data=data, follow_redirects=False)
+            assert r.status_code == 303
+        with quick.session() as s:
+            patient = s.get(Patient, pid)
+            assert patient is not None
+            assert patient.family_name == "Peeters"
+    finally:
+        quick.dispose()
