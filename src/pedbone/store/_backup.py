@@ -244,18 +244,40 @@ def _prepare_target(connection: Connection, replace: bool) -> None:
 
 
 def _reset_sequences(connection: Connection) -> None:
-    if connection.dialect.name != "postgresql":
-        return
+    """Start every id counter above the highest id the table holds *or ever held* (as far as
+    the restored audit log knows), so that ids deleted before the backup are not handed out
+    again after the restore either (hazard H30)."""
+    from pedbone.store._models import integer_key
+
+    postgres = connection.dialect.name == "postgresql"
+    numeric = "row_id ~ '^[0-9]+$'" if postgres else "row_id GLOB '[0-9]*'"
     for table in _tables():
-        pk = list(table.primary_key.columns)
-        if len(pk) == 1 and pk[0].autoincrement is not False and pk[0].type.python_type is int:
+        if not integer_key(table):
+            continue
+        pk = next(iter(table.primary_key.columns)).name
+        top = connection.execute(text(f'SELECT MAX("{pk}") FROM "{table.name}"')).scalar()
+        logged = connection.execute(
+            text(
+                "SELECT MAX(CAST(row_id AS BIGINT)) FROM audit_log "
+                f"WHERE table_name = :t AND {numeric}"
+            ),
+            {"t": table.name},
+        ).scalar()
+        highest = max(int(top or 0), int(logged or 0))
+        if postgres:
             connection.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
-                    f"COALESCE(MAX({pk[0].name}), 1), MAX({pk[0].name}) IS NOT NULL) "
-                    f"FROM {table.name}"
-                )
+                text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk}'), :v, :called)"),
+                {"v": max(highest, 1), "called": highest > 0},
             )
+        else:
+            connection.execute(
+                text("DELETE FROM sqlite_sequence WHERE name = :t"), {"t": table.name}
+            )
+            if highest:
+                connection.execute(
+                    text("INSERT INTO sqlite_sequence (name, seq) VALUES (:t, :s)"),
+                    {"t": table.name, "s": highest},
+                )
 
 
 def _load(
