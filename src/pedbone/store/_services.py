@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect, select
+from sqlalchemy import String, inspect, select
 from sqlalchemy.orm import Session
 
 from pedbone.store._consistency import check_patient_dates, parse_decimal
@@ -163,8 +163,11 @@ def _assign(obj: Base, changes: Mapping[str, Any]) -> None:
         if key not in columns:
             raise ValidationError(f"{key}: {model.__tablename__} has no such field")
         coerced = _coerce(model, key, value)
-        if coerced is not None:  # the column's type, before any validator sees the value
-            check_kind(key, inspect(model).columns[key].type, coerced)
+        column_type = inspect(model).columns[key].type
+        if coerced is not None and not isinstance(column_type, String):
+            # numbers, dates, yes/no: the column's type before any validator sees the value
+            # (text is checked at flush, after validators such as sex 1/2 -> M/F normalise it)
+            check_kind(key, column_type, coerced)
         try:
             setattr(obj, key, coerced)
         except (AttributeError, TypeError) as exc:
