@@ -92,8 +92,10 @@ def test_failed_restore_leaves_target_unchanged(db: Database, tmp_path: Path) ->
     rows.append(list(rows[0]))  # duplicate primary key: the database refuses the insert
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(document), encoding="utf-8")
-    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
-        restore(db, broken, replace=True)  # deletes first, then fails: all rolled back
+    with pytest.raises(StoreError, match="checksum does not match"):
+        restore(db, broken, replace=True)  # the edited backup is refused before anything
+    with pytest.raises(StoreError, match=r"refused the rows of table anthropometry \(duplicate"):
+        restore(db, broken, replace=True, verify=False)  # deletes, then fails: rolled back
     assert _contents(db) == before
 
 
@@ -126,8 +128,10 @@ def test_bad_backup_files(tmp_path: Path) -> None:
             '"schema_revision": "9999", "tables": {}}',
             encoding="utf-8",
         )
-        with pytest.raises(StoreError, match="schema revision '9999'"):
+        with pytest.raises(StoreError, match="has no checksum"):
             restore(db, other)
+        with pytest.raises(StoreError, match="schema revision '9999'"):
+            restore(db, other, verify=False)
         path = backup(db, tmp_path / "ok.sqlite3")
         with pytest.raises(StoreError, match="already exists"):
             backup(db, path)

@@ -4,9 +4,10 @@ PostgreSQL, kept by migration 0003 on a database that already holds data."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from pedbone.store import Base, Database, LabResult, Patient, Treatment, build, schema_diff
@@ -171,3 +172,29 @@ def test_row_stamp_tells_a_successor_with_the_same_id_and_version_apart(db: Data
         update_record(s, LabResult, lab_id, current.row_stamp, value=78.0)
     with db.unit_of_work() as s:
         update_record(s, LabResult, lab_id, 2, value=79.0)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".sqlite3"])
+def test_ids_deleted_before_a_backup_are_not_reused_after_the_restore(
+    db: Database, backend: Backend, tmp_path: Path, suffix: str
+) -> None:
+    from pedbone.store import backup, restore
+
+    if suffix == ".sqlite3" and db.backend != "sqlite":
+        pytest.skip("the SQLite file backup is SQLite's")
+    with db.unit_of_work() as s:
+        s.add(build(Patient, full_patient_data()))
+    with db.unit_of_work() as s:
+        top = s.scalar(select(func.max(LabResult.id)))
+        s.delete(s.get(LabResult, top))  # the highest id goes before the backup
+    path = backup(db, tmp_path / f"b{suffix}")
+    target = Database(backend.new_url(migrated=True))
+    try:
+        restore(target, path)
+        with target.unit_of_work() as s:
+            patient = s.scalars(select(Patient)).one()
+            patient.labs.append(_lab("2024-08-01"))
+            s.flush()
+            assert max(lab.id for lab in patient.labs) > top
+    finally:
+        target.dispose()

@@ -54,6 +54,9 @@ def test_over_long_and_control_characters_are_refused_on_the_form(
     r = client.post("/patients/new", data={**base, "given_name": "Pie\x00ter"})
     assert r.status_code == 422
     assert "NUL byte" in _error_of(r.text, "given_name")
+    r = client.post("/patients/new", data={**base, "diagnosis_text": "d" * 501})
+    assert r.status_code == 422
+    assert "at most 500" in _error_of(r.text, "diagnosis_text")
     pid = new_patient(client, token)
     lab = {"csrf_token": token, "sampled_on": "2025-01-10", "analyte": "25ohd", "value": "41",
            "unit": "n" * 33}  # fmt: skip

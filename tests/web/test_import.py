@@ -17,13 +17,13 @@ def _upload(client: Any, token: str, content: bytes, name: str = "dxa.csv") -> A
 
 
 def _commit(client: Any, token: str, preview_html: str) -> Any:
-    payload = re.search(r'name="payload" value="([^"]*)"', preview_html)
+    payload = re.search(r'name="preview" value="([^"]*)"', preview_html)
     signature = re.search(r'name="signature" value="([^"]*)"', preview_html)
     assert payload
     assert signature
     return client.post(
         "/import/dxa/commit",
-        data={"csrf_token": token, "payload": payload[1], "signature": signature[1]},
+        data={"csrf_token": token, "preview": payload[1], "signature": signature[1]},
     )
 
 

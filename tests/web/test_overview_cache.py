@@ -196,7 +196,7 @@ def test_import_invalidates(client: Any, app: Any, user_ids: dict[str, int]) -> 
     )
     assert r.status_code == 200, r.text[-1500:]
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', r.text))
-    assert {"payload", "signature", "csrf_token"} <= fields.keys()
+    assert {"preview", "signature", "csrf_token"} <= fields.keys()
     r = client.post("/import/dxa/commit", data=fields, follow_redirects=False)
     assert r.status_code in (200, 303), r.text[-1500:]
     page = _check_changed(client, app, pid, page, "a DXA import")

@@ -85,13 +85,13 @@ def test_web_workflow_on_postgresql(pg_client: tuple[Any, dict[str, int]]) -> No
         "/import/dxa", data={"csrf_token": token}, files={"file": ("d.csv", csv, "text/csv")}
     ).text
     assert "1 row is ready to import." in preview
-    payload = re.search(r'name="payload" value="([^"]*)"', preview)
+    payload = re.search(r'name="preview" value="([^"]*)"', preview)
     signature = re.search(r'name="signature" value="([^"]*)"', preview)
     assert payload
     assert signature
     done = client.post(
         "/import/dxa/commit",
-        data={"csrf_token": token, "payload": payload[1], "signature": signature[1]},
+        data={"csrf_token": token, "preview": payload[1], "signature": signature[1]},
     )
     assert "1 scan was imported." in done.text
     assert "0.650 g/cm²" in client.get(f"/patients/{pid}").text

@@ -267,13 +267,34 @@ def restore_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Delete everything in the database first.")
     ] = False,
+    no_verify: Annotated[
+        bool,
+        typer.Option(
+            "--no-verify",
+            help="Restore a backup without a checksum (made by an older pedbone). Only for a "
+            "file you trust: its content cannot be checked.",
+        ),
+    ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Restore a backup into an empty database (or replace the contents with --replace)."""
+    """Restore a backup into an empty database (or replace the contents with --replace).
+
+    The backup's checksum is verified first; a changed, truncated or damaged backup is refused
+    and the database is left as it was (exit status 2, a message, never a traceback).
+    """
+    from pedbone.store import StoreError
     from pedbone.store._backup import restore
 
     with _database(database_url) as db:
-        summary = restore(db, src, replace=replace)
+        try:
+            summary = restore(db, src, replace=replace, verify=not no_verify)
+        except StoreError:
+            raise
+        except Exception as exc:  # never a traceback: it would show rows (patient data)
+            raise _fail(
+                f"the restore failed ({type(exc).__name__}); nothing was restored and the "
+                "database is as it was"
+            ) from None
         typer.echo(f"restored {summary.total} rows from {src} into {_describe(db)}")
 
 

@@ -15,6 +15,7 @@ See ``docs/store.md``.
 from __future__ import annotations
 
 from pedbone.store import _audit  # registers the flush hooks
+from pedbone.store import _consistency as _consistency  # registers the date check on flush
 from pedbone.store import _limits as _limits  # registers the length/character check on flush
 from pedbone.store import _review as review  # systematic reviews: store.review.cast_vote ...
 from pedbone.store._audit import Actor, actor_of, row_snapshot
@@ -53,6 +54,7 @@ from pedbone.store._models import (
     DxaScan,
     Fracture,
     FractureSite,
+    ImportCommit,
     Infusion,
     LabResult,
     Medication,
@@ -140,6 +142,7 @@ __all__ = [
     "DxaZ",
     "Fracture",
     "FractureSite",
+    "ImportCommit",
     "ImportRowError",
     "Infusion",
     "LabResult",

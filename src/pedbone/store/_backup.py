@@ -9,16 +9,28 @@
 :func:`restore` reads either kind into a migrated database, in one transaction: it refuses a
 database that already holds data unless ``replace=True``, and a failure leaves the target as
 it was.
+
+Every backup carries a SHA-256 checksum over its content, written when the backup is made and
+verified before anything is restored (hazard H36): a backup whose content was changed afterwards
+(an edited audit entry, a deleted row) is refused, as is a truncated or damaged file, with a
+message and without touching the database. A JSON backup holds it in its ``checksum`` field (over
+the canonical JSON of the rest of the document); a SQLite backup in a small table
+``pedbone_backup`` of the backup file (over the rows of every other table). Backups made before
+checksums existed (JSON format version 1, SQLite files without the table) restore only with
+``verify=False`` (``pedbone restore --no-verify``). Errors never carry row values (patient
+data) into messages or tracebacks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import json
 import shutil
 import sqlite3
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +46,11 @@ from pedbone.store._models import Base
 __all__ = ["BACKUP_FORMAT", "RestoreSummary", "backup", "restore"]
 
 BACKUP_FORMAT = "pedbone-backup"
-FORMAT_VERSION = 1
+#: 2: with a checksum (1: without; read only with ``verify=False``).
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
+#: The table a SQLite backup file keeps its checksum in (not part of the clinic schema).
+CHECKSUM_TABLE = "pedbone_backup"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -96,6 +112,16 @@ def _sqlite_backup(db: Database, path: Path) -> None:
         try:
             source.backup(target)  # online backup API: consistent snapshot, pages copied
             target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            digest = sqlite_content_checksum(target)
+            target.execute(
+                f"CREATE TABLE {CHECKSUM_TABLE} (algorithm TEXT NOT NULL, checksum TEXT NOT NULL,"
+                " created_at TEXT NOT NULL)"
+            )
+            target.execute(
+                f"INSERT INTO {CHECKSUM_TABLE} VALUES ('sha256', ?, ?)",
+                (digest, dt.datetime.now(dt.UTC).isoformat()),
+            )
+            target.commit()
         finally:
             target.close()
     except BaseException:
@@ -104,6 +130,35 @@ def _sqlite_backup(db: Database, path: Path) -> None:
     finally:
         raw.close()
     partial.replace(path)
+
+
+def sqlite_content_checksum(connection: sqlite3.Connection) -> str:
+    """SHA-256 over every row of every table of a SQLite file (but the checksum table), in
+    table-name and rowid order, as canonical JSON: what a SQLite backup's checksum covers."""
+    digest = hashlib.sha256()
+    names = [
+        row[0]
+        for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        )
+        if row[0] != CHECKSUM_TABLE
+    ]
+    for name in names:
+        digest.update(json.dumps(["table", name]).encode())
+        columns = [r[1] for r in connection.execute(f'PRAGMA table_info("{name}")')]
+        digest.update(json.dumps(columns).encode())
+        order = "rowid" if name != "sqlite_sequence" else "name"
+        cursor = connection.execute(f'SELECT * FROM "{name}" ORDER BY {order}')
+        for row in cursor:
+            values = [v.hex() if isinstance(v, bytes) else v for v in row]
+            digest.update(json.dumps(values, ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def _document_checksum(document: dict[str, Any]) -> str:
+    body = {k: v for k, v in document.items() if k != "checksum"}
+    canonical = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _encode(value: Any) -> Any:
@@ -133,6 +188,7 @@ def _json_backup(db: Database, path: Path) -> None:
         "source_backend": db.backend,
         "tables": tables,
     }
+    document["checksum"] = {"algorithm": "sha256", "value": _document_checksum(document)}
     partial = path.with_name(path.name + ".partial")
     try:
         opener: Any = gzip.open if path.name.endswith(".gz") else open
@@ -147,11 +203,15 @@ def _json_backup(db: Database, path: Path) -> None:
 # --------------------------------------------------------------------------- restore
 
 
-def restore(db: Database, src: str | Path, *, replace: bool = False) -> RestoreSummary:
+def restore(
+    db: Database, src: str | Path, *, replace: bool = False, verify: bool = True
+) -> RestoreSummary:
     """Load a backup made by :func:`backup` into ``db`` (which must be at the newest schema).
 
     Refuses a database that holds any row unless ``replace=True`` (then everything in it is
     deleted first). All in one transaction: on any error the database is left as it was.
+    The backup's checksum is verified first; a backup without one (made by an older pedbone)
+    is refused unless ``verify=False``.
     """
     path = Path(src)
     if not path.is_file():
@@ -162,9 +222,9 @@ def restore(db: Database, src: str | Path, *, replace: bool = False) -> RestoreS
     with path.open("rb") as handle:
         magic = handle.read(16)
     if magic.startswith(_SQLITE_MAGIC):
-        summary = _restore_sqlite(db, path, replace)
+        summary = _restore_sqlite(db, path, replace, verify)
     else:
-        summary = _restore_json(db, path, magic.startswith(_GZIP_MAGIC), replace)
+        summary = _restore_json(db, path, magic.startswith(_GZIP_MAGIC), replace, verify)
     return summary
 
 
@@ -185,40 +245,123 @@ def _prepare_target(connection: Connection, replace: bool) -> None:
 
 
 def _reset_sequences(connection: Connection) -> None:
-    if connection.dialect.name != "postgresql":
-        return
+    """Start every id counter above the highest id the table holds *or ever held* (as far as
+    the restored audit log knows), so that ids deleted before the backup are not handed out
+    again after the restore either (hazard H30)."""
+    from pedbone.store._models import integer_key
+
+    postgres = connection.dialect.name == "postgresql"
+    numeric = "row_id ~ '^[0-9]+$'" if postgres else "row_id GLOB '[0-9]*'"
     for table in _tables():
-        pk = list(table.primary_key.columns)
-        if len(pk) == 1 and pk[0].autoincrement is not False and pk[0].type.python_type is int:
+        if not integer_key(table):
+            continue
+        pk = next(iter(table.primary_key.columns)).name
+        top = connection.execute(text(f'SELECT MAX("{pk}") FROM "{table.name}"')).scalar()
+        logged = connection.execute(
+            text(
+                "SELECT MAX(CAST(row_id AS BIGINT)) FROM audit_log "
+                f"WHERE table_name = :t AND {numeric}"
+            ),
+            {"t": table.name},
+        ).scalar()
+        highest = max(int(top or 0), int(logged or 0))
+        if postgres:
             connection.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
-                    f"COALESCE(MAX({pk[0].name}), 1), MAX({pk[0].name}) IS NOT NULL) "
-                    f"FROM {table.name}"
-                )
+                text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk}'), :v, :called)"),
+                {"v": max(highest, 1), "called": highest > 0},
             )
+        else:
+            connection.execute(
+                text("DELETE FROM sqlite_sequence WHERE name = :t"), {"t": table.name}
+            )
+            if highest:
+                connection.execute(
+                    text("INSERT INTO sqlite_sequence (name, seq) VALUES (:t, :s)"),
+                    {"t": table.name, "s": highest},
+                )
 
 
 def _load(
     db: Database, rows_by_table: dict[str, list[dict[str, Any]]], replace: bool
 ) -> dict[str, int]:
+    from sqlalchemy.exc import SQLAlchemyError
+
     counts: dict[str, int] = {}
-    with db.engine.begin() as connection:
-        _prepare_target(connection, replace)
-        for table in _tables():
-            rows = rows_by_table.get(table.name, [])
-            if rows:
-                connection.execute(insert(table), rows)
-            counts[table.name] = len(rows)
-        _reset_sequences(connection)
+    current = "?"
+    try:
+        with db.engine.begin() as connection:
+            _prepare_target(connection, replace)
+            for table in _tables():
+                current = table.name
+                rows = rows_by_table.get(table.name, [])
+                if rows:
+                    connection.execute(insert(table), rows)
+                counts[table.name] = len(rows)
+            current = "?"
+            _reset_sequences(connection)
+    except SQLAlchemyError as exc:
+        # never the SQL parameters or the driver's detail (they carry patient data)
+        raise StoreError(
+            f"the database refused the rows of table {current} ({_reason(exc)}); "
+            "nothing was restored and the database is as it was"
+        ) from None
     return counts
 
 
-def _restore_sqlite(db: Database, path: Path, replace: bool) -> RestoreSummary:
+def _reason(exc: Exception) -> str:
+    """A reason without values: the kind of refusal and, on PostgreSQL, the constraint."""
+    orig = getattr(exc, "orig", None)
+    diag = getattr(orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None)
+    kind = type(orig or exc).__name__
+    text = str(orig or exc)
+    if "UNIQUE" in text or "duplicate key" in text:
+        kind = "duplicate key"
+    elif "FOREIGN KEY" in text or "foreign key" in text:
+        kind = "broken reference"
+    elif "NOT NULL" in text or "null value" in text:
+        kind = "missing value"
+    return f"{kind}, constraint {constraint}" if constraint else kind
+
+
+def _verify_sqlite(path: Path, copy: Path, verify: bool) -> None:
+    try:
+        connection = sqlite3.connect(copy)
+        try:
+            stored = connection.execute(
+                f"SELECT algorithm, checksum FROM {CHECKSUM_TABLE}"
+            ).fetchall()
+        except sqlite3.DatabaseError:
+            stored = []
+        try:
+            actual = sqlite_content_checksum(connection) if verify and stored else ""
+            if stored:
+                connection.execute(f"DROP TABLE {CHECKSUM_TABLE}")
+                connection.commit()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: not a readable SQLite database ({exc})") from None
+    if not verify:
+        return
+    if not stored:
+        raise StoreError(
+            f"{path}: has no checksum (not made by `pedbone backup`, or by an older pedbone); "
+            "if you trust this file, restore it with --no-verify"
+        )
+    if len(stored) != 1 or stored[0][0] != "sha256" or stored[0][1] != actual:
+        raise StoreError(
+            f"{path}: the checksum does not match the content — the backup was changed or "
+            "damaged after it was made; nothing was restored"
+        )
+
+
+def _restore_sqlite(db: Database, path: Path, replace: bool, verify: bool) -> RestoreSummary:
     head = head_revision()
     with tempfile.TemporaryDirectory(prefix="pedbone-restore-") as tmp:
         copy = Path(tmp) / "source.sqlite3"
         shutil.copyfile(path, copy)  # never touch the backup file itself
+        _verify_sqlite(path, copy, verify)
         url = make_url("sqlite:///").set(database=str(copy)).render_as_string()
         source_db = Database(url, upgrade=False)
         try:
@@ -263,29 +406,56 @@ def _decode_rows(table: Table, columns: list[str], raw: list[list[Any]]) -> list
                     value = dt.datetime.fromisoformat(value)
                 elif isinstance(value, str) and kind is dt.date:
                     value = dt.date.fromisoformat(value)
-            except ValueError as exc:
+            except ValueError:
                 raise StoreError(
-                    f"table {table.name}, row {number}, column {name}: bad date {value!r}"
-                ) from exc
+                    f"table {table.name}, row {number}, column {name}: not a date"
+                ) from None
             row[name] = value
         out.append(row)
     return out
 
 
-def _restore_json(db: Database, path: Path, gzipped: bool, replace: bool) -> RestoreSummary:
+def _restore_json(
+    db: Database, path: Path, gzipped: bool, replace: bool, verify: bool
+) -> RestoreSummary:
     try:
         opener: Any = gzip.open if gzipped else open
         with opener(path, "rt", encoding="utf-8") as handle:
             document = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(f"{path}: not a pedbone backup (neither SQLite nor JSON: {exc})") from exc
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise StoreError(
+            f"{path}: the compressed backup is truncated or damaged ({exc}); "
+            "nothing was restored — use another copy of the backup"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise StoreError(
+            f"{path}: not a pedbone backup, or cut off (JSON ends or breaks at line "
+            f"{exc.lineno}, column {exc.colno}); nothing was restored"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{path}: not a pedbone backup (neither SQLite nor JSON: {exc})") from None
     if not isinstance(document, dict) or document.get("format") != BACKUP_FORMAT:
         raise StoreError(f"{path}: not a pedbone backup (format field missing)")
-    if document.get("format_version") != FORMAT_VERSION:
+    version = document.get("format_version")
+    if version not in _READABLE_VERSIONS:
         raise StoreError(
-            f"{path}: backup format version {document.get('format_version')!r} "
-            f"is not supported (this pedbone reads {FORMAT_VERSION})"
+            f"{path}: backup format version {version!r} "
+            f"is not supported (this pedbone reads {', '.join(map(str, _READABLE_VERSIONS))})"
         )
+    if verify:
+        checksum = document.get("checksum")
+        if not isinstance(checksum, dict) or "value" not in checksum:
+            raise StoreError(
+                f"{path}: has no checksum (made by an older pedbone); "
+                "if you trust this file, restore it with --no-verify"
+            )
+        if checksum.get("algorithm") != "sha256" or checksum["value"] != _document_checksum(
+            document
+        ):
+            raise StoreError(
+                f"{path}: the checksum does not match the content — the backup was changed or "
+                "damaged after it was made; nothing was restored"
+            )
     head = head_revision()
     revision = document.get("schema_revision")
     if revision != head:
@@ -295,8 +465,13 @@ def _restore_json(db: Database, path: Path, gzipped: bool, replace: bool) -> Res
         )
     tables = {t.name: t for t in _tables()}
     rows: dict[str, list[dict[str, Any]]] = {}
-    for name, body in document.get("tables", {}).items():
+    body_tables = document.get("tables", {})
+    if not isinstance(body_tables, dict):
+        raise StoreError(f"{path}: not a pedbone backup (no tables)")
+    for name, body in body_tables.items():
         if name not in tables:
             raise StoreError(f"{path}: unknown table {name!r}")
+        if not isinstance(body, dict) or "columns" not in body or "rows" not in body:
+            raise StoreError(f"{path}: table {name!r} is damaged (no columns or rows)")
         rows[name] = _decode_rows(tables[name], body["columns"], body["rows"])
     return RestoreSummary("json", head, _load(db, rows, replace))

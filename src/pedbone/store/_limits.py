@@ -18,18 +18,27 @@ under it) without a database.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Iterator
 from typing import Any, Final
 
-from sqlalchemy import JSON, Float, Integer, String, Text, event, inspect
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, String, Text, event, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from pedbone.store._engine import StoreSession
 from pedbone.store._errors import ValidationError
 
-__all__ = ["INT_MAX", "INT_MIN", "check_object", "check_value", "text_limit"]
+__all__ = [
+    "INT_MAX",
+    "INT_MIN",
+    "check_kind",
+    "check_object",
+    "check_value",
+    "short_repr",
+    "text_limit",
+]
 
 #: PostgreSQL ``INTEGER`` (SQLite's is 64-bit; the smaller range is what both accept).
 INT_MIN: Final = -(2**31)
@@ -57,13 +66,50 @@ def _describe(char: str) -> str:
     return f"a control character (U+{ord(char):04X})"
 
 
+def short_repr(value: Any) -> str:
+    """``repr(value)``, cut to 40 characters (messages never echo a whole pasted document)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _kind_error(field: str, value: Any, kind: str) -> ValidationError:
+    return ValidationError(f"{field}: {short_repr(value)} is not {kind}")
+
+
+def check_kind(field: str, column_type: Any, value: Any) -> None:
+    """The Python type a column stores; anything else is refused by name, never passed to a
+    driver (which would fail with a message that names no field, or differently per backend)."""
+    impl = getattr(column_type, "impl", column_type)
+    if isinstance(impl, Boolean):
+        if not isinstance(value, bool):
+            raise _kind_error(field, value, "yes/no")
+    elif isinstance(impl, Integer):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _kind_error(field, value, "a whole number")
+    elif isinstance(impl, Float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _kind_error(field, value, "a number")
+    elif isinstance(impl, DateTime):
+        if not isinstance(value, dt.datetime):
+            raise _kind_error(field, value, "a date and time")
+    elif isinstance(impl, Date):
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise _kind_error(field, value, "a date (YYYY-MM-DD)")
+    elif isinstance(impl, String):
+        if not isinstance(value, str):
+            raise _kind_error(field, value, "text")
+    elif isinstance(impl, JSON) and not isinstance(value, dict | list):
+        raise _kind_error(field, value, "a set of values")
+
+
 def check_value(field: str, column_type: Any, value: Any) -> None:
     """Raise :class:`ValidationError` if ``value`` cannot be stored alike on every backend."""
     if value is None:
         return
+    check_kind(field, column_type, value)
     if isinstance(column_type, String):
         if not isinstance(value, str):
-            return  # the type's own processing decides (e.g. an enum member)
+            return
         one_line = not isinstance(column_type, Text) and column_type.length is not None
         bad = (_FORBIDDEN_LINE if one_line else _FORBIDDEN).search(value)
         if bad:

@@ -12,12 +12,14 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect, select
+from sqlalchemy import String, inspect, select
 from sqlalchemy.orm import Session
 
+from pedbone.store._consistency import check_patient_dates, parse_decimal
 from pedbone.store._engine import Database
 from pedbone.store._errors import ConflictError, StoreError, ValidationError
-from pedbone.store._limits import check_object
+from pedbone.store._limits import check_kind, check_object
+from pedbone.store._limits import short_repr as short
 from pedbone.store._models import AuditEntry, Base, Patient
 
 __all__ = [
@@ -125,15 +127,15 @@ def _coerce(model: type[Base], key: str, value: Any) -> Any:
         if python_type is dt.date:
             return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise ValidationError(f"{key}: {value!r} is not an ISO date (YYYY-MM-DD)") from exc
+        raise ValidationError(f"{key}: {short(value)} is not an ISO date (YYYY-MM-DD)") from exc
     if python_type is float or python_type is int:
         try:
-            number = float(text)
+            number = parse_decimal(text, comma=False)  # strict: not "1_00", "inf"
         except ValueError as exc:
-            raise ValidationError(f"{key}: {value!r} is not a number") from exc
+            raise ValidationError(f"{key}: {short(value)} is not a number") from exc
         if python_type is int:
             if not number.is_integer():
-                raise ValidationError(f"{key}: {value!r} is not a whole number")
+                raise ValidationError(f"{key}: {short(value)} is not a whole number")
             return int(number)
         return number
     if python_type is bool:
@@ -141,7 +143,7 @@ def _coerce(model: type[Base], key: str, value: Any) -> Any:
             return True
         if text.lower() in _FALSE:
             return False
-        raise ValidationError(f"{key}: {value!r} is not yes/no (true/false, 1/0)")
+        raise ValidationError(f"{key}: {short(value)} is not yes/no (true/false, 1/0)")
     return value
 
 
@@ -160,7 +162,16 @@ def _assign(obj: Base, changes: Mapping[str, Any]) -> None:
             raise ValidationError(f"{key}: is managed by the store and cannot be set")
         if key not in columns:
             raise ValidationError(f"{key}: {model.__tablename__} has no such field")
-        setattr(obj, key, _coerce(model, key, value))
+        coerced = _coerce(model, key, value)
+        column_type = inspect(model).columns[key].type
+        if coerced is not None and not isinstance(column_type, String):
+            # numbers, dates, yes/no: the column's type before any validator sees the value
+            # (text is checked at flush, after validators such as sex 1/2 -> M/F normalise it)
+            check_kind(key, column_type, coerced)
+        try:
+            setattr(obj, key, coerced)
+        except (AttributeError, TypeError) as exc:
+            raise ValidationError(f"{key}: {str(value)[:40]!r} is not valid here") from exc
 
 
 def update_record(
@@ -227,6 +238,7 @@ def import_patients(db: Database, rows: Iterable[Mapping[str, Any]], actor: Any 
             try:
                 patient = build(Patient, row)
                 check_object(patient)  # names the nested row: "dxa_scans[1].model: ..."
+                check_patient_dates(patient)
                 session.add(patient)
                 session.flush()
             except ValidationError as exc:

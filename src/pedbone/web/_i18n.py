@@ -94,15 +94,12 @@ def parse_number(text: str, language: str) -> float:
 
     Raises ValueError with a short reason on anything that is not one plain number.
     """
+    from pedbone.store._consistency import parse_decimal
+
     raw = text.strip().replace("\u00a0", "").replace(" ", "")
     if not raw:
         raise ValueError("empty")
-    if raw.count(",") + raw.count(".") > 1:
-        raise ValueError(f"not a number: {text!r}")
-    value = float(raw.replace(",", "."))
-    if not math.isfinite(value):
-        raise ValueError(f"not a finite number: {text!r}")
-    return value
+    return parse_decimal(raw)  # strict: "1_00" is not 100, "١٢" not 12, "inf" not a number
 
 
 def format_date(value: dt.date | None, language: str) -> str:

@@ -68,6 +68,8 @@ class ImportRow:
     patient_label: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (column, message msgid)
+    #: Flags that do not stop the import: (column, msgid, parameters), e.g. aBMD vs BMC/area.
+    warnings: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -110,6 +112,11 @@ def read_dxa_csv(
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    if repeated:  # csv.DictReader would silently keep the last of them (a second "mrn"!)
+        raise CsvFileError(
+            N_("line 1: column(s) %(columns)s appear more than once"), columns=", ".join(repeated)
+        )
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise CsvFileError(N_("line 1: missing column(s) %(columns)s"), columns=", ".join(missing))
@@ -159,7 +166,17 @@ def read_dxa_csv(
             row.values = values
             if not errors and not dxa_has_values(values):
                 row.errors.append(("", N_("Enter at least one measured value.")))
+            elif not errors:
+                problem = _store_refusal(values)  # what the commit would refuse (H32)
+                if problem is not None:
+                    name, message = problem
+                    row.errors.append((by_field.get(name, name), message))
             day = values.get("scanned_on")
+            if patient is not None and isinstance(day, dt.date) and day < patient.birth_date:
+                row.errors.append(
+                    ("scan_date", N_("The scan is dated before the patient's birth."))
+                )
+            _flag_inconsistent_abmd(row, values)
             if row.patient_id is not None and isinstance(day, dt.date):
                 key = (row.patient_id, day)
                 if key in seen:
@@ -175,22 +192,102 @@ def read_dxa_csv(
     return rows
 
 
-def commit_rows(db: Any, user: WebUser, rows: list[ImportRow]) -> int:
-    """Write all rows in one transaction (the caller checked they are all valid)."""
-    from pedbone.store import Patient
+def _flag_inconsistent_abmd(row: ImportRow, values: dict[str, Any]) -> None:
+    """Flag a spine aBMD that is not BMC / area within the tolerance (a column mix-up?)."""
+    from pedbone.store._consistency import ABMD_CONSISTENCY_TOLERANCE, abmd_inconsistency
+
+    abmd, bmc, area = (values.get(f"spine_{k}") for k in ("abmd", "bmc", "area"))
+    difference = abmd_inconsistency(abmd, bmc, area)
+    if difference is not None and bmc is not None and area is not None:
+        row.warnings.append(
+            (
+                "spine_abmd",
+                N_(
+                    "aBMD %(abmd)s differs from BMC / area = %(quotient)s by %(percent)s %% "
+                    "(more than %(tolerance)s %%): check the columns before importing."
+                ),
+                {
+                    "abmd": f"{abmd:.3f}",
+                    "quotient": f"{bmc / area:.3f}",
+                    "percent": f"{100 * difference:.0f}",
+                    "tolerance": f"{100 * ABMD_CONSISTENCY_TOLERANCE:.0f}",
+                },
+            )
+        )
+
+
+def _store_refusal(values: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, message) if the store would refuse the scan built from ``values`` (a text too
+    long for its column, a control character, ...), checked without the database."""
+    from pedbone.store import StoreError
+    from pedbone.store._limits import check_object
+    from pedbone.web._data import _dxa_scan
+
+    try:
+        check_object(_dxa_scan(values))
+    except StoreError as exc:
+        message = str(exc)
+        return message.split(":", 1)[0].rsplit(".", 1)[-1], message
+    return None
+
+
+def commit_rows(db: Any, user: WebUser, rows: list[ImportRow], preview_key: str = "") -> int:
+    """Write all rows in one transaction (the caller checked they are all valid).
+
+    The checks that depend on the database run again inside the write transaction, with the
+    patients' rows locked (PostgreSQL; SQLite's transaction holds the write lock from its
+    start), so two commits at the same moment cannot both store a scan of the same patient and
+    date (hazard H34). ``preview_key`` is recorded in ``import_commits``, whose unique key
+    refuses the same preview a second time (:class:`~pedbone.store.ConflictError`, H35).
+    """
+    from sqlalchemy import select
+
+    from pedbone.store import ConflictError, DxaScan, ImportCommit, Patient
     from pedbone.web._data import _actor, _dxa_scan
 
     if any(not r.ok or r.patient_id is None for r in rows):
         raise ValueError("refusing to import a file with errors")
     with db.unit_of_work(actor=_actor(db, user)) as session:
+        ids = sorted({r.patient_id for r in rows if r.patient_id is not None})
+        locked = set(
+            session.scalars(
+                select(Patient.id).where(Patient.id.in_(ids)).order_by(Patient.id).with_for_update()
+            )
+        )
         for row in rows:
-            patient = session.get(Patient, row.patient_id)
+            if row.patient_id not in locked:
+                raise ConflictError(
+                    f"line {row.line}: the patient was deleted meanwhile; nothing was imported"
+                )
+            day = row.values.get("scanned_on")
+            exists = session.scalar(
+                select(DxaScan.id).where(
+                    (DxaScan.patient_id == row.patient_id) & (DxaScan.scanned_on == day)
+                )
+            )
+            if exists:
+                raise ConflictError(
+                    f"line {row.line}: a scan of this patient on {day} was recorded meanwhile "
+                    "(the same file imported twice?); nothing was imported"
+                )
+        if preview_key:
+            session.add(
+                ImportCommit(
+                    preview_key=preview_key,
+                    sha256=preview_key.split(".", 1)[0],
+                    kind="dxa",
+                    rows=len(rows),
+                    username=user.username,
+                )
+            )
+            session.flush()  # a second commit of this preview fails here, before any scan
+        for row in rows:
             if "_scan" in row.values:  # a scanner export (pedbone.io builds the scan)
                 from pedbone.io._dxa_import import build_scan
 
                 scan = build_scan(row.values["_scan"])
             else:
                 scan = _dxa_scan(row.values)
-            scan.patient_id = patient.id if patient is not None else row.patient_id
+            scan.patient_id = row.patient_id
             session.add(scan)
     return len(rows)

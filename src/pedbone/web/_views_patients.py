@@ -84,6 +84,8 @@ async def patient_create(request: Request, user: Editor) -> Response:
             pid = create_patient(request.app.state.db, user, values)
         except StoreError as exc:
             name = store_error_field(str(exc), tuple(f.name for f in PATIENT_FIELDS))
+            if name is None and str(exc).startswith("text:"):
+                name = "diagnosis_text"  # the diagnosis row's wording
             errors[name or "_form"] = str(exc)
         else:
             return RedirectResponse(f"/patients/{pid}", status_code=303)

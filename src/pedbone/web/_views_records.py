@@ -57,6 +57,17 @@ def _summary(kind: str, row: Any) -> list[tuple[Field, Any]]:
     return shown[:4]
 
 
+def _conflict_page(request: Request, exc: Exception) -> Response:
+    """409 for a conflict; 503 with Retry-After when the database was only busy (H33)."""
+    from pedbone.store import BusyError
+
+    if isinstance(exc, BusyError):
+        response = render(request, "error.html", status_code=503, error="busy", message=str(exc))
+        response.headers["Retry-After"] = "5"
+        return response
+    return render(request, "error.html", status_code=409, error="conflict", message=str(exc))
+
+
 def _gone(request: Request, kind: str, record_id: int) -> Response | None:
     """A 409 page if the record a form was loaded from has been deleted meanwhile (the audit
     log says so): the stale form is refused, never applied to anything else (hazard H30)."""
@@ -183,9 +194,7 @@ async def record_update(
                         values["genant_grade"] = float(values["genant_grade"])
                     update_record(session, _model(kind), record_id, version, **values)
         except ConflictError as exc:
-            return render(
-                request, "error.html", status_code=409, error="conflict", message=str(exc)
-            )
+            return _conflict_page(request, exc)
         except StoreError as exc:
             name = store_error_field(str(exc), tuple(f.name for f in spec.fields))
             errors[name or "_form"] = str(exc)
@@ -224,7 +233,7 @@ async def record_delete(
         with db.unit_of_work(actor=_actor(db, user)) as session:
             delete_record(session, _model(kind), record_id, version)
     except ConflictError as exc:
-        return render(request, "error.html", status_code=409, error="conflict", message=str(exc))
+        return _conflict_page(request, exc)
     return RedirectResponse(f"/patients/{patient_id}/records?deleted=1", status_code=303)
 
 
@@ -277,9 +286,7 @@ async def patient_update(request: Request, patient_id: int, user: Editor) -> Res
                     values[column] = values.get(column) or None
                 update_record(session, Patient, patient_id, raw.get("version", ""), **values)
         except ConflictError as exc:
-            return render(
-                request, "error.html", status_code=409, error="conflict", message=str(exc)
-            )
+            return _conflict_page(request, exc)
         except StoreError as exc:
             name = store_error_field(str(exc), tuple(f.name for f in PATIENT_EDIT_FIELDS))
             errors[name or "_form"] = str(exc)

@@ -405,7 +405,7 @@ async def _form(request: Request) -> dict[str, str]:
 @router.post("/patients/{patient_id}/treatment/start")
 async def treatment_start(request: Request, patient_id: int, user: Editor) -> Response:
     """Store the course planned on the page: the treatment and one planned infusion per dose."""
-    from pedbone.store import Infusion, Patient, Treatment
+    from pedbone.store import BusyError, ConflictError, Infusion, Patient, Treatment
     from pedbone.web._data import _actor
 
     raw = await _form(request)
@@ -464,32 +464,46 @@ async def treatment_start(request: Request, patient_id: int, user: Editor) -> Re
             start_failed=_("This course was already started (same protocol and start date)."),
         )
     db = request.app.state.db
-    with db.unit_of_work(actor=_actor(db, user)) as session:
-        patient = session.get(Patient, patient_id)
-        assert patient is not None
-        course = Treatment(
-            drug=protocol.drug,
-            route=protocol.route,
-            start_date=plan.start,
-            status="planned",  # until its first dose is recorded as given
-            protocol_id=protocol.id,
-            indication=protocol.title,
-            checklist_override=override,
-        )
-        for d in plan.doses:
-            course.infusions.append(
-                Infusion(
-                    given_on=d.date,
-                    cycle_number=d.cycle,
-                    day_number=d.day,
-                    dose_mg=d.dose_mg,
-                    dose_mg_per_kg=d.mg_per_kg,
-                    weight_kg=plan.weight_kg,
-                    first_dose=d.first_dose,
-                    status="planned",
-                )
+    try:
+        with db.unit_of_work(actor=_actor(db, user)) as session:
+            patient = session.get(Patient, patient_id)
+            assert patient is not None
+            course = Treatment(
+                drug=protocol.drug,
+                route=protocol.route,
+                start_date=plan.start,
+                status="planned",  # until its first dose is recorded as given
+                protocol_id=protocol.id,
+                indication=protocol.title,
+                checklist_override=override,
             )
-        patient.treatments.append(course)
+            for d in plan.doses:
+                course.infusions.append(
+                    Infusion(
+                        given_on=d.date,
+                        cycle_number=d.cycle,
+                        day_number=d.day,
+                        dose_mg=d.dose_mg,
+                        dose_mg_per_kg=d.mg_per_kg,
+                        weight_kg=plan.weight_kg,
+                        first_dose=d.first_dose,
+                        status="planned",
+                    )
+                )
+            patient.treatments.append(course)
+    except ConflictError as exc:  # the same course started at the same moment (H34)
+        busy = isinstance(exc, BusyError)
+        return _page(
+            request,
+            user,
+            patient_id,
+            protocol_id=protocol_id,
+            start=day.isoformat(),
+            status_code=503 if busy else 409,
+            start_failed=_("The database was busy; nothing was saved. Please try again.")
+            if busy
+            else _("This course was already started (same protocol and start date)."),
+        )
     return RedirectResponse(f"/patients/{patient_id}/treatment?started=1", status_code=303)
 
 
