@@ -675,7 +675,7 @@ def _run(
     # ---- plots ------------------------------------------------------------------------
     plots: dict[str, str] = {}
     if forest_path is not None:
-        ev.forest(plot_obj, path=forest_path, title=title)
+        ev.forest(plot_obj, path=forest_path, title=title, pi_type=pi_type)
         plots["forest"] = str(forest_path)
     if funnel_path is not None:
         ev.funnel(plot_obj_funnel, path=funnel_path)
