@@ -86,7 +86,10 @@ KNOWN_PRIVATE_IMPORTS: set[tuple[str, str]] = {
     ("pedbone.report._pdf", "pedbone.web._overview"),
     ("pedbone.report._pdf", "pedbone.web._render"),
     ("pedbone.web._data", "pedbone.store._models"),
+    ("pedbone.web._i18n", "pedbone.store._consistency"),
     ("pedbone.web._import", "pedbone.io._dxa_import"),
+    ("pedbone.web._import", "pedbone.store._consistency"),
+    ("pedbone.web._import", "pedbone.store._limits"),
     ("pedbone.web._views_review", "pedbone.store._review_models"),
 }
 
