@@ -23,7 +23,7 @@ def _upload(
 def _commit(client: Any, token: str, html: str, **override: str) -> Any:
     fields = {
         k: re.search(rf'name="{k}" value="([^"]*)"', html)
-        for k in ("payload", "options", "signature")
+        for k in ("preview", "options", "signature")
     }
     data = {k: m[1].replace("&#34;", '"').replace("&quot;", '"') for k, m in fields.items() if m}
     return client.post("/import/dxa/commit", data={"csrf_token": token, **data, **override})

@@ -223,7 +223,7 @@ def test_payload_in_error_messages_renders_as_text(client: Any, user_ids: Any) -
     assert r.status_code in (200, 400), r.status_code
     assert injected(r.text) == []
     # a header of payloads: the file-level message names the columns, as text
-    bad_header = f'mrn,scan_date,manufacturer,"{PAYLOADS[1]}",mrn\nX,2020-01-01,Hologic,1,Y\n'
+    bad_header = f'mrn,scan_date,manufacturer,"{PAYLOADS[1]}"\nX,2020-01-01,Hologic,1\n'
     r = client.post(
         "/import/dxa",
         data={"csrf_token": token},
@@ -232,6 +232,15 @@ def test_payload_in_error_messages_renders_as_text(client: Any, user_ids: Any) -
     assert r.status_code in (200, 422), r.status_code
     assert injected(r.text) == []
     assert LITERAL in r.text  # echoed in the message, as text, with its % intact
+    # the same payload as a repeated column: the refusal names it, as text
+    repeated = f'mrn,scan_date,"{PAYLOADS[1]}","{PAYLOADS[1]}"\nX,2020-01-01,1,1\n'
+    r = client.post(
+        "/import/dxa",
+        data={"csrf_token": token},
+        files={"file": ("scans.csv", repeated.encode(), "text/csv")},
+    )
+    assert injected(r.text) == []
+    assert LITERAL in r.text
     # a DXA import with a payload in every text column of a valid row: preview and result
     client.post(
         f"/patients/{pid}/edit",

@@ -116,6 +116,23 @@ def _install_error_handlers(app: FastAPI) -> None:
         in_path = any(err.get("loc", ("",))[0] == "path" for err in exc.errors())
         return _error_page(request, 404 if in_path else 422)
 
+    from pedbone.store import BusyError
+
+    @app.exception_handler(BusyError)
+    async def _busy(request: Request, exc: BusyError) -> Response:
+        # SQLite stayed locked by another writer past the busy timeout and the retries, on any
+        # route (the session check included): nothing was saved, try again shortly.
+        from pedbone.web._render import render
+
+        return render(
+            request,
+            "error.html",
+            status_code=503,
+            headers={"Retry-After": "5"},
+            error="busy",
+            message=str(exc),
+        )
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, _exc: Exception) -> Response:
         return _error_page(request, 500)
