@@ -228,7 +228,8 @@ def bench_mv(studies: list[int]) -> None:
         diffs[1] = abs(py[2] - r[2])  # sigma² may sit on the boundary 0: absolute difference
         print(
             f"{n:>8} {k:>6} {py[0] * 1e3:>10.1f}ms {r[0] * 1e3:>10.1f}ms {r[0] / py[0]:>8.1f}x"
-            f"  rel. diff estimate {diffs[0]:.1e}, sigma2 (abs.) {diffs[1]:.1e}, robust SE {diffs[2]:.1e}"
+            f"  rel. diff estimate {diffs[0]:.1e}, sigma2 (abs.) {diffs[1]:.1e},"
+            f" robust SE {diffs[2]:.1e}"
         )
 
 
