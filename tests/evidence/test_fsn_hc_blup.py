@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pedbone.evidence import EvidenceInputError, blup, fsn, hc, ranef, rma, rma_mv
+from pedbone.evidence import EvidenceInputError, blup, fsn, hc, profile, ranef, rma, rma_mv
 
 FIXTURES = Path(__file__).parent / "fixtures" / "more_fixtures.json"
 
@@ -123,3 +123,35 @@ def test_ranef_rma_mv_matches_metafor() -> None:
         idx = [order[n] for n in exp["names"]]
         close(r.pred[idx], exp["pred"], f"{comp} pred", rtol=2e-5, atol=1e-7)
         close(r.se[idx], exp["se"], f"{comp} se", rtol=2e-5, atol=1e-7)
+
+
+PL = fx()["pl"]
+
+
+@pytest.mark.parametrize("case", PL, ids=[f"{c['data']}-{c['method']}-{c['level']}" for c in PL])
+def test_confint_pl_and_profile_match_metafor(case: dict[str, Any]) -> None:
+    """confint(type="PL") and the profile log-likelihood: τ² from Fisher scoring (1e-12 here,
+    1e-10 in the fixture) moves the bounds by ~1e-9; rtol 1e-6."""
+    d = fx()["yv"][case["data"]]
+    fit = rma(d["yi"], d["vi"], method=case["method"], level=case["level"])
+    ci = fit.confint(type="PL")
+    exp = case["random"]
+    for row, iv, atol in zip(
+        exp, (ci.tau2, ci.tau, ci.i2, ci.h2), (1e-8, 1e-5, 1e-6, 1e-8), strict=True
+    ):
+        # τ at the boundary: sqrt of metafor's ~1e-10 is ~1e-5 (pedbone's τ² there is 0)
+        close([iv.estimate, iv.ci_lb, iv.ci_ub], row, f"{case['data']} PL", rtol=1e-6, atol=atol)
+    assert ci.method == "profile likelihood"
+    prof = profile(fit, tau2=case["grid"])
+    close(prof.ll, case["ll"], "profile ll", rtol=1e-9)
+
+
+def test_profile_errors_and_grid() -> None:
+    d = fx()["yv"]["bcg"]
+    with pytest.raises(EvidenceInputError, match="ML"):
+        profile(rma(d["yi"], d["vi"], method="DL"))
+    with pytest.raises(EvidenceInputError, match="type"):
+        rma(d["yi"], d["vi"]).confint(type="Wald")
+    prof = profile(rma(d["yi"], d["vi"]), steps=7)
+    assert prof.tau2.shape == (7,)
+    assert prof.ll.max() <= prof.ll_hat + 1e-12  # the estimate maximises the profile

@@ -74,6 +74,7 @@ from pedbone.evidence._leave1out import leave1out
 from pedbone.evidence._mh import MHResult, rma_mh
 from pedbone.evidence._peto import rma_peto
 from pedbone.evidence._plotting import RATIO_MEASURES
+from pedbone.evidence._profile import ProfileResult, confint_pl, profile
 from pedbone.evidence._ranktest import RankTestResult, ranktest
 from pedbone.evidence._regtest import RegTestResult, regtest
 from pedbone.evidence._rma_mv import STRUCTS, RMAMVResult, rma_mv
@@ -109,11 +110,14 @@ __all__ += [
     "FSNResult",
     "GLMMResult",
     "HCResult",
+    "ProfileResult",
     "RMAMVResult",
     "RobustResult",
     "blup",
+    "confint_pl",
     "fsn",
     "hc",
+    "profile",
     "ranef",
     "rma_glmm",
     "rma_mv",
