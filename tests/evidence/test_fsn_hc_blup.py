@@ -18,7 +18,17 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pedbone.evidence import EvidenceInputError, blup, fsn, hc, profile, ranef, rma, rma_mv
+from pedbone.evidence import (
+    EvidenceInputError,
+    blup,
+    fsn,
+    hc,
+    permutest,
+    profile,
+    ranef,
+    rma,
+    rma_mv,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "more_fixtures.json"
 
@@ -155,3 +165,31 @@ def test_profile_errors_and_grid() -> None:
     prof = profile(rma(d["yi"], d["vi"]), steps=7)
     assert prof.tau2.shape == (7,)
     assert prof.ll.max() <= prof.ll_hat + 1e-12  # the estimate maximises the profile
+
+
+PM = fx()["permutest"]
+
+
+@pytest.mark.parametrize("case", PM, ids=[c["id"] for c in PM])
+def test_exact_permutest_matches_metafor(case: dict[str, Any]) -> None:
+    """Exact permutation p-values are counts over all permutations: equal to metafor's."""
+    mods = case["mods"]
+    fit = rma(case["yi"], case["vi"], mods=mods, method=case["method"], test=case["test"])
+    pt = permutest(fit, exact=True)
+    assert pt.exact
+    close(pt.pval, case["pval"], f"{case['id']} pval", rtol=1e-12)
+    close(pt.qm_pval, case["QMp"], f"{case['id']} QMp", rtol=1e-12)
+    assert "exact" in pt.summary()
+
+
+def test_random_permutest_is_seeded_and_sensible() -> None:
+    d = fx()["yv"]["bcg"]
+    fit = rma(d["yi"], d["vi"], mods=np.arange(13.0))
+    a = permutest(fit, iter=60, seed=1)
+    b = permutest(fit, iter=60, seed=1)
+    assert not a.exact
+    assert a.iterations == 60
+    np.testing.assert_array_equal(a.pval, b.pval)
+    assert 1 / 60 <= a.qm_pval <= 1  # the observed data are the first permutation
+    with pytest.raises(EvidenceInputError, match="iter"):
+        permutest(fit, iter=1)

@@ -72,6 +72,7 @@ from pedbone.evidence._heterogeneity import HeterogeneityReadout, heterogeneity_
 from pedbone.evidence._influence import InfluenceResult, influence
 from pedbone.evidence._leave1out import leave1out
 from pedbone.evidence._mh import MHResult, rma_mh
+from pedbone.evidence._permutest import PermutestResult, permutest
 from pedbone.evidence._peto import rma_peto
 from pedbone.evidence._plotting import RATIO_MEASURES
 from pedbone.evidence._profile import ProfileResult, confint_pl, profile
@@ -110,6 +111,7 @@ __all__ += [
     "FSNResult",
     "GLMMResult",
     "HCResult",
+    "PermutestResult",
     "ProfileResult",
     "RMAMVResult",
     "RobustResult",
@@ -117,6 +119,7 @@ __all__ += [
     "confint_pl",
     "fsn",
     "hc",
+    "permutest",
     "profile",
     "ranef",
     "rma_glmm",
