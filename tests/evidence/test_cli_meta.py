@@ -286,6 +286,13 @@ def test_mods_formula_equals_metafor(tmp_path: Path) -> None:
         assert list(model["coefficients"]) == want["coef_names"]
         assert_close([c["estimate"] for c in model["coefficients"].values()], want["beta"], "b")
         assert_close(model["qm"], want["QM"], "QM")
+    plots = ["--forest", str(tmp_path / "mr_forest.svg"), "--funnel", str(tmp_path / "mr.svg")]
+    mr = runner.invoke(
+        app, ["meta", str(path), "--yi", "yi", "--vi", "vi", "--mods", "~ ablat", *plots]
+    )
+    assert mr.exit_code == 0, mr.output
+    assert "not given for a meta-regression" in mr.stdout
+    assert (tmp_path / "mr_forest.svg").stat().st_size > 0
     text = runner.invoke(app, ["meta", str(path), "--yi", "yi", "--vi", "vi", "--mods", "~ x"])
     assert text.exit_code == 2
     assert "names no column" in text.output

@@ -5,7 +5,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from pedbone.evidence import forest, funnel, rma, rma_mh, subgroups, trimfill
@@ -108,14 +107,16 @@ def test_funnel_without_contours(tmp_path: Path) -> None:
 
 
 def test_bad_paths_and_models_are_refused(tmp_path: Path) -> None:
-    yi, vi, _, year = _bcg()
+    yi, vi, _, _ = _bcg()
     res = rma(yi, vi)
     with pytest.raises(EvidenceInputError, match=r"\.svg, \.png or \.pdf"):
         forest(res, path=tmp_path / "forest.gif")
     with pytest.raises(EvidenceInputError, match="does not exist"):
         funnel(res, path=tmp_path / "missing" / "f.svg")
-    with pytest.raises(EvidenceInputError, match="without moderators"):
-        forest(rma(yi, vi, mods=np.asarray(year, dtype=float)))
+    with pytest.raises(EvidenceInputError, match="order must be one of"):
+        forest(res, order="alphabet")
+    with pytest.raises(EvidenceInputError, match="ilab column 'n' has 2 values for 13"):
+        forest(res, ilab={"n": ["1", "2"]})
 
 
 def test_subgroup_weights_are_shares_of_the_overall_model(tmp_path: Path) -> None:

@@ -675,7 +675,7 @@ def _run(
     # ---- plots ------------------------------------------------------------------------
     plots: dict[str, str] = {}
     if forest_path is not None:
-        ev.forest(plot_obj, path=forest_path, title=title)
+        ev.forest(plot_obj, path=forest_path, title=title, pi_type=pi_type)
         plots["forest"] = str(forest_path)
     if funnel_path is not None:
         ev.funnel(plot_obj_funnel, path=funnel_path)
@@ -688,16 +688,9 @@ def _run(
 
 def _make_unique(labels: list[str]) -> list[str]:
     """Number repeated study labels as metafor does (``.make.unique``: a.1, b, a.2)."""
-    seen: dict[str, int] = {}
-    out = []
-    dup = {lab for lab in labels if labels.count(lab) > 1}
-    for lab in labels:
-        if lab in dup:
-            seen[lab] = seen.get(lab, 0) + 1
-            out.append(f"{lab}.{seen[lab]}")
-        else:
-            out.append(lab)
-    return out
+    from pedbone.evidence import make_unique
+
+    return make_unique(labels)
 
 
 def _check_counts(

@@ -30,7 +30,7 @@ from pedbone.evidence._transf import (
     transf_logit,
     transf_pft,
 )
-from pedbone.evidence._utils import ConvergenceError, EvidenceInputError
+from pedbone.evidence._utils import ConvergenceError, EvidenceInputError, make_unique
 
 __all__ = [
     "MEASURES",
@@ -61,22 +61,27 @@ __all__ = [
 ]
 
 # -- Mantel-Haenszel / Peto, sensitivity, bias, plots, read-out ----------------------
+from pedbone.evidence._baujat import baujat
 from pedbone.evidence._blup import BLUPResult, blup, ranef
 from pedbone.evidence._cumul import cumul
 from pedbone.evidence._forest import forest
 from pedbone.evidence._fsn import FSNResult, fsn
 from pedbone.evidence._funnel import funnel
 from pedbone.evidence._glmm import GLMMResult, rma_glmm
+from pedbone.evidence._gosh import GoshResult, gosh
 from pedbone.evidence._hc import HCResult, hc
 from pedbone.evidence._heterogeneity import HeterogeneityReadout, heterogeneity_readout
 from pedbone.evidence._influence import InfluenceResult, influence
+from pedbone.evidence._labbe import labbe
 from pedbone.evidence._leave1out import leave1out
 from pedbone.evidence._mh import MHResult, rma_mh
 from pedbone.evidence._permutest import PermutestResult, permutest
 from pedbone.evidence._peto import rma_peto
 from pedbone.evidence._plotting import RATIO_MEASURES
 from pedbone.evidence._profile import ProfileResult, confint_pl, profile
+from pedbone.evidence._radial import radial
 from pedbone.evidence._ranktest import RankTestResult, ranktest
+from pedbone.evidence._regplot import regplot
 from pedbone.evidence._regtest import RegTestResult, regtest
 from pedbone.evidence._rma_mv import STRUCTS, RMAMVResult, rma_mv
 from pedbone.evidence._robust import RobustResult, robust
@@ -85,19 +90,26 @@ from pedbone.evidence._vcalc import vcalc
 
 __all__ += [
     "RATIO_MEASURES",
+    "GoshResult",
     "HeterogeneityReadout",
     "InfluenceResult",
     "MHResult",
     "RankTestResult",
     "RegTestResult",
     "TrimFillResult",
+    "baujat",
     "cumul",
     "forest",
     "funnel",
+    "gosh",
     "heterogeneity_readout",
     "influence",
+    "labbe",
     "leave1out",
+    "make_unique",
+    "radial",
     "ranktest",
+    "regplot",
     "regtest",
     "rma_mh",
     "rma_peto",

@@ -207,6 +207,8 @@ def rma(
         slab = yi.slab
     elif slab is None and isinstance(data, EscalcResult) and data.slab is not None:
         slab = data.slab
+    if meas == "GEN" and measure is None and isinstance(data, EscalcResult):
+        meas = data.measure  # rma(yi="yi", vi="vi", data=escalc(...)) keeps the measure
     if isinstance(slab, str):
         if frame is None or slab not in frame.columns:
             raise EvidenceInputError(f"slab column {slab!r} not in data")

@@ -52,7 +52,9 @@ def funnel(
     drawn as open circles). With ``contours`` (default 90/95/99 %) the plot is
     contour-enhanced: the regions where a study's two-sided test against ``refline`` would be
     significant at p < 0.10, < 0.05 and < 0.01 are shaded (lighter = more significant). The
-    dashed triangle is the pseudo confidence region around the pooled estimate.
+    dashed triangle is the pseudo confidence region around the pooled estimate. For a
+    meta-regression the residuals are drawn around 0 (metafor's funnel of a model with
+    moderators), without contours.
     """
     from pedbone.evidence._trimfill import TrimFillResult
 
@@ -68,8 +70,14 @@ def funnel(
         vi = np.asarray(res.vi, dtype=np.float64)
     else:
         raise EvidenceInputError("funnel() needs a result of rma, rma_mh, rma_peto or trimfill")
-    if isinstance(fit, RMAResult) and not (fit.p == 1 and fit.intercept):
-        raise EvidenceInputError("funnel() draws models without moderators")
+    mreg = isinstance(fit, RMAResult) and not (fit.p == 1 and fit.intercept)
+    if mreg:
+        # meta-regression: residuals against their SE, around 0 (metafor's funnel.rma with
+        # moderators); contours and ratio axes do not apply to residuals
+        assert isinstance(fit, RMAResult)
+        yi = np.asarray(fit.residuals(), dtype=np.float64)
+        contours = None
+        transf = False
     ok = np.isfinite(yi) & np.isfinite(vi)
     yi, sei = yi[ok], np.sqrt(vi[ok])
     if fill is not None:
@@ -78,9 +86,10 @@ def funnel(
         raise EvidenceInputError("funnel(): no study with an estimate and a variance")
     ratio = is_ratio(fit, transf)
     fig = new_figure(6.4, 5.2)
+    center = 0.0 if mreg else float(fit.estimate)
     ax = fig.add_subplot(1, 1, 1)
     se_max = float(sei.max()) * 1.1
-    est = float(fit.estimate)
+    est = center
     crit = float(stats.norm.isf((1 - level_of(fit) / 100) / 2))
     span = [float(yi.min()), float(yi.max()), est - crit * se_max, est + crit * se_max]
     if contours:
@@ -145,7 +154,7 @@ def funnel(
     ax.set_xlim(lo_x - pad, hi_x + pad)
     ax.set_ylim(se_max, 0.0)
     ax.set_ylabel("Standard error", fontsize=9)
-    name = MEASURE_NAMES.get(fit.measure, "Estimate")
+    name = "Residual value" if mreg else MEASURE_NAMES.get(fit.measure, "Estimate")
     ax.set_xlabel(xlab or (name + (" (log scale)" if ratio else "")), fontsize=9)
     if ratio:
         ratio_ticks(ax, lo_x - pad, hi_x + pad)

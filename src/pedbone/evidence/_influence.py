@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -19,6 +20,9 @@ from scipy import stats
 from pedbone.evidence._refit import refit
 from pedbone.evidence._results import RMAResult
 from pedbone.evidence._utils import EvidenceInputError, FloatArray
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["InfluenceResult", "influence"]
 
@@ -45,11 +49,22 @@ class InfluenceResult:
     coef_names: tuple[str, ...]
     #: coefficients (0-based) over which Cook's distance and the covariance ratio are taken
     btt: tuple[int, ...] = ()
+    #: the full model's tau², Q and number of coefficients (reference lines of :meth:`plot`)
+    tau2_full: float = math.nan
+    q_full: float = math.nan
+    p: int = 0
 
     @property
     def QE_del(self) -> FloatArray:  # noqa: N802 - metafor's name
         """metafor's ``QE.del``: alias of ``q_del``."""
         return self.q_del
+
+    def plot(self, *, path: str | Path | None = None, title: str | None = None) -> Figure:
+        """The eight diagnostics per study, influential studies in red (metafor's
+        ``plot(influence(res))``)."""
+        from pedbone.evidence._plot_infl import plot_influence
+
+        return plot_influence(self, path=path, title=title)
 
     def to_frame(self) -> pl.DataFrame:
         """One row per study; DFBETAS columns are named ``dfbs_<coefficient>``."""
@@ -168,4 +183,7 @@ def influence(res: RMAResult, *, btt: Sequence[int] | int | None = None) -> Infl
         is_infl=np.asarray(flag, dtype=bool),
         coef_names=tuple(res.coef_names),
         btt=tuple(cols),
+        tau2_full=float(res.tau2) if res.is_random else math.nan,
+        q_full=float(res.q),
+        p=p,
     )

@@ -25,6 +25,7 @@ __all__ = [
     "MEASURE_NAMES",
     "RATIO_MEASURES",
     "Fit",
+    "analysis_scale_label",
     "is_ratio",
     "level_of",
     "new_figure",
@@ -51,6 +52,12 @@ MEASURE_NAMES = {
 }
 
 Fit = RMAResult | MHResult
+
+
+def analysis_scale_label(measure: str) -> str:
+    """Axis label for values on the analysis scale: ``Log risk ratio`` for ratio measures."""
+    name = MEASURE_NAMES.get(measure, "Observed outcome")
+    return f"Log {name[0].lower()}{name[1:]}" if measure in RATIO_MEASURES else name
 
 
 def is_ratio(fit: Fit | None, transf: bool | None) -> bool:

@@ -18,6 +18,7 @@ __all__ = [
     "as_float_array",
     "column_or_array",
     "control_of",
+    "make_unique",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -166,3 +167,19 @@ class MetaforNames:
     def H2(self) -> float:  # noqa: N802 - metafor's name
         """metafor's ``H2``: alias of ``h2``."""
         return self.h2
+
+
+def make_unique(labels: Sequence[str]) -> list[str]:
+    """Number repeated study labels as metafor does (``.make.unique``: a.1, b, a.2)."""
+    counts: dict[str, int] = {}
+    for lab in labels:
+        counts[lab] = counts.get(lab, 0) + 1
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        if counts[lab] > 1:
+            seen[lab] = seen.get(lab, 0) + 1
+            out.append(f"{lab}.{seen[lab]}")
+        else:
+            out.append(lab)
+    return out
