@@ -193,3 +193,45 @@ def test_random_permutest_is_seeded_and_sensible() -> None:
     assert 1 / 60 <= a.qm_pval <= 1  # the observed data are the first permutation
     with pytest.raises(EvidenceInputError, match="iter"):
         permutest(fit, iter=1)
+
+
+@pytest.mark.parametrize("case", fx()["subset"]["cases"], ids=lambda c: c["method"])
+def test_rma_subset_matches_metafor(case: dict[str, Any]) -> None:
+    """rma(subset=) — the level "systematic" is absent from the second subset, so the factor
+    gets one coefficient (as metafor builds the model matrix after subsetting)."""
+    data = pl.DataFrame(fx()["subset"]["data"])
+    data = data.with_columns((pl.col("alloc") == "random").alias("is_random"))
+    f1 = rma("yi", "vi", data=data, subset="is_random", method=case["method"])
+    exp = case["int"]
+    close(
+        [f1.estimate, f1.se, f1.tau2],
+        [exp["beta"], exp["se"], exp["tau2"]],
+        "subset int",
+        rtol=1e-7,
+        atol=1e-10,
+    )
+    assert f1.k == case["int"]["k"]
+    assert "subset: 7 of 13 studies" in f1.notes
+    keep = [a != "systematic" for a in data["alloc"].to_list()]
+    f2 = rma("yi", "vi", data=data, mods="~ ablat + alloc", subset=keep, method=case["method"])
+    close(f2.beta, case["mods"]["beta"], "subset mods beta", rtol=1e-7)
+    close(f2.se_beta, case["mods"]["se"], "subset mods se", rtol=1e-7)
+    close(f2.qm, case["mods"]["QM"], "subset QM", rtol=1e-7)
+    assert f2.k == case["mods"]["k"]
+    # indices and a mask give the same fit
+    f3 = rma(
+        "yi",
+        "vi",
+        data=data,
+        mods="~ ablat + alloc",
+        method=case["method"],
+        subset=[i for i, kp in enumerate(keep) if kp],
+    )
+    assert f3.beta == pytest.approx(f2.beta, rel=1e-12)
+
+
+def test_rma_subset_errors() -> None:
+    with pytest.raises(EvidenceInputError, match="selects no study"):
+        rma([0.1, 0.2], [0.01, 0.02], subset=[False, False])
+    with pytest.raises(EvidenceInputError, match="indices"):
+        rma([0.1, 0.2], [0.01, 0.02], subset=[5])
