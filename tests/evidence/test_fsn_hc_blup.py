@@ -1,4 +1,5 @@
-"""fsn, hc, blup and ranef against metafor 3.8 (fixtures from fixtures/make_fixtures_more.R).
+"""fsn, hc, blup, ranef, profile, permutest and rma(subset=) against metafor 3.8
+(fixtures from fixtures/metafor_measures_glmm_tools.R).
 
 Closed forms (fsn) at rtol 1e-9; blup/ranef of rma at rtol 1e-7 (τ² on the boundary is exactly 0
 here, ~1e-10 in metafor); hc (a quadrature inside a root search,
@@ -30,7 +31,7 @@ from pedbone.evidence import (
     rma_mv,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "more_fixtures.json"
+FIXTURES = Path(__file__).parent / "fixtures" / "metafor_measures_glmm_tools.json"
 
 
 @cache
