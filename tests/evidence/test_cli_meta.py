@@ -351,3 +351,15 @@ def test_bundled_example_documented_analysis_runs_from_the_cli() -> None:
     assert out["model"]["se"] == pytest.approx(want.se, rel=1e-12)
     assert out["model"]["slab"] == ["Acott 2005", "Ward 2021", "Rooney 2019"]
     assert sum("reported estimate" in n for n in out["notes"]) == 2
+
+
+def test_where_names_a_missing_column_with_its_option(tmp_path: Path) -> None:
+    path = tmp_path / "w.csv"
+    path.write_text("study,yi,vi\nA,0.3,0.04\nB,0.5,0.05\n", encoding="utf-8")
+    args = ["meta", str(path), "--yi", "yi", "--vi", "vi", "--where", "scale=x"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "column 'scale' (given to --where) not found" in result.output
+    result = runner.invoke(app, [*args[:-2], "--where", "study=C"])
+    assert result.exit_code == 2
+    assert "no row has study = 'C'" in result.output

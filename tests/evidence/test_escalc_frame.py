@@ -48,6 +48,10 @@ def test_escalc_result_indexes_like_a_data_frame() -> None:
     assert len(first5) == 5
     assert first5.measure == "RR"
     assert isinstance(dat[["yi", "vi"]], pl.DataFrame)
+    late = dat[dat["year"] > 1960]  # as metafor's dat[dat$year > 1960, ]
+    assert isinstance(late, EscalcResult)
+    assert late["year"].to_list() == [y for y in dat["year"].to_list() if y > 1960]
+    assert len(dat[np.asarray(dat["year"].to_numpy() > 1960)]) == len(late)
     with pytest.raises(KeyError, match="'nope' is not a column"):
         dat["nope"]
     with pytest.raises(AttributeError, match="no attribute or column 'nope'"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -152,3 +153,19 @@ def test_cooks_distance_uses_all_coefficients_by_default() -> None:
     assert influence(res).btt == (0, 1, 2)
     with pytest.raises(EvidenceInputError, match="btt"):
         influence(res, btt=[3])
+
+
+@pytest.mark.parametrize("data", ["bcg", "bcg_na"])
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("cols", [["alloc"], ["alloc", "ablat"], ["ablat", "alloc"], ["year"]])
+def test_column_lists_are_coded_as_the_formula(data: str, intercept: bool, cols: list[str]) -> None:
+    # the fast path for plain columns (used by subgroups) must equal formulaic's "~ a + b"
+    frame = _frame(data)
+    fast = rma("yi", "vi", data=frame, mods=cols, intercept=intercept, control=CTRL)
+    formula = "~ " + " + ".join(cols)
+    slow = rma("yi", "vi", data=frame, mods=formula, intercept=intercept, control=CTRL)
+    assert fast.coef_names == slow.coef_names
+    np.testing.assert_allclose(fast.X, slow.X)
+    np.testing.assert_allclose(fast.beta, slow.beta, rtol=1e-12)
+    assert fast.k == slow.k
+    assert fast.notes == slow.notes

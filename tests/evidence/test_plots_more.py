@@ -106,9 +106,12 @@ def test_forest_of_cumulative_and_meta_regression_models() -> None:
     dat = _bcg()
     res = rma(dat, control=CTRL)
     cu = cumul(res, order=dat["year"].to_list())
-    art = _artists(forest(cu, measure="RR"))
+    fig = forest(cu, measure="RR", cumulative=True)
+    art = _artists(fig)
     for i, est in enumerate(cu["estimate"].to_list()):
         assert art[f"study-{i}"].get_xdata()[0] == est
+    assert art["study-label-0"].get_text() == "Aronson"  # the first (oldest) study
+    assert art["study-label-1"].get_text().startswith("+ ")  # each row adds one study
     with pytest.raises(EvidenceInputError, match="analysis scale"):
         forest(cumul(res, transf=np.exp))
     mr = rma(yi="yi", vi="vi", data=dat, mods="~ ablat", control=CTRL)

@@ -112,7 +112,7 @@ def read_table(
         for opt, col in wanted.items():
             if col not in header:
                 raise MetaInputError(
-                    f"{path}: column {col!r} (given to --{opt.replace('_', '-')}) not found; "
+                    f"{path}: column {col!r} (given to --{_option_name(opt)}) not found; "
                     f"columns are: {', '.join(header)}"
                 )
         index = {c: header.index(c) for c in set(wanted.values())}
@@ -837,3 +837,11 @@ def _moderator_frame(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         else:
             out.append(s.alias(c))
     return pl.DataFrame(out)
+
+
+def _option_name(key: str) -> str:
+    """The option behind a column key (``where0`` -> ``where``, ``mod1`` -> ``mods``)."""
+    import re
+
+    base = re.sub(r"\d+$", "", key)
+    return {"mod": "mods"}.get(base, base).replace("_", "-")

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from pedbone.evidence._formula import formula_design, formula_from_names
+from pedbone.evidence._formula import columns_design, formula_design
 from pedbone.evidence._results import EscalcResult, RMAResult
 from pedbone.evidence._tau2 import TAU2_METHODS, estimate_tau2, tr_pd
 from pedbone.evidence._utils import (
@@ -63,7 +63,7 @@ def _design(
     if isinstance(mods, str):
         return formula_design(mods, data, k, intercept)
     if isinstance(mods, pl.DataFrame):
-        return formula_design(formula_from_names(mods.columns), mods, k, intercept)
+        return columns_design(mods, list(mods.columns), k, intercept)
     if isinstance(mods, Mapping):
         cols: dict[str, pl.Series] = {}
         for name, values in mods.items():
@@ -74,7 +74,7 @@ def _design(
                 )
             cols[str(name)] = s.alias(str(name))
         frame = pl.DataFrame(list(cols.values()))
-        return formula_design(formula_from_names(list(cols)), frame, k, intercept)
+        return columns_design(frame, list(cols), k, intercept)
     if isinstance(mods, Sequence) and mods and all(isinstance(m, str) for m in mods):
         if data is None:
             raise EvidenceInputError("mods given as column names but no data= DataFrame")
@@ -82,7 +82,7 @@ def _design(
         for col in names_l:
             if col not in data.columns:
                 raise EvidenceInputError(f"moderator column {col!r} not in data")
-        return formula_design(formula_from_names(names_l), data, k, intercept)
+        return columns_design(data, names_l, k, intercept)
     try:
         arr = np.asarray(mods, dtype=np.float64)
     except (TypeError, ValueError) as exc:

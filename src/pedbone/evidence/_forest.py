@@ -214,6 +214,7 @@ def forest(
     show_test: bool = True,
     pi_type: str = "default",
     measure: str | None = None,
+    cumulative: bool = False,
 ) -> Figure:
     """Forest plot of a fitted model, a :class:`SubgroupResult`, or a cumul/leave1out table.
 
@@ -227,7 +228,9 @@ def forest(
     ``order``: ``"obs"`` (by estimate), ``"prec"`` (most precise first), ``"weight"`` (heaviest
     first), ``"fit"`` (fitted values) or one sort key per study. ``show_test`` adds the test
     for the overall effect. A ``cumul()``/``leave1out()`` table is drawn one row per step;
-    give its ``measure`` for ratio axes. ``path`` writes the figure (.svg, .png, .pdf).
+    give its ``measure`` for ratio axes; ``cumulative=True`` marks the added study of each row
+    with ``+`` as metafor's ``forest.cumul.rma``. ``path`` writes the figure (.svg, .png,
+    .pdf).
     """
     if isinstance(res, pl.DataFrame):
         return _forest_table(
@@ -240,6 +243,7 @@ def forest(
             digits=digits,
             measure=measure,
             favours=favours,
+            cumulative=cumulative,
         )
     blocks: list[_Block]
     overall: Fit | None
@@ -561,6 +565,7 @@ def _forest_table(
     digits: int,
     measure: str | None,
     favours: tuple[str, str] | None,
+    cumulative: bool = False,
 ) -> Figure:
     """A cumul()/leave1out() table: one row per step with its pooled estimate and CI."""
     need = {"slab", "estimate", "ci_lb", "ci_ub"}
@@ -607,7 +612,8 @@ def _forest_table(
     xs: list[float] = []
     for i in range(n):
         y = n - i
-        ax.text(x_lab, y, labels[i], **text_kw).set_gid(f"study-label-{i}")
+        lab = f"+ {labels[i]}" if cumulative and i > 0 else labels[i]
+        ax.text(x_lab, y, lab, **text_kw).set_gid(f"study-label-{i}")
         ax.text(x_est, y, _fmt_ci(est[i], lb[i], ub[i], ratio, digits), **text_kw)
         if math.isfinite(est[i]) and math.isfinite(lb[i]) and math.isfinite(ub[i]):
             (line,) = ax.plot([lb[i], ub[i]], [y, y], color="black", linewidth=0.9, zorder=3)

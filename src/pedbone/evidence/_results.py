@@ -31,6 +31,15 @@ __all__ = [
 ]
 
 
+def _is_row_mask(key: Any, height: int) -> bool:
+    """A boolean vector with one value per study (a row selection, as R's ``dat[mask, ]``)."""
+    if isinstance(key, pl.Series):
+        return key.dtype == pl.Boolean and key.len() == height
+    if isinstance(key, np.ndarray):
+        return key.dtype == np.bool_ and key.ndim == 1 and key.shape[0] == height
+    return isinstance(key, list) and len(key) == height and all(isinstance(v, bool) for v in key)
+
+
 @dataclass(frozen=True)
 class EscalcResult:
     """Observed effect sizes ``yi`` and sampling variances ``vi`` (metafor's ``escalc`` object).
@@ -76,6 +85,8 @@ class EscalcResult:
                     f"{key!r} is not a column (columns: {', '.join(self.frame.columns)})"
                 )
             return self.frame[key]
+        if _is_row_mask(key, self.frame.height):  # dat[dat["year"] > 1960]: rows, as in R
+            return EscalcResult(self.frame.filter(pl.Series(key)), self.measure, self.slab)
         out = self.frame[key]
         if isinstance(out, pl.DataFrame) and {"yi", "vi"} <= set(out.columns):
             if isinstance(key, list) and all(isinstance(c, str) for c in key):
