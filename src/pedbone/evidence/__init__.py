@@ -85,6 +85,7 @@ from pedbone.evidence._regplot import regplot
 from pedbone.evidence._regtest import RegTestResult, regtest
 from pedbone.evidence._rma_mv import STRUCTS, RMAMVResult, rma_mv
 from pedbone.evidence._robust import RobustResult, robust
+from pedbone.evidence._selmodel import SelmodelResult, selmodel
 from pedbone.evidence._trimfill import TrimFillResult, trimfill
 from pedbone.evidence._vcalc import vcalc
 
@@ -127,6 +128,7 @@ __all__ += [
     "ProfileResult",
     "RMAMVResult",
     "RobustResult",
+    "SelmodelResult",
     "blup",
     "confint_pl",
     "fsn",
@@ -137,5 +139,6 @@ __all__ += [
     "rma_glmm",
     "rma_mv",
     "robust",
+    "selmodel",
     "vcalc",
 ]
