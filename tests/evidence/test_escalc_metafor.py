@@ -44,8 +44,10 @@ def test_escalc_equals_metafor_with_column_names(case: dict[str, Any]) -> None:
 
 def test_fixture_covers_every_measure() -> None:
     covered = {c["measure"] for c in ESC_CASES}
-    # the measures added in issue 13 are checked in test_escalc_more.py (more_fixtures.json)
-    more = json.loads((Path(__file__).parent / "fixtures" / "more_fixtures.json").read_text())
+    # the measures added in issue 13 are checked in test_escalc_more.py
+    more = json.loads(
+        (Path(__file__).parent / "fixtures" / "metafor_measures_glmm_tools.json").read_text()
+    )
     covered |= {c["measure"] for c in more["escalc"]}
     assert covered == set(MEASURES) - {"GEN"}
 

@@ -1,5 +1,5 @@
 """The escalc measures and rma_mh rate measures added in issue 13, against metafor 3.8
-(fixtures from fixtures/make_fixtures_more.R). Closed-form formulas: rtol 1e-10."""
+(fixtures from fixtures/metafor_measures_glmm_tools.R). Closed-form formulas: rtol 1e-10."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from pedbone.evidence import EvidenceInputError, escalc, rma_glmm, rma_mh
 
-FIXTURES = Path(__file__).parent / "fixtures" / "more_fixtures.json"
+FIXTURES = Path(__file__).parent / "fixtures" / "metafor_measures_glmm_tools.json"
 
 
 @cache

@@ -1,5 +1,5 @@
 """rma_mv, vcalc and robust against metafor 3.8 rma.mv / vcalc / robust and clubSandwich
-(fixtures from fixtures/make_fixtures_mv.R).
+(fixtures from fixtures/metafor_rma_mv_vcalc_robust.R).
 
 Tolerances: the model matrices and V are metafor's, so coefficient-level numbers agree as
 closely as the variance components do. metafor's nlminb stops at rel.tol 1e-12 (1e-10 where it
@@ -32,7 +32,7 @@ from pedbone.evidence import (
     vcalc,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "mv_fixtures.json"
+FIXTURES = Path(__file__).parent / "fixtures" / "metafor_rma_mv_vcalc_robust.json"
 RTOL = 2e-5
 ATOL = 1e-7
 

@@ -75,14 +75,17 @@ from pedbone.evidence._influence import InfluenceResult, influence
 from pedbone.evidence._labbe import labbe
 from pedbone.evidence._leave1out import leave1out
 from pedbone.evidence._mh import MHResult, rma_mh
+from pedbone.evidence._permutest import PermutestResult, permutest
 from pedbone.evidence._peto import rma_peto
 from pedbone.evidence._plotting import RATIO_MEASURES
+from pedbone.evidence._profile import ProfileResult, confint_pl, profile
 from pedbone.evidence._radial import radial
 from pedbone.evidence._ranktest import RankTestResult, ranktest
 from pedbone.evidence._regplot import regplot
 from pedbone.evidence._regtest import RegTestResult, regtest
 from pedbone.evidence._rma_mv import STRUCTS, RMAMVResult, rma_mv
 from pedbone.evidence._robust import RobustResult, robust
+from pedbone.evidence._selmodel import SelmodelResult, selmodel
 from pedbone.evidence._trimfill import TrimFillResult, trimfill
 from pedbone.evidence._vcalc import vcalc
 
@@ -121,14 +124,21 @@ __all__ += [
     "FSNResult",
     "GLMMResult",
     "HCResult",
+    "PermutestResult",
+    "ProfileResult",
     "RMAMVResult",
     "RobustResult",
+    "SelmodelResult",
     "blup",
+    "confint_pl",
     "fsn",
     "hc",
+    "permutest",
+    "profile",
     "ranef",
     "rma_glmm",
     "rma_mv",
     "robust",
+    "selmodel",
     "vcalc",
 ]

@@ -102,6 +102,54 @@ def _design(
     return np.asarray(X, dtype=np.float64), tuple(names), missing
 
 
+def _subset_mask(subset: Any, frame: pl.DataFrame | None, k: int) -> np.ndarray:
+    """metafor's ``subset=``: a boolean mask, 0-based indices or a boolean column name."""
+    if isinstance(subset, str):
+        if frame is None or subset not in frame.columns:
+            raise EvidenceInputError(f"subset column {subset!r} not in data")
+        col = frame[subset]
+        if col.dtype != pl.Boolean:
+            raise EvidenceInputError(f"subset column {subset!r} must be boolean (True/False)")
+        return np.asarray(col.fill_null(False).to_numpy(), dtype=bool)
+    arr = np.asarray(subset)
+    if arr.dtype == bool:
+        if arr.shape != (k,):
+            raise EvidenceInputError(f"subset mask has {arr.size} values for {k} studies")
+        return arr
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise EvidenceInputError("subset must be a boolean mask, integer indices or a column")
+    idx = arr.astype(int).ravel()
+    if np.any((idx < 0) | (idx >= k)):
+        raise EvidenceInputError(f"subset indices must be in 0..{k - 1}")
+    mask = np.zeros(k, dtype=bool)
+    mask[idx] = True
+    return mask
+
+
+def _subset_mods(mods: Any, mask: np.ndarray, k: int) -> Any:
+    """Rows of moderators given as arrays, mappings or frames (column names need nothing)."""
+    if mods is None or isinstance(mods, str):
+        return mods
+    if isinstance(mods, pl.DataFrame):
+        return mods.filter(pl.Series(mask))
+    if isinstance(mods, Mapping):
+        out: dict[str, Any] = {}
+        for name, values in mods.items():
+            vals = values.to_list() if isinstance(values, pl.Series) else list(values)
+            if len(vals) != k:
+                raise EvidenceInputError(
+                    f"moderator {str(name)!r} has {len(vals)} values for {k} studies"
+                )
+            out[name] = [x for x, m in zip(vals, mask, strict=True) if m]
+        return out
+    if isinstance(mods, Sequence) and mods and all(isinstance(m, str) for m in mods):
+        return mods
+    arr = np.asarray(mods, dtype=np.float64)
+    if arr.shape[0] != k:
+        raise EvidenceInputError(f"mods: expected {k} rows, got shape {arr.shape}")
+    return arr[mask]
+
+
 def _as_list(values: Any) -> list[Any]:
     if isinstance(values, np.ndarray):
         return [None if (isinstance(v, float) and math.isnan(v)) else v for v in values.tolist()]
@@ -151,8 +199,13 @@ def rma(
     measure: str | None = None,
     tau2: float | None = None,
     control: Mapping[str, float] | None = None,
+    subset: Any = None,
 ) -> RMAResult:
     """Fit an equal-, random- or mixed-effects meta-analytic model (metafor's ``rma``).
+
+    ``subset``: fit only some studies — a boolean mask, 0-based row indices, or the name of a
+    boolean column of ``data`` (metafor's ``subset=``); the data are subset before the model
+    matrix is built, so a factor level absent from the subset gets no coefficient.
 
     Parameters
     ----------
@@ -203,6 +256,9 @@ def rma(
         raise EvidenceInputError(f"level must be in (0, 100) percent, got {level}")
     y, v, meas, frame = _resolve_yi_vi(yi, vi, sei, as_frame(data), measure)
     k_all = y.shape[0]
+    sub_mask: np.ndarray | None = None
+    if subset is not None:
+        sub_mask = _subset_mask(subset, frame, k_all)
     if slab is None and isinstance(yi, EscalcResult) and yi.slab is not None:
         slab = yi.slab
     elif slab is None and isinstance(data, EscalcResult) and data.slab is not None:
@@ -215,6 +271,17 @@ def rma(
         slab_l = labels(frame[slab].to_list(), k_all)
     else:
         slab_l = labels(slab, k_all)
+    sub_note = ""
+    if sub_mask is not None:
+        y, v = y[sub_mask], v[sub_mask]
+        slab_l = tuple(s_ for s_, m_ in zip(slab_l, sub_mask, strict=True) if m_)
+        if frame is not None:
+            frame = frame.filter(pl.Series(sub_mask))
+        mods = _subset_mods(mods, sub_mask, k_all)
+        sub_note = f"subset: {int(sub_mask.sum())} of {k_all} studies"
+        k_all = int(sub_mask.sum())
+        if k_all == 0:
+            raise EvidenceInputError("subset selects no study")
     X, names, lacking = _design(mods, frame, k_all, intercept)
     if not intercept:
         # as metafor: a column of ones among the moderators is the intercept (moved first)
@@ -225,7 +292,7 @@ def rma(
             X = X[:, order]
             names = ("intrcpt", *(names[i] for i in order[1:]))
             intercept = True
-    notes: list[str] = []
+    notes: list[str] = [sub_note] if sub_note else []
     no_yv = ~(np.isfinite(y) & ~np.isnan(v))
     no_mod = np.zeros(k_all, dtype=bool)
     no_mod[list(lacking)] = True

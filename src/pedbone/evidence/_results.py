@@ -19,7 +19,7 @@ from pedbone.evidence._confint import ConfintResult, Interval, confint_rma
 from pedbone.evidence._fitstats import fitstats_rma
 from pedbone.evidence._predict import PredictResult, predict_rma
 from pedbone.evidence._print import as_dict_rma, print_rma
-from pedbone.evidence._utils import FloatArray, MetaforNames, Transform
+from pedbone.evidence._utils import EvidenceInputError, FloatArray, MetaforNames, Transform
 
 __all__ = [
     "ConfintResult",
@@ -304,8 +304,17 @@ class RMAResult(MetaforNames):
             self, newmods, transf=transf, level=level, intercept=intercept, pi_type=pi_type
         )
 
-    def confint(self, level: float | None = None) -> ConfintResult:
-        """Q-profile confidence intervals for tau², tau, I² and H² (metafor's ``confint``)."""
+    def confint(self, level: float | None = None, type: str = "QP") -> ConfintResult:
+        """Confidence intervals for tau², tau, I² and H² (metafor's ``confint``).
+
+        ``type="QP"`` (default): Q-profile; ``type="PL"``: profile likelihood (ML/REML fits).
+        """
+        if type == "PL":
+            from pedbone.evidence._profile import confint_pl
+
+            return confint_pl(self, level)
+        if type not in ("QP", "Q"):
+            raise EvidenceInputError(f"confint: type must be 'QP' or 'PL', got {type!r}")
         return confint_rma(self, level)
 
     def fitstats(self) -> dict[str, dict[str, float]]:

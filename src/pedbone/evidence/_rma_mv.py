@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import linalg, optimize, stats
+from numpy.typing import NDArray
+from scipy import linalg, optimize, sparse, stats
+from scipy.sparse import csgraph
 
 from pedbone.evidence._fit import _design
 from pedbone.evidence._results import EscalcResult, PredictResult
@@ -190,6 +192,19 @@ class _VarModel:
         self.n_tau2 = 0 if g is None else g.n_tau2
         self.n_rho = 0 if g is None else g.n_rho
         self.n_par = self.n_sigma + self.n_tau2 + self.n_rho
+        # independent blocks: connected components of the non-zero pattern of M; the
+        # likelihood is computed block by block, batched over blocks of equal size
+        pattern = V != 0
+        for Z in self.sig_mats:
+            pattern |= Z != 0
+        if g is not None:
+            pattern |= self.same_outer != 0
+        n_comp, comp = csgraph.connected_components(sparse.csr_matrix(pattern), directed=False)
+        by_size: dict[int, list[NDArray[np.intp]]] = {}
+        for c in range(n_comp):
+            members = np.flatnonzero(comp == c)
+            by_size.setdefault(members.size, []).append(members)
+        self.groups: list[NDArray[np.intp]] = [np.vstack(v) for v in by_size.values()]
 
     def split(self, par: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         s = self.n_sigma
@@ -280,17 +295,30 @@ def _loglik(
 ) -> _LL:
     k, p = X.shape
     M = model.marginal(*model.natural(theta))
-    cho = linalg.cho_factor(M, lower=True, check_finite=False)
-    Minv_X = linalg.cho_solve(cho, X, check_finite=False)
-    Minv_y = linalg.cho_solve(cho, y, check_finite=False)
-    XtMX = X.T @ Minv_X
+    XtMX = np.zeros((p, p))
+    XtMy = np.zeros(p)
+    ld_M = 0.0
+    invs: list[FloatArray] = []
+    for idx in model.groups:
+        Mb = M[idx[:, :, None], idx[:, None, :]]  # (m, n, n)
+        sign, ld = np.linalg.slogdet(Mb)
+        if np.any(sign <= 0):
+            raise np.linalg.LinAlgError("marginal covariance not positive definite")
+        ld_M += float(np.sum(ld))
+        inv = np.linalg.inv(Mb)
+        invs.append(np.asarray(inv, dtype=np.float64))
+        Xb = X[idx]  # (m, n, p)
+        iX = inv @ Xb
+        XtMX += np.einsum("mnp,mnq->pq", Xb, iX)
+        XtMy += np.einsum("mnp,mn->p", iX, y[idx])
     cx = linalg.cho_factor(XtMX, lower=True, check_finite=False)
     vb = linalg.cho_solve(cx, np.eye(p), check_finite=False)
-    beta = vb @ (X.T @ Minv_y)
+    beta = vb @ XtMy
     r = y - X @ beta
-    Minv_r = linalg.cho_solve(cho, r, check_finite=False)
+    Minv_r = np.empty(k)
+    for idx, inv in zip(model.groups, invs, strict=True):
+        Minv_r[idx] = np.einsum("mij,mj->mi", inv, r[idx])
     rss = float(r @ Minv_r)
-    ld_M = 2.0 * float(np.sum(np.log(np.diag(cho[0]))))
     ld_X = 2.0 * float(np.sum(np.log(np.diag(cx[0]))))
     ll_ml = -0.5 * k * math.log(2 * math.pi) - 0.5 * ld_M - 0.5 * rss
     ll_reml = (
@@ -302,12 +330,21 @@ def _loglik(
     )
     grad = np.zeros(theta.shape[0])
     if want_grad:
-        Minv = linalg.cho_solve(cho, np.eye(k), check_finite=False)
-        A = Minv - Minv_X @ vb @ Minv_X.T if reml else Minv
-        for j, dM in enumerate(model.derivs(theta)):
-            if not free[j]:
-                continue
-            grad[j] = -0.5 * float(np.sum(A * dM)) + 0.5 * float(Minv_r @ dM @ Minv_r)
+        derivs = model.derivs(theta)
+        for idx, inv in zip(model.groups, invs, strict=True):
+            if reml:
+                iX = inv @ X[idx]
+                A = inv - np.einsum("mip,pq,mjq->mij", iX, vb, iX)
+            else:
+                A = inv
+            mr = Minv_r[idx]
+            for j, dM in enumerate(derivs):
+                if not free[j]:
+                    continue
+                dMb = dM[idx[:, :, None], idx[:, None, :]]
+                grad[j] += -0.5 * float(np.sum(A * dMb)) + 0.5 * float(
+                    np.einsum("mi,mij,mj->", mr, dMb, mr)
+                )
     value = ll_reml if reml else ll_ml
     return _LL(value, grad, beta, vb, M, ll_ml, ll_reml)
 
