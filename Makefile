@@ -28,8 +28,10 @@ run: setup
 	$(BIN)/python -c "import polars as pl; pl.Config.set_tbl_cols(12); pl.Config.set_tbl_rows(25); pl.Config.set_tbl_width_chars(200); pl.Config.set_fmt_str_lengths(60); print(pl.read_csv('out/zscore_example_scored.csv').select('id', 'age_used_years', pl.col('^.*_z$$'), 'zscore_status'))"
 	@if [ ! -f $(DEMO_DB) ]; then \
 		$(BIN)/pedbone demo --database-url sqlite:///$(DEMO_DB) | tee out/demo-login.txt; \
+		$(BIN)/pedbone review demo --database-url sqlite:///$(DEMO_DB) | tee -a out/demo-login.txt; \
 	else \
 		$(BIN)/pedbone db upgrade --database-url sqlite:///$(DEMO_DB); \
+		$(BIN)/pedbone review demo --database-url sqlite:///$(DEMO_DB) | tee -a out/demo-login.txt; \
 	fi
 	@echo "pedbone: open http://127.0.0.1:8000/ and $$(grep -h 'sign in' out/demo-login.txt 2>/dev/null | sed 's/ *(shown once)//' || echo 'sign in with your account')"
 	$(BIN)/pedbone serve --database-url sqlite:///$(DEMO_DB) --port 8000

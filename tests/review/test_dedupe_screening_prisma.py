@@ -238,7 +238,8 @@ def test_prisma_counts_by_hand() -> None:
     c = prisma_counts(_doc())
     # identified: MEDLINE 6 + Embase 3 = 9 database records; 2 from citation searching
     assert (c.database_results, c.citations_results) == (9, 2)
-    assert c.per_source == {"MEDLINE": 6, "Embase": 3, "Reference lists": 2}
+    assert c.per_source == {"MEDLINE": 6, "Embase": 3}
+    assert c.per_source_other == {"Reference lists": 2}
     # duplicates: 7, 8 -> 2; screened: 1-6 and 9 = 7; excluded at TA: 2 and 9 = 2
     assert (c.duplicates, c.records_screened, c.records_excluded) == (2, 7, 2)
     # sought: 1, 3 (resolved include), 4, 5, 6 = 5; not retrieved: 5; assessed: 4

@@ -266,3 +266,27 @@ def test_protocol_amendment_changes_team(db: Database, team: dict[str, User]) ->
                 r,
                 amend(parse_protocol(r.protocol), {"team": bad}, reason="x", author="lead", on=DAY),
             )
+
+
+def test_json_backup_round_trip_keeps_the_review(
+    db: Database, team: dict[str, User], tmp_path: Path
+) -> None:
+    from pedbone.store import backup, restore
+
+    _import(db, "embase_style_synthetic.ris", "Embase")
+    rid = _first_record(db)
+    with _as(db, team["reviewer1"]) as s:
+        review.cast_vote(s, rid, Stage.TITLE_ABSTRACT, "include")
+    with db.unit_of_work() as s:
+        review.attach_fulltext(s, rid, "paper.pdf", b"%PDF-1.4 test", "application/pdf")
+    path = backup(db, tmp_path / "b.json")
+    fresh = Database(f"sqlite:///{tmp_path}/fresh.sqlite3")
+    try:
+        restore(fresh, path)
+        with fresh.session() as s:
+            r = review.find_review(s, "bisphosphonates-secondary-op")
+            doc = review.review_document(s, r)
+            assert [(v.reviewer, v.decision.value) for v in doc.votes] == [("reviewer1", "include")]
+            assert review.fulltext(s, rid) == ("paper.pdf", "application/pdf", b"%PDF-1.4 test")
+    finally:
+        fresh.dispose()

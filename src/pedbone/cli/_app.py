@@ -51,6 +51,7 @@ def _register() -> None:
         _assess,
         _meta,
         _refs,
+        _review,
         _sources,
         _store,
         _treatment,
@@ -60,6 +61,7 @@ def _register() -> None:
 
     for module in (_web, _store, _zscore, _refs, _assess, _treatment, _meta, _sources):
         module.register(app)
+    _review.register(app)
 
 
 _register()

@@ -128,32 +128,50 @@ def find_duplicates(
                         )
                     )
 
-    titles = [normalise_title(records[k].title) for k in keys]
+    # token_sort_ratio = ratio of the titles with their words sorted: sort once, then compare
+    # with the fast plain ratio; compare only within the same or the next year (a year apart
+    # at most, as the rule says), records without a year against all.
+    titles = [" ".join(sorted(normalise_title(records[k].title).split())) for k in keys]
     years = [records[k].year for k in keys]
     authors = [first_author_surname(records[k].first_author) for k in keys]
-    if len(keys) > 1:
+    by_year: dict[int | None, list[int]] = {}
+    for i, y in enumerate(years):
+        by_year.setdefault(y, []).append(i)
+    blocks: list[tuple[list[int], list[int]]] = []
+    for y, rows in by_year.items():
+        if y is None:
+            blocks.append((rows, list(range(len(keys)))))
+        else:
+            blocks.append((rows, rows + by_year.get(y + 1, [])))
+
+    def consider(i: int, j: int, score: float) -> None:
+        ya, yb = years[i], years[j]
+        a, b = _pair(keys[i], keys[j])
+        same_author = authors[i] is not None and authors[i] == authors[j]
+        same_year = ya is not None and ya == yb
+        clash = conflicting(records[a], records[b])
+        certain = score >= certain_title and same_author and same_year and clash is None
+        why = [f"titles {score:.0f}% alike"]
+        why.append("same first author" if same_author else "first author differs or missing")
+        why.append("same year" if same_year else "years differ or missing")
+        if clash:
+            why.append(clash)
+        add(DuplicatePair(a, b, MatchKind.FUZZY, score, certain, "; ".join(why)))
+
+    for rows, cols in blocks:
+        if not rows or len(cols) < 2:
+            continue
         matrix = process.cdist(
-            titles, titles, scorer=fuzz.token_sort_ratio, score_cutoff=queue_title, workers=1
+            [titles[i] for i in rows],
+            [titles[j] for j in cols],
+            scorer=fuzz.ratio,
+            score_cutoff=queue_title,
+            workers=1,
         )
-        rows, cols = matrix.nonzero()
-        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-            if j <= i:
-                continue
-            ya, yb = years[i], years[j]
-            if ya is not None and yb is not None and abs(ya - yb) > 1:
-                continue
-            a, b = _pair(keys[i], keys[j])
-            score = float(matrix[i, j])
-            same_author = authors[i] is not None and authors[i] == authors[j]
-            same_year = ya is not None and ya == yb
-            clash = conflicting(records[a], records[b])
-            certain = score >= certain_title and same_author and same_year and clash is None
-            why = [f"titles {score:.0f}% alike"]
-            why.append("same first author" if same_author else "first author differs or missing")
-            why.append("same year" if same_year else "years differ or missing")
-            if clash:
-                why.append(clash)
-            add(DuplicatePair(a, b, MatchKind.FUZZY, score, certain, "; ".join(why)))
+        for r, c in zip(*(x.tolist() for x in matrix.nonzero()), strict=True):
+            i, j = rows[r], cols[c]
+            if i != j:
+                consider(min(i, j), max(i, j), float(matrix[r, c]))
     order = {MatchKind.DOI: 0, MatchKind.PMID: 1, MatchKind.FUZZY: 2}
     return sorted(found.values(), key=lambda p: (not p.certain, order[p.kind], -p.score, p.a, p.b))
 

@@ -178,12 +178,19 @@ class ReviewDocument(_Frozen):
 
     # ---------------------------------------------------------------- derived views
 
+    @property
+    def _index(self) -> _Index:
+        # Built once per document. Kept with the sections it was built from and rebuilt when
+        # they differ: ``model_copy(update=...)`` copies the instance dict, index included.
+        cached = self.__dict__.get("_index_cache")
+        if cached is None or not cached.built_from(self):
+            cached = _Index(self)
+            self.__dict__["_index_cache"] = cached
+        return cached
+
     def search(self, search_id: int) -> Search:
         """The search with this id."""
-        for s in self.searches:
-            if s.id == search_id:
-                return s
-        raise KeyError(search_id)
+        return self._index.searches[search_id]
 
     def unique_records(self) -> list[RecordEntry]:
         """Records that are not duplicates of another (what is screened)."""
@@ -191,15 +198,11 @@ class ReviewDocument(_Frozen):
 
     def votes_for(self, record_id: int, stage: Stage) -> list[Vote]:
         """Votes on a record at a stage, oldest first."""
-        return [v for v in self.votes if v.record_id == record_id and v.stage is stage]
+        return list(self._index.votes.get((record_id, stage), ()))
 
     def resolution_for(self, record_id: int, stage: Stage) -> Resolution | None:
         """The latest resolution of a record at a stage, if any."""
-        found = None
-        for res in self.resolutions:
-            if res.record_id == record_id and res.stage is stage:
-                found = res
-        return found
+        return self._index.resolutions.get((record_id, stage))
 
     def outcome(self, entry: RecordEntry, stage: Stage) -> Outcome | None:
         """The record's outcome at ``stage``; ``None`` when it never reaches that stage.
@@ -244,6 +247,27 @@ class ReviewDocument(_Frozen):
     def to_json(self) -> str:
         """The document as indented JSON."""
         return self.model_dump_json(indent=2, exclude_none=True)
+
+
+class _Index:
+    """Lookups by id built once per (immutable) document: pages and PRISMA stay linear."""
+
+    def __init__(self, doc: ReviewDocument) -> None:
+        self.sections = (doc.searches, doc.votes, doc.resolutions)
+        self.searches = {s.id: s for s in doc.searches}
+        self.votes: dict[tuple[int, Stage], list[Vote]] = {}
+        for v in doc.votes:
+            self.votes.setdefault((v.record_id, v.stage), []).append(v)
+        self.resolutions: dict[tuple[int, Stage], Resolution] = {}
+        for res in doc.resolutions:
+            self.resolutions[(res.record_id, res.stage)] = res  # the latest wins
+
+    def built_from(self, doc: ReviewDocument) -> bool:
+        """Whether this index was built from ``doc``'s very sections (identity, not equality)."""
+        return all(
+            a is b
+            for a, b in zip(self.sections, (doc.searches, doc.votes, doc.resolutions), strict=True)
+        )
 
 
 def review_json_schema() -> dict[str, Any]:

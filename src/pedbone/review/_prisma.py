@@ -101,7 +101,8 @@ class PrismaCounts:
     new_reports: int = 0
     total_studies: int = 0
     total_reports: int = 0
-    per_source: dict[str, int] = field(default_factory=dict)
+    per_source: dict[str, int] = field(default_factory=dict)  # databases and registers
+    per_source_other: dict[str, int] = field(default_factory=dict)  # other methods
     awaiting_title_abstract: int = 0
     awaiting_full_text: int = 0
     conflicts: int = 0
@@ -135,13 +136,14 @@ def prisma_counts(doc: ReviewDocument) -> PrismaCounts:
         SourceKind.CITATIONS: "citations_results",
     }
     per_source: Counter[str] = Counter()
+    per_other: Counter[str] = Counter()
     studies: set[str] = set()
     dbr_reasons: Counter[str] = Counter()
     other_reasons: Counter[str] = Counter()
     for entry in doc.records:
         search = doc.search(entry.search_id)
         setattr(c, kind_field[search.kind], getattr(c, kind_field[search.kind]) + 1)
-        per_source[search.source] += 1
+        (per_other if search.kind.other_methods else per_source)[search.source] += 1
         if entry.duplicate_of is not None:
             c.duplicates += 1
             continue
@@ -197,6 +199,7 @@ def prisma_counts(doc: ReviewDocument) -> PrismaCounts:
     c.total_studies = c.previous_studies + c.new_studies
     c.total_reports = c.previous_reports + c.new_reports
     c.per_source = dict(per_source)
+    c.per_source_other = dict(per_other)
     return c
 
 
@@ -404,7 +407,7 @@ def prisma_figure(counts: PrismaCounts, *, title: str | None = None) -> Any:
     width_in = 11.0 if other else 8.27
     fig = Figure(figsize=(width_in, 10.5))
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, 110 if other else 82.7)
+    ax.set_xlim(0, 108 if other else 82.7)
     ax.set_ylim(0, 105)
     ax.axis("off")
     font: dict[str, Any] = {"family": "DejaVu Sans", "size": 7.5}
@@ -488,10 +491,11 @@ def prisma_figure(counts: PrismaCounts, *, title: str | None = None) -> Any:
         )
 
     lx, lw = 2.0, 4.5  # phase labels
-    c1x, cw = 8.5, 36.0  # main column
+    c1x, cw = 8.5, (30.0 if other else 36.0)  # main column
     c2x = c1x + cw + 4.5  # exclusions
     c3x = c2x + cw + 4.5 if other else 0.0
-    chars = 52
+    chars = int(cw * 1.45)
+    ow = 28.0
     ax_top = 97.0
     box(
         c1x,
@@ -506,7 +510,7 @@ def prisma_figure(counts: PrismaCounts, *, title: str | None = None) -> Any:
         box(
             c3x,
             ax_top - 4.5,
-            22.0,
+            ow,
             4.0,
             "Identification of new studies via other methods",
             fill="#e5e7eb",
@@ -577,7 +581,6 @@ def prisma_figure(counts: PrismaCounts, *, title: str | None = None) -> Any:
     arrow(c1x + cw / 2, prev_bottom, c1x + cw / 2, y_inc + h_inc)
 
     if other:
-        ow = 22.0
         box(
             c3x,
             y_id,
@@ -598,18 +601,24 @@ def prisma_figure(counts: PrismaCounts, *, title: str | None = None) -> Any:
             48.0,
             ow,
             8.0,
-            _box_text("", [("Reports sought for retrieval", counts.other_sought_reports)], 30),
+            _box_text(
+                "", [("Reports sought for retrieval", counts.other_sought_reports)], int(ow * 1.45)
+            ),
         )
         box(
             c3x,
             27.0,
             ow,
             17.0,
-            _box_text("", [("Reports assessed for eligibility", counts.other_assessed)], 30)
+            _box_text(
+                "", [("Reports assessed for eligibility", counts.other_assessed)], int(ow * 1.45)
+            )
             + "\n\n"
-            + _box_text("", [("Not retrieved", counts.other_notretrieved_reports)], 30)
+            + _box_text("", [("Not retrieved", counts.other_notretrieved_reports)], int(ow * 1.45))
             + "\n"
-            + _box_text("Excluded:", list(counts.other_excluded.items()) or [("none", 0)], 30),
+            + _box_text(
+                "Excluded:", list(counts.other_excluded.items()) or [("none", 0)], int(ow * 1.45)
+            ),
         )
         arrow(c3x + ow / 2, y_id, c3x + ow / 2, 56.0)
         arrow(c3x + ow / 2, 48.0, c3x + ow / 2, 44.0)

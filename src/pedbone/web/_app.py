@@ -94,6 +94,12 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
             return RedirectResponse(target, status_code=303)
         return PlainTextResponse("login required", status_code=401)
 
+    from pedbone.web._views_review import ReviewsOnlyError
+
+    @app.exception_handler(ReviewsOnlyError)
+    async def _reviews_only(_request: Request, _exc: ReviewsOnlyError) -> Response:
+        return RedirectResponse("/reviews", status_code=303)
+
     @app.exception_handler(CsrfError)
     async def _csrf(request: Request, _exc: CsrfError) -> Response:
         from pedbone.web._render import render
@@ -125,6 +131,7 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
         _views_patients,
         _views_records,
         _views_report,
+        _views_review,
         _views_treatment,
     )
 
@@ -137,6 +144,7 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
         _views_export,
         _views_admin,
         _views_treatment,
+        _views_review,
     ):
         app.include_router(module.router)
     return app

@@ -38,6 +38,7 @@ WORDS = {
     "admin": N_("admin"),
     "clinician": N_("clinician"),
     "researcher": N_("researcher"),
+    "reviewer": N_("reviewer"),
     "info": N_("info"),
     "notice": N_("notice"),
     "warning": N_("warning"),

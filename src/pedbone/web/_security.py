@@ -47,8 +47,9 @@ CSRF_FIELD: Final = "csrf_token"
 CSRF_HEADER: Final = "X-CSRF-Token"
 
 #: Roles: an admin manages users and may do everything; a clinician reads and edits records;
-#: a researcher reads pseudonymised data and exports it, and never edits.
-ROLES: Final = ("admin", "clinician", "researcher")
+#: a researcher reads pseudonymised data and exports it, and never edits; a reviewer works on
+#: systematic reviews only (the review pages) and never sees patients.
+ROLES: Final = ("admin", "clinician", "researcher", "reviewer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,11 @@ class WebUser:
     def pseudonymised(self) -> bool:
         """Researchers never see names, birth dates or record numbers."""
         return self.role == "researcher"
+
+    @property
+    def is_reviewer_only(self) -> bool:
+        """Reviewer-role users see the review pages only."""
+        return self.role == "reviewer"
 
     @property
     def is_admin(self) -> bool:
@@ -142,6 +148,10 @@ async def guard(request: Request) -> None:
         request.state.user = user
     if request.state.user is None and _route_key(request) not in PUBLIC_ROUTES:
         raise LoginRequiredError
+    if request.state.user is not None and request.state.user.role == "reviewer":
+        from pedbone.web._views_review import reviewer_may_reach
+
+        reviewer_may_reach(request)  # the review pages only, never patients
     if request.method in STATE_CHANGING:
         await _check_csrf(request)
 

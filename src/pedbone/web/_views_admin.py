@@ -28,6 +28,7 @@ USER_FIELDS = (
         choices=(
             ("clinician", N_("clinician")),
             ("researcher", N_("researcher")),
+            ("reviewer", N_("reviewer")),
             ("admin", N_("admin")),
         ),
     ),
