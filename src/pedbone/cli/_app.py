@@ -52,6 +52,7 @@ def _register() -> None:
         _meta,
         _refs,
         _review,
+        _review_report,
         _sources,
         _store,
         _treatment,
@@ -62,6 +63,7 @@ def _register() -> None:
     for module in (_web, _store, _zscore, _refs, _assess, _treatment, _meta, _sources):
         module.register(app)
     _review.register(app)
+    _review_report.register(_review.review_app)
 
 
 _register()
