@@ -8,6 +8,17 @@ them from here: ``from pedbone.review.synthesis import grade, vote_count``.
 from __future__ import annotations
 
 from pedbone.review._derive import Scale
+from pedbone.review._extraction import (
+    DEFAULT_FORM,
+    ConsensusValue,
+    Discrepancy,
+    Extraction,
+    ExtractionError,
+    ExtractionForm,
+    Value,
+    compare,
+    consensus,
+)
 from pedbone.review._grade import Certainty, DownFactor, GradeError, GradeResult, UpFactor, grade
 from pedbone.review._rob import (
     ROB2_QUESTIONS,
@@ -37,14 +48,20 @@ from pedbone.review._synthesis import (
 )
 
 __all__ = [
+    "DEFAULT_FORM",
     "MIN_STUDIES_TO_POOL",
     "ROB2_QUESTIONS",
     "ROB2_VERSION",
     "ROBINS_I_DOMAINS",
     "Answer",
     "Certainty",
+    "ConsensusValue",
     "Direction",
+    "Discrepancy",
     "DownFactor",
+    "Extraction",
+    "ExtractionError",
+    "ExtractionForm",
     "GradeError",
     "GradeResult",
     "PoolingDecision",
@@ -57,7 +74,10 @@ __all__ = [
     "StudyEffect",
     "SynthesisError",
     "UpFactor",
+    "Value",
     "VoteCount",
+    "compare",
+    "consensus",
     "effect_direction_svg",
     "grade",
     "pool_proportions",

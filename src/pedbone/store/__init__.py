@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pedbone.store import _audit  # registers the flush hooks
 from pedbone.store import _review as review  # systematic reviews: store.review.cast_vote ...
+from pedbone.store import _review_part2 as review_synthesis  # part 2; registers its tables
 from pedbone.store._audit import Actor, actor_of, row_snapshot
 from pedbone.store._backup import RestoreSummary, backup, restore
 from pedbone.store._clinical import DxaZ, dxa_zscores, to_clinical
@@ -175,6 +176,7 @@ __all__ = [
     "resolve_database_url",
     "restore",
     "review",
+    "review_synthesis",
     "row_snapshot",
     "schema_diff",
     "set_password",
