@@ -71,6 +71,7 @@ from pedbone.store._models import (
     VertebralAssessment,
 )
 from pedbone.store._pseudo import HIDDEN_FIELDS, pseudonym, pseudonymise, pseudonymised_patients
+from pedbone.store._review_cohort import ClinicCohortRow, clinic_cohort_row
 from pedbone.store._review_models import (
     ReviewDuplicatePair,
     ReviewMember,
@@ -111,6 +112,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalciumIntake",
+    "ClinicCohortRow",
     "ConflictError",
     "Database",
     "Diagnosis",
@@ -154,6 +156,7 @@ __all__ = [
     "authenticate",
     "backup",
     "build",
+    "clinic_cohort_row",
     "create_demo_patients",
     "create_user",
     "current_revision",
