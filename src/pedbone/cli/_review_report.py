@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from pedbone.cli._store import _fail
+from pedbone.cli._store import DatabaseUrl, _database, _fail
 
 __all__ = ["register"]
 
@@ -36,15 +36,32 @@ def report_command(
         ),
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the output.")] = False,
+    clinic_cohort: Annotated[
+        bool,
+        typer.Option(
+            "--clinic-cohort",
+            help="Add this clinic's treated cohort (pseudonymised practice data) from the "
+            "database, beside the trials.",
+        ),
+    ] = False,
+    follow_up_months: Annotated[
+        float, typer.Option("--follow-up-months", help="Cohort follow-up for the Z change.")
+    ] = 12.0,
+    include_demo: Annotated[
+        bool, typer.Option("--include-demo", help="Count demo patients in the clinic cohort.")
+    ] = False,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Write the review report: methods, PRISMA, studies, risk of bias, synthesis, harms, GRADE."""
+    import yaml
+
     from pedbone.report import (
         SynthesisFileError,
-        example_synthesis,
-        load_synthesis,
+        example_synthesis_data,
         review_report_html,
         review_report_pdf,
         synthesis_from_mapping,
+        with_practice_data,
     )
     from pedbone.review import DocumentError, document_from_json
 
@@ -59,20 +76,39 @@ def report_command(
         raise _fail(f"{review_file}: {exc.strerror}") from exc
     except DocumentError as exc:
         raise _fail(f"{review_file}: {exc}") from exc
+    where = "example"
+    if synthesis == "example":
+        data = example_synthesis_data()
+    elif synthesis is not None:
+        where = Path(synthesis).name
+        try:
+            data = yaml.safe_load(Path(synthesis).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise _fail(f"{synthesis}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise _fail(f"{where}: not valid YAML") from exc
+    elif EXTENSION_KEY in doc.extensions:
+        data, where = doc.extensions[EXTENSION_KEY], f"{review_file.name} extensions"
+    else:
+        raise _fail(
+            f"{review_file.name} holds no synthesis: give --synthesis FILE.yaml "
+            "(or --synthesis example for the bundled example review)"
+        )
+    if clinic_cohort:
+        if not isinstance(data, dict):
+            raise _fail(f"{where}: expected a mapping with format: pedbone-review-synthesis")
+        from pedbone.store import clinic_cohort_row
+
+        with _database(database_url) as db, db.session() as s:
+            try:
+                cohort = clinic_cohort_row(
+                    s, None, follow_up_months=follow_up_months, include_demo=include_demo
+                )
+            except ValueError as exc:
+                raise _fail(str(exc)) from exc
+        data = with_practice_data(data, cohort)
     try:
-        if synthesis == "example":
-            syn = example_synthesis()
-        elif synthesis is not None:
-            syn = load_synthesis(Path(synthesis))
-        elif EXTENSION_KEY in doc.extensions:
-            syn = synthesis_from_mapping(
-                doc.extensions[EXTENSION_KEY], f"{review_file.name} extensions"
-            )
-        else:
-            raise _fail(
-                f"{review_file.name} holds no synthesis: give --synthesis FILE.yaml "
-                "(or --synthesis example for the bundled example review)"
-            )
+        syn = synthesis_from_mapping(data, where)
     except SynthesisFileError as exc:
         raise _fail(str(exc)) from exc
     if suffix == ".pdf":

@@ -20,8 +20,10 @@ from pedbone.report._review_synthesis import (
     Synthesis,
     SynthesisFileError,
     example_synthesis,
+    example_synthesis_data,
     load_synthesis,
     synthesis_from_mapping,
+    with_practice_data,
 )
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "Synthesis",
     "SynthesisFileError",
     "example_synthesis",
+    "example_synthesis_data",
     "html_to_pdf",
     "load_synthesis",
     "review_report_html",
@@ -38,4 +41,5 @@ __all__ = [
     "synthesis_from_mapping",
     "visit_report_html",
     "visit_report_pdf",
+    "with_practice_data",
 ]

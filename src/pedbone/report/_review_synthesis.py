@@ -55,8 +55,10 @@ __all__ = [
     "Synthesis",
     "SynthesisFileError",
     "example_synthesis",
+    "example_synthesis_data",
     "load_synthesis",
     "synthesis_from_mapping",
+    "with_practice_data",
 ]
 
 SYNTHESIS_FORMAT = "pedbone-review-synthesis"
@@ -174,6 +176,22 @@ class _RobinsDomain(_M):
     reason: str = Field(min_length=1)
 
 
+class _PracticeData(_M):
+    """The clinic's own treated cohort (``pedbone.store.clinic_cohort_row``): practice data."""
+
+    study: str = Field(min_length=1)
+    n: int = Field(ge=0)
+    follow_up_months: float = Field(gt=0)
+    n_z: int = Field(ge=0)
+    z_change_mean: float | None = None
+    z_change_sd: float | None = Field(default=None, ge=0)
+    children_with_fracture: int = Field(ge=0)
+    fractures: int = Field(ge=0)
+    notes: tuple[str, ...] = ()
+    simulated: bool = False
+    harms: tuple[_HarmCount, ...] = ()
+
+
 class _Grade(_M):
     outcome: str = Field(min_length=1)
     randomised: bool
@@ -196,6 +214,7 @@ class _File(_M):
     rob2: dict[str, dict[str, _RobDomain]] = Field(default_factory=dict)
     robins_i: dict[str, dict[str, _RobinsDomain]] = Field(default_factory=dict)
     grade: tuple[_Grade, ...] = ()
+    practice_data: tuple[_PracticeData, ...] = ()
     references: tuple[str, ...] = ()
 
 
@@ -270,6 +289,7 @@ class Synthesis:
     robins_i: tuple[RobRow, ...]
     grade: tuple[tuple[GradeResult, int], ...]
     references: tuple[str, ...]
+    practice_data: tuple[_PracticeData, ...] = ()
 
     def most_frequent_harm(self) -> HarmResult | None:
         """The harm at the first infusion reported by the most studies (then most children)."""
@@ -537,6 +557,7 @@ def _from_data(data: Any, where: str) -> Synthesis:
         robins_i=_robins(f.robins_i),
         grade=grades,
         references=f.references,
+        practice_data=f.practice_data,
     )
 
 
@@ -570,11 +591,45 @@ def synthesis_from_mapping(data: Any, where: str = "synthesis") -> Synthesis:
     return _from_data(data, where)
 
 
-def example_synthesis() -> Synthesis:
-    """The bundled example review's part 2 (numbers only from pedbone's domain digest)."""
+def example_synthesis_data() -> dict[str, Any]:
+    """The bundled example's synthesis file as parsed YAML (to extend before computing)."""
     text = (
         resources.files("pedbone.review")
         .joinpath("data/example/synthesis.yaml")
         .read_text(encoding="utf-8")
     )
-    return _from_data(yaml.safe_load(text), "example synthesis.yaml")
+    data = yaml.safe_load(text)
+    assert isinstance(data, dict)
+    return data
+
+
+def example_synthesis() -> Synthesis:
+    """The bundled example review's part 2 (numbers only from pedbone's domain digest)."""
+    return _from_data(example_synthesis_data(), "example synthesis.yaml")
+
+
+def with_practice_data(data: dict[str, Any], cohort: Any) -> dict[str, Any]:
+    """``data`` (a parsed synthesis file) plus the clinic's cohort row
+    (:class:`pedbone.store.ClinicCohortRow`): its study, harm rows and practice-data summary."""
+    out = dict(data)
+    parts = cohort.as_synthesis()
+    out["studies"] = [*out.get("studies", []), parts["study"]]
+    # Practice data stand beside the published series, never in their pooled proportions.
+    harm_rows = [{**r, "note": h["harm"]} for h in parts["harms"] for r in h["rows"]]
+    out["practice_data"] = [
+        *out.get("practice_data", []),
+        {
+            "study": cohort.label,
+            "n": cohort.n,
+            "follow_up_months": cohort.follow_up_months,
+            "n_z": cohort.n_z,
+            "z_change_mean": cohort.z_change_mean,
+            "z_change_sd": cohort.z_change_sd,
+            "children_with_fracture": cohort.children_with_fracture,
+            "fractures": cohort.fractures,
+            "notes": list(cohort.notes),
+            "simulated": cohort.simulated,
+            "harms": harm_rows,
+        },
+    ]
+    return out
