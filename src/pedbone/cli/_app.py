@@ -54,6 +54,7 @@ def _register() -> None:
         _meta,
         _refs,
         _review,
+        _review_report,
         _sources,
         _store,
         _treatment,
@@ -75,6 +76,7 @@ def _register() -> None:
     ):
         module.register(app)
     _review.register(app)
+    _review_report.register(_review.review_app)
 
 
 _register()

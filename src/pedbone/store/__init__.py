@@ -18,6 +18,7 @@ from pedbone.store import _audit  # registers the flush hooks
 from pedbone.store import _consistency as _consistency  # registers the date check on flush
 from pedbone.store import _limits as _limits  # registers the length/character check on flush
 from pedbone.store import _review as review  # systematic reviews: store.review.cast_vote ...
+from pedbone.store import _review_part2 as review_synthesis  # part 2; registers its tables
 from pedbone.store._audit import Actor, actor_of, row_snapshot
 from pedbone.store._backup import RestoreSummary, backup, restore
 from pedbone.store._clinical import DxaZ, dxa_zscores, to_clinical
@@ -75,6 +76,7 @@ from pedbone.store._models import (
 )
 from pedbone.store._passwords import MIN_PASSWORD_LENGTH, check_password
 from pedbone.store._pseudo import HIDDEN_FIELDS, pseudonym, pseudonymise, pseudonymised_patients
+from pedbone.store._review_cohort import ClinicCohortRow, clinic_cohort_row
 from pedbone.store._review_models import (
     ReviewDuplicatePair,
     ReviewMember,
@@ -133,6 +135,7 @@ __all__ = [
     "Base",
     "BusyError",
     "CalciumIntake",
+    "ClinicCohortRow",
     "ConflictError",
     "Database",
     "Diagnosis",
@@ -182,6 +185,7 @@ __all__ = [
     "build",
     "check_password",
     "clear_throttle",
+    "clinic_cohort_row",
     "create_demo_patients",
     "create_user",
     "current_revision",
@@ -208,6 +212,7 @@ __all__ = [
     "resolve_session",
     "restore",
     "review",
+    "review_synthesis",
     "row_snapshot",
     "schema_diff",
     "set_password",
