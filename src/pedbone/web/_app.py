@@ -131,6 +131,10 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from pedbone.web._warmup import warm_up
+
+        warm_up()  # packs, catalogues, templates: before the first request (and /health "ok")
+        app.state.ready = True
         yield
         if database is None:
             app.state.db.dispose()
