@@ -84,14 +84,21 @@ def test_health_says_starting_until_the_warm_up_is_done(app: Any) -> None:
         assert r.json()["status"] == "ok"
 
 
-def test_warm_up_loads_packs_catalogues_and_templates() -> None:
+def test_warm_up_loads_packs_catalogues_and_templates(db: Any) -> None:
     from pedbone.references import available, reference
     from pedbone.web._i18n import LANGUAGES, translations
     from pedbone.web._render import environment
     from pedbone.web._warmup import warm_up
 
-    timings = warm_up()
-    assert set(timings) == {"reference packs", "translations", "templates", "scipy.special"}
+    timings = warm_up(db)
+    assert list(timings) == [
+        "reference packs",
+        "translations",
+        "bibliography",
+        "templates",
+        "scipy.special",
+        "database queries",
+    ]
     for summary in available():
         ref = reference(summary.id)
         assert set(ref._scalar) == set(ref.measures)  # both engines compiled

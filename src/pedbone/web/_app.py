@@ -133,7 +133,7 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from pedbone.web._warmup import warm_up
 
-        warm_up()  # packs, catalogues, templates: before the first request (and /health "ok")
+        warm_up(app.state.db)  # packs, catalogues, templates, queries: before /health says ok
         app.state.ready = True
         yield
         if database is None:

@@ -8,6 +8,8 @@ process, so later calls (another app in the same process, the tests) cost next t
   the array engine and the scalar fast path;
 - the translation catalogues are compiled and the Babel locales parsed, for every language;
 - every Jinja template is compiled, for every language's environment;
+- the bibliography is parsed, and (given the database) the overview's queries are compiled
+  by SQLAlchemy (its ORM set-up, ~0.3 s, used to fall on the first overview);
 - ``scipy.special`` is imported (~0.8 s): the harms page's exact Clopper-Pearson interval and
   centiles of long arrays use it. Nothing else heavy (``scipy.stats``, matplotlib, WeasyPrint)
   is imported by a page; the PDF report imports WeasyPrint when one is asked for.
@@ -18,14 +20,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from typing import Any
 
 __all__ = ["warm_up"]
 
 log = logging.getLogger("pedbone.web")
 
 
-def warm_up() -> dict[str, float]:
-    """Do the start-up work; returns the seconds each step took (for the log)."""
+def warm_up(db: Any = None) -> dict[str, float]:
+    """Do the start-up work (with ``db``, a :class:`pedbone.store.Database`, also compile the
+    overview's queries); returns the seconds each step took (for the log)."""
     timings: dict[str, float] = {}
 
     def step(name: str, start: float) -> float:
@@ -61,6 +65,11 @@ def warm_up() -> dict[str, float]:
         format_datetime(day, language)
     t = step("translations", t)
 
+    from pedbone.bibliography import sources
+
+    sources()  # the findings' citations (YAML, parsed once)
+    t = step("bibliography", t)
+
     import pedbone.web._cache
     import pedbone.web._overview  # noqa: F401  (the overview's modules, imported lazily)
     from pedbone.web._render import environment
@@ -73,6 +82,15 @@ def warm_up() -> dict[str, float]:
 
     import scipy.special  # noqa: F401  (see the module docstring)
 
-    step("scipy.special", t)
+    t = step("scipy.special", t)
+    if db is not None:
+        from pedbone.web._load import warm_up_queries
+
+        try:
+            with db.session() as session:
+                warm_up_queries(session)
+        except Exception as exc:  # a database problem is reported by /health and the pages
+            log.warning("overview queries not compiled at start-up: %s", exc)
+        step("database queries", t)
     log.info("warm-up done: %s", ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items()))
     return timings
