@@ -10,6 +10,7 @@ same numbers to 1e-12 (relative).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pedbone.references import Status, reference
+from pedbone.references import Status, haz_adjusted_zscore, reference
 from pedbone.references._engine import _centile
 from pedbone.references._scalar import SMALL, centile_small
 
@@ -178,3 +179,88 @@ def test_small_centiles_equal_scipy() -> None:
     np.testing.assert_allclose(centile_small(z.tolist()), ndtr(z) * 100.0, rtol=1e-13, atol=0)
     assert math.isnan(centile_small([math.nan])[0])
     np.testing.assert_array_equal(_centile(z), np.asarray(centile_small(z.tolist())))
+
+
+# --- HAZ-adjusted Z for one child (the clinic page) -------------------------------------------
+SYNTHETIC_DXA = Path(__file__).parent / "fixtures" / "synthetic_dxa_pack"  # synthetic equations
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    measure=st.sampled_from(["spine_abmd", "spine_bmc"]),
+    sex=st.sampled_from(["F", "M", "X", 1, 2]),
+    age=st.one_of(st.floats(0.0, 25.0), st.just(math.nan)),
+    value=st.one_of(st.floats(0.05, 60.0), st.sampled_from([0.0, -1.0, math.nan])),
+    size=st.one_of(
+        st.tuples(st.just("height"), st.floats(40.0, 210.0) | st.just(math.nan)),
+        st.tuples(st.just("haz"), st.floats(-5.0, 5.0) | st.just(math.nan)),
+    ),
+    listed=st.booleans(),
+)
+def test_haz_adjusted_one_child_equals_the_array_code(
+    measure: str,
+    sex: Any,
+    age: float,
+    value: float,
+    size: tuple[str, float],
+    listed: bool,
+) -> None:
+    pack = reference(str(SYNTHETIC_DXA))
+    kind, amount = size
+
+    def wrap(x: Any) -> Any:
+        return [x] if listed else x
+
+    one = haz_adjusted_zscore(
+        pack, measure, sex=wrap(sex), age_years=wrap(age), value=wrap(value),
+        **{kind: wrap(amount)},
+    )  # fmt: skip
+    arrays = haz_adjusted_zscore(
+        pack, measure, sex=np.array([sex], dtype=object), age_years=np.array([age]),
+        value=np.array([value]), **{kind: np.array([amount])},
+    )  # fmt: skip
+    assert one.z.shape == ((1,) if listed else ())
+    assert one.status.reshape(-1).tolist() == arrays.status.tolist()
+    assert _close(float(one.z.reshape(-1)[0]), float(arrays.z[0]))
+    assert one.haz is not None
+    assert arrays.haz is not None
+    assert _close(float(one.haz.reshape(-1)[0]), float(arrays.haz[0]))
+    assert (one.haz_reference, one.method) == (arrays.haz_reference, arrays.method)
+
+
+def test_haz_adjusted_one_child_is_taken() -> None:
+    from pedbone.references._adjust import _haz_adjusted_one
+
+    pack = reference(str(SYNTHETIC_DXA))
+    # girl 10 y, 0.598 g/cm2, HAZ -2: (-0.8 + 0.9) / 0.9 (test_ref_adjust_age's hand sums)
+    res = _haz_adjusted_one(pack, "spine_abmd", "cdc2000", "F", 10.0, 0.598, None, -2.0, None)
+    assert res is not None
+    assert float(res.z) == pytest.approx(0.1 / 0.9, rel=1e-12)
+    listed = _haz_adjusted_one(pack, "spine_abmd", "cdc2000", ["F"], [10.0], [0.6], None, [0], None)
+    assert listed is not None
+    assert listed.z.shape == (1,)
+    # two children, or arrays: the array code
+    assert (
+        _haz_adjusted_one(pack, "spine_abmd", "cdc2000", ["F", "M"], 10.0, 0.6, None, 0, None)
+        is None
+    )
+    assert (
+        _haz_adjusted_one(pack, "spine_abmd", "cdc2000", np.array(["F"]), 10.0, 0.6, None, 0, None)
+        is None
+    )
+
+
+@pytest.mark.parametrize("group", ["white", "Black", "nope", None])
+@pytest.mark.parametrize("age", [7.0, 12.5, math.nan])
+def test_haz_adjusted_one_child_with_groups(group: str | None, age: float) -> None:
+    """A pack with groups (and no equations: NO_ADJUSTMENT, or the group/age status first)."""
+    pack = reference("schafmeyer2022")
+    kw: dict[str, Any] = {"sex": ["F"], "age_years": [age], "value": [0.8], "height": [150.0]}
+    one = haz_adjusted_zscore(pack, "leg_abmd", group=[group], **kw)
+    arrays = haz_adjusted_zscore(
+        pack, "leg_abmd", group=np.array([group], dtype=object),
+        **{k: np.array(v, dtype=object if k == "sex" else None) for k, v in kw.items()},
+    )  # fmt: skip
+    assert one.status.tolist() == arrays.status.tolist()
+    assert one.status.tolist() != [Status.OK]
+    assert np.isnan(one.z[0])
