@@ -7,13 +7,21 @@ Run (never part of the tests)::
     .venv/bin/python benchmarks/bench_web.py --patients 1000 --requests 400   # quick look
     .venv/bin/python benchmarks/bench_web.py --hot-patients 200 --workers 2   # a clinic day
     .venv/bin/python benchmarks/bench_web.py --no-cache                        # as before
+    .venv/bin/python benchmarks/bench_web.py --patients 500 --server-time 200 --profile 40
+    .venv/bin/python benchmarks/bench_web.py --patients 2000 --requests 300 --pin --no-cache
 
 The database gets ``--patients`` fictional patients with ``--visits`` visits each (a visit:
 height and weight, and a DXA scan with lumbar spine and lower-limb values), written with bulk
 inserts. The app runs under uvicorn in a separate process on a free loopback port; ``--clients``
 concurrent clients (threads with keep-alive connections) log in once each and then request
 random patient overviews until ``--requests`` requests are done (plus a warm-up), so the run
-always ends by itself. Reported: median, p95 and max latency, and throughput.
+always ends by itself. Reported: median, p95 and max latency, and throughput, with the load
+average of the machine beside them (a shared machine's numbers mean little without it).
+``--pin`` puts the server on CPU 0 and the load generator on the other CPUs (Linux).
+
+``--server-time N`` measures instead the server time of N uncached overviews in this process
+(the overview view itself, from reading the patient to the rendered page, without HTTP), one
+after another; ``--profile K`` adds a cProfile of those requests (top K functions).
 
 Target: p95 under 150 ms on SQLite with 20 clients. PostgreSQL comes from ``--postgres-url`` or
 ``PEDBONE_TEST_POSTGRES_URL`` (set by tools/test-postgres.sh); a scratch database is created in
@@ -162,6 +170,81 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _load_average() -> str:
+    try:
+        return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
+def _pin(proc: subprocess.Popen[bytes]) -> str:
+    """Server on CPU 0, this process (the clients) on the others; a note of what was done."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) < 2:
+        return "not pinned (needs 2 CPUs and Linux)"
+    os.sched_setaffinity(proc.pid, {cpus[0]})
+    os.sched_setaffinity(0, set(cpus[1:]))
+    return f"server on CPU {cpus[0]}, clients on {cpus[1:]}"
+
+
+def server_time(url: str, args: argparse.Namespace) -> None:
+    """Server time of uncached overviews, in process, one after another (see the docstring)."""
+    import cProfile
+    import pstats
+
+    os.environ["PEDBONE_OVERVIEW_CACHE"] = "0"
+    from starlette.testclient import TestClient
+
+    import pedbone.web._cache as cache_module
+    from pedbone.store import Database
+    from pedbone.web import WebSettings, create_app
+
+    view = cache_module.overview_page
+    times: list[float] = []
+    profile = cProfile.Profile()
+    profiling = {"on": False}
+
+    def timed(*a: Any, **k: Any) -> Any:
+        if profiling["on"]:
+            profile.enable()
+        t0 = time.perf_counter()
+        try:
+            return view(*a, **k)
+        finally:
+            times.append(time.perf_counter() - t0)
+            profile.disable()
+
+    cache_module.overview_page = timed  # type: ignore[assignment]
+    db = Database(url, upgrade=False)
+    app = create_app(WebSettings(secret_key=SECRET), database=db)
+    rng = random.Random(11)
+    t0 = time.perf_counter()
+    with TestClient(app) as c:
+        print(f"[server] start-up (warm-up) {(time.perf_counter() - t0) * 1000:.0f} ms")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)
+        assert token
+        c.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token[1]})
+        first = c.get(f"/patients/{rng.randint(1, args.patients)}")
+        assert "Latest assessment" in first.text, first.status_code
+        print(f"[server] first overview {times[-1] * 1000:.1f} ms ({_load_average()})")
+        times.clear()
+        for _ in range(args.server_time):
+            c.get(f"/patients/{rng.randint(1, args.patients)}")
+        ts = sorted(times)
+        print(
+            f"[server] {len(ts)} uncached overviews, one at a time: median "
+            f"{statistics.median(ts) * 1000:.1f} ms, p95 {ts[int(0.95 * (len(ts) - 1))] * 1000:.1f}"
+            f" ms, min {ts[0] * 1000:.1f} ms ({_load_average()})"
+        )
+        if args.profile:
+            profiling["on"] = True
+            for _ in range(min(args.server_time, 100)):
+                c.get(f"/patients/{rng.randint(1, args.patients)}")
+            stats = pstats.Stats(profile)
+            stats.sort_stats("cumulative").print_stats(r"pedbone|jinja2|sqlalchemy", args.profile)
+    db.dispose()
+
+
 def _serve(url: str, port: int, workers: int, cache: bool = True) -> subprocess.Popen[bytes]:
     """uvicorn in its own process group, with the app factory reading the environment."""
     env = {**os.environ, "PEDBONE_DATABASE_URL": url, "PEDBONE_SECRET_KEY": SECRET}
@@ -268,6 +351,9 @@ def run(label: str, url: str, args: argparse.Namespace, *, fill: bool = True) ->
         t0 = time.perf_counter()
         populate(url, args.patients, args.visits)
         print(f"[{label}] populated in {time.perf_counter() - t0:.0f} s")
+    if args.server_time:
+        server_time(url, args)
+        return
     for cache in (False, True) if args.compare else (not args.no_cache,):
         _measure(label, url, args, cache)
 
@@ -275,6 +361,7 @@ def run(label: str, url: str, args: argparse.Namespace, *, fill: bool = True) ->
 def _measure(label: str, url: str, args: argparse.Namespace, cache: bool) -> None:
     port = _free_port()
     proc = _serve(url, port, args.workers, cache=cache)
+    pinned = _pin(proc) if args.pin else "not pinned"
     try:
         _wait(port)
         stats = load(
@@ -295,7 +382,7 @@ def _measure(label: str, url: str, args: argparse.Namespace, cache: bool) -> Non
         f"{stats['n']} overview requests, {args.clients} clients, "
         f"{args.workers} worker(s): median {stats['median_ms']:.0f} ms, "
         f"p95 {stats['p95_ms']:.0f} ms, max {stats['max_ms']:.0f} ms, "
-        f"{stats['throughput_rps']:.1f} requests/s"
+        f"{stats['throughput_rps']:.1f} requests/s ({_load_average()}; {pinned})"
     )
 
 
@@ -342,6 +429,11 @@ def main() -> None:
     parser.add_argument(
         "--sqlite-file", type=Path, help="keep the SQLite database here; reuse it if it exists"
     )
+    parser.add_argument("--pin", action="store_true", help="server and clients on own CPUs")
+    parser.add_argument(
+        "--server-time", type=int, default=0, help="N in-process uncached overviews, timed"
+    )
+    parser.add_argument("--profile", type=int, default=0, help="with --server-time: top K")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--postgres-url", default=os.environ.get("PEDBONE_TEST_POSTGRES_URL"))
     args = parser.parse_args()

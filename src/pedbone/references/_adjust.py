@@ -14,8 +14,9 @@ The HAZ reference is CDC 2000 by default [CDC2000].
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -142,6 +143,9 @@ def haz_adjusted_zscore(
     if (height is None) == (haz is None):
         raise ValueError("give exactly one of height (cm) or haz")
     hid = _haz_ref_id(ref, haz_reference)
+    small = _haz_adjusted_one(ref, measure, hid, sex, age_years, value, height, haz, group)
+    if small is not None:
+        return small
     base = ref.evaluate(measure, sex=sex, age_years=age_years, value=value, group=group)
     shape = base.z.shape
     age = np.broadcast_to(np.asarray(age_years, dtype=np.float64), shape)
@@ -188,6 +192,98 @@ def haz_adjusted_zscore(
         measure=measure,
         haz_reference=hid if height is not None else "given",
         haz=np.asarray(h, dtype=np.float64),
+    )
+
+
+def _one(x: Any) -> tuple[Any, bool] | None:
+    """(the element, was it a one-element list) for a scalar or one-element list/tuple."""
+    if isinstance(x, (list, tuple)):
+        return (x[0], True) if len(x) == 1 else None
+    if isinstance(x, np.ndarray):
+        return None
+    return x, False
+
+
+def _haz_prediction(
+    ref: ReferencePack, measure: str, sx: int, age: float, grp: str | None, h: float
+) -> tuple[float, float]:
+    """(predicted Z, residual SD) of the last matching equation, as the array code picks it;
+    (NaN, NaN) when none matches."""
+    pred, rsd = math.nan, math.nan
+    for eq in ref.meta.haz_equations:
+        if eq.measure != measure or sx != (0 if eq.sex == "M" else 1):
+            continue
+        if not (age >= eq.age_min and age < eq.age_max):
+            continue
+        if eq.group is not None and (grp is None or grp != eq.group.lower()):
+            continue
+        pred = float(eq.predict(np.asarray([h]), np.asarray([age]))[0])
+        rsd = eq.residual_sd
+    return pred, rsd
+
+
+def _haz_adjusted_one(
+    ref: ReferencePack,
+    measure: str,
+    hid: str,
+    sex: Any,
+    age_years: Any,
+    value: Any,
+    height: Any,
+    haz: Any,
+    group: Any,
+) -> SizeAdjustedZ | None:
+    """:func:`haz_adjusted_zscore` for one child (scalars or one-element lists: the clinic
+    page), without the array set-up; the same operations, so the same results. None: not one
+    element (or something unusual): the array code decides."""
+    parts = [_one(x) for x in (sex, age_years, value, height if haz is None else haz)]
+    gpart = None if group is None else _one(group)
+    if any(p is None for p in parts) or (group is not None and gpart is None):
+        return None
+    listed = [p[1] for p in parts if p is not None] + ([gpart[1]] if gpart else [])
+    if any(listed) and not all(listed):
+        return None  # mixed shapes: leave the broadcasting rules to the array code
+    shape: tuple[int, ...] = (1,) if all(listed) else ()
+    base = ref.evaluate(measure, sex=sex, age_years=age_years, value=value, group=group)
+    try:
+        age = float(parts[1][0])  # type: ignore[index]
+    except (TypeError, ValueError):
+        return None
+    if base.z.shape != shape:
+        return None
+    if haz is None:
+        hres = reference(hid).evaluate("height", sex=sex, age_years=age_years, value=height)
+        if hres.z.shape != shape:
+            return None
+        h, hstatus = float(hres.z.reshape(-1)[0]), int(hres.status.reshape(-1)[0])
+    else:
+        try:
+            h = float(parts[3][0])  # type: ignore[index]
+        except (TypeError, ValueError):
+            return None
+        hstatus = int(Status.VALUE_MISSING) if math.isnan(h) else 0
+    sx = int(sex_codes(parts[0][0]).reshape(-1)[0])  # type: ignore[index]
+    grp = None if gpart is None else str(gpart[0]).lower()
+    pred, rsd = _haz_prediction(ref, measure, sx, age, grp, h)
+    status = int(base.status.reshape(-1)[0])
+    if status == Status.OK and math.isnan(rsd):
+        status = int(Status.NO_ADJUSTMENT)
+    if status == Status.OK and hstatus != Status.OK:
+        status = hstatus
+    z = math.nan
+    if status == Status.OK:
+        try:
+            z = (float(base.z.reshape(-1)[0]) - pred) / rsd
+        except ZeroDivisionError:
+            return None
+    return SizeAdjustedZ(
+        z=np.full(shape, z, dtype=np.float64),
+        status=np.full(shape, status, dtype=np.int8),
+        method="haz_adjusted",
+        pack=ref.id,
+        measure=measure,
+        haz_reference=hid if haz is None else "given",
+        haz=np.full(shape, h, dtype=np.float64),
     )
 
 

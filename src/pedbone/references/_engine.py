@@ -25,6 +25,13 @@ from numpy.typing import ArrayLike, NDArray
 from pedbone.references._lms import lms_value, lms_value_restricted, lms_z, lms_z_restricted
 from pedbone.references._normal import ndtr
 from pedbone.references._pack import MeasureInfo, PackMeta, PackTables
+from pedbone.references._scalar import (
+    SMALL,
+    ScalarTable,
+    centile_small,
+    evaluate_small,
+    small_inputs,
+)
 from pedbone.references._status import Status
 
 __all__ = ["ReferencePack", "UnknownMeasureError", "ZScoreResult", "sex_codes"]
@@ -33,12 +40,16 @@ F64 = NDArray[np.float64]
 CHUNK = 1 << 14
 PARALLEL_MIN = 1 << 20
 
-_MALE = {"M", "MALE", "1", "1.0", "BOY"}
-_FEMALE = {"F", "FEMALE", "2", "2.0", "GIRL"}
+_MALE = frozenset({"M", "MALE", "1", "1.0", "BOY"})
+_FEMALE = frozenset({"F", "FEMALE", "2", "2.0", "GIRL"})
 
 
 def _centile(z: F64) -> F64:
-    """100 x standard normal CDF (NumPy only: ``scipy.special`` is slow to import)."""
+    """100 x standard normal CDF, NumPy only (``scipy.special`` is slow to import). A handful
+    of values use :mod:`math` (the scalar fast path)."""
+    if z.size <= SMALL:
+        flat = centile_small(np.ravel(z).tolist())
+        return np.asarray(flat, dtype=np.float64).reshape(z.shape)
     return np.asarray(ndtr(z) * 100.0, dtype=np.float64)
 
 
@@ -286,6 +297,7 @@ class ReferencePack:
         self.builtin = builtin
         self._tables = tables
         self._compiled: dict[str, _Compiled] = {}
+        self._scalar: dict[str, ScalarTable] = {}
         self._groups = {g.lower(): i for i, g in enumerate(meta.groups)}
 
     # --- metadata -------------------------------------------------------------------------
@@ -343,6 +355,60 @@ class ReferencePack:
             comp = _compile(info, segs)
             self._compiled[measure] = comp
         return comp
+
+    def _scalar_for(self, measure: str) -> ScalarTable:
+        tab = self._scalar.get(measure)
+        if tab is None:
+            tab = ScalarTable.of(self._compiled_for(measure))
+            self._scalar[measure] = tab
+        return tab
+
+    def warm(self) -> None:
+        """Compile every measure now (both engines), so the first query pays no set-up."""
+        for measure in self.measures:
+            self._scalar_for(measure)
+
+    def _run_small(
+        self,
+        info: MeasureInfo,
+        measure: str,
+        sex: ArrayLike,
+        age_years: ArrayLike,
+        x: ArrayLike,
+        group: ArrayLike | None,
+        *,
+        inverse: bool,
+    ) -> tuple[F64, NDArray[np.int8], tuple[int, ...]] | None:
+        """The scalar fast path (see :mod:`pedbone.references._scalar`); None: not taken."""
+        parsed = small_inputs(
+            sex,
+            age_years,
+            x,
+            group,
+            male=_MALE,
+            female=_FEMALE,
+            group_codes=self._groups if self.meta.groups else None,
+        )
+        if parsed is None:
+            return None
+        codes, groups, ages, values, shape = parsed
+        done = evaluate_small(
+            self._scalar_for(measure),
+            codes,
+            groups,
+            ages,
+            values,
+            years_to_table=self.meta.years_to_table,
+            lo=info.age_min,
+            hi=info.age_max,
+            incl=info.age_max_inclusive,
+            restricted=info.restricted_tails,
+            inverse=inverse,
+        )
+        if done is None:
+            return None
+        out, status = done
+        return np.array(out, dtype=np.float64), np.array(status, dtype=np.int8), shape
 
     def _group_index(self, group: ArrayLike | None, shape: tuple[int, ...]) -> NDArray[np.int64]:
         if not self.meta.groups:
@@ -460,6 +526,23 @@ class ReferencePack:
         inverse: bool,
     ) -> tuple[F64, NDArray[np.int8], tuple[int, ...]]:
         info = self.info(measure)
+        small = self._run_small(info, measure, sex, age_years, x, group, inverse=inverse)
+        if small is not None:
+            return small
+        return self._run_arrays(info, measure, sex, age_years, x, group, inverse=inverse)
+
+    def _run_arrays(
+        self,
+        info: MeasureInfo,
+        measure: str,
+        sex: ArrayLike,
+        age_years: ArrayLike,
+        x: ArrayLike,
+        group: ArrayLike | None,
+        *,
+        inverse: bool,
+    ) -> tuple[F64, NDArray[np.int8], tuple[int, ...]]:
+        """The array engine (the one definition of every edge case)."""
         comp = self._compiled_for(measure)
         sx, gx, a_years, v, shape = self._prepare(sex, age_years, x, group)
         n = sx.size

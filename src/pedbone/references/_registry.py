@@ -12,8 +12,8 @@ import os
 import re
 import shutil
 import threading
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, replace
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -148,6 +148,15 @@ class PackSummary:
 
 
 def _summary(text: str, *, builtin: bool) -> PackSummary | None:
+    """The summary of a ``pack.yaml`` text; parsed once per distinct text (the YAML parser
+    costs ~25 ms a pack, and the web pages ask which packs have a measure), and a fresh copy
+    each call so no caller can change the cached one."""
+    cached = _parse_summary(text, builtin)
+    return None if cached is None else replace(cached, coverage=dict(cached.coverage))
+
+
+@lru_cache(maxsize=256)
+def _parse_summary(text: str, builtin: bool) -> PackSummary | None:
     try:
         raw = yaml.safe_load(text)
         f = AGE_UNITS[raw["age_unit"]]

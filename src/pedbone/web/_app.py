@@ -148,6 +148,10 @@ def create_app(settings: WebSettings | None = None, *, database: Any = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from pedbone.web._warmup import warm_up
+
+        warm_up(app.state.db)  # packs, catalogues, templates, queries: before /health says ok
+        app.state.ready = True
         yield
         if database is None:
             app.state.db.dispose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Final
 
-__all__ = ["load_patient"]
+__all__ = ["load_patient", "warm_up_queries"]
 
 _RELATIONS: Final = (
     "diagnoses",
@@ -94,3 +94,11 @@ def load_patient(session: Any, patient_id: int) -> Any:
             for row in rows:
                 set_committed_value(row, attr, children.get(row.id, []))
     return patient
+
+
+def warm_up_queries(session: Any) -> None:
+    """Run every statement of :func:`load_patient` once for no patient (id -1), so SQLAlchemy
+    has compiled and cached them before the first request (start-up warm-up)."""
+    for key, stmt in _statements().items():
+        params = {"ids": [-1]} if "." in key else {"pid": -1}
+        session.scalars(stmt, params).all()

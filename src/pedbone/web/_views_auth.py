@@ -28,9 +28,12 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/health")
 def health(request: Request) -> Response:
-    """Liveness and database check for monitoring (public, no personal data)."""
+    """Readiness and database check for monitoring (public, no personal data): 503
+    "starting" until the start-up warm-up is done, 503 when the database does not answer."""
     from pedbone.web._data import ping
 
+    if not getattr(request.app.state, "ready", False):
+        return JSONResponse({"status": "starting", "version": __version__}, status_code=503)
     ok = ping(request.app.state.db)
     return JSONResponse(
         {"status": "ok" if ok else "database unavailable", "version": __version__},
