@@ -103,6 +103,7 @@ KNOWN_CYCLES: set[tuple[str, ...]] = {
         "pedbone.evidence._fitstats",
         "pedbone.evidence._predict",
         "pedbone.evidence._print",
+        "pedbone.evidence._profile",
         "pedbone.evidence._results",
     ),
     ("pedbone.evidence._influence", "pedbone.evidence._plot_infl"),
