@@ -46,6 +46,8 @@ MARKUP_CALLS = {
     ("web/_render.py", "environment"),  # the |svg filter: charts escape every label themselves
     # review screening: every piece of stored text escaped on its own, only <mark> tags added
     ("web/_views_review.py", "highlight"),
+    # the review report's SVG figures: built by pedbone from escaped text, or by Matplotlib
+    ("report/_review_report.py", "_svg"),
 }
 
 

@@ -31,8 +31,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from statistics import NormalDist
 
-from scipy import stats
+_NORMAL = NormalDist()
 
 __all__ = [
     "DeriveError",
@@ -95,7 +96,7 @@ def sd_from_ci(lower: float, upper: float, n: float, level: float = 0.95) -> Der
         raise DeriveError(f"the upper limit ({upper}) must exceed the lower ({lower})")
     if not 0 < level < 1:
         raise DeriveError(f"confidence level must be between 0 and 1, got {level}")
-    t = float(stats.t.ppf(0.5 + level / 2, n_ - 1))
+    t = _t_ppf(0.5 + level / 2, n_ - 1)
     return Derived(
         math.sqrt(n_) * (upper - lower) / (2 * t),
         f"SD = √n × (upper − lower) / (2 × t{{{level:g}, n−1}}), t = {t:.4f}",
@@ -118,7 +119,7 @@ def sd_from_diff_ci(
     if not upper > lower:
         raise DeriveError(f"the upper limit ({upper}) must exceed the lower ({lower})")
     df = _n(n1, "n1") + _n(n2, "n2") - 2
-    t = float(stats.t.ppf(0.5 + level / 2, df))
+    t = _t_ppf(0.5 + level / 2, df)
     se = (upper - lower) / (2 * t)
     return _diff_sd(se, n1, n2, f"SE = (upper − lower) / (2 × t), t = {t:.4f} on {df:g} df")
 
@@ -130,18 +131,26 @@ def sd_from_diff_p(diff: float, p: float, n1: float, n2: float) -> Derived:
     if diff == 0 or not math.isfinite(diff):
         raise DeriveError("a difference of zero (or not a number) gives no SE")
     df = _n(n1, "n1") + _n(n2, "n2") - 2
-    t = float(stats.t.isf(p / 2, df))
+    t = _t_ppf(1 - p / 2, df)
     return _diff_sd(
         abs(diff) / t, n1, n2, f"t = {t:.4f} from p = {p:g} on {df:g} df; SE = |diff| / t"
     )
 
 
+def _t_ppf(q: float, df: float) -> float:
+    # SciPy's Student t quantile, imported on first use (scipy.stats is slow to import and
+    # pedbone.store imports this module).
+    from scipy import stats
+
+    return float(stats.t.ppf(q, df))
+
+
 def _xi(n: float) -> float:
-    return 2 * float(stats.norm.ppf((n - 0.375) / (n + 0.25)))
+    return 2 * _NORMAL.inv_cdf((n - 0.375) / (n + 0.25))
 
 
 def _eta(n: float) -> float:
-    return 2 * float(stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25)))
+    return 2 * _NORMAL.inv_cdf((0.75 * n - 0.125) / (n + 0.25))
 
 
 def mean_sd_from_median(

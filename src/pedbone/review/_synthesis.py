@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
-from scipy import stats
 
-from pedbone.evidence import escalc, heterogeneity_readout, rma, transf_ilogit, transf_ipft_hm
 from pedbone.review._derive import Scale
 
 __all__ = [
@@ -123,6 +121,9 @@ def pooling_decision(effects: Sequence[StudyEffect]) -> PoolingDecision:
     pool = not reasons
     het = ""
     if pool:
+        # pedbone.evidence imports SciPy's stats (slow): only when a model is fitted
+        from pedbone.evidence import heterogeneity_readout, rma
+
         res = rma([e.yi for e in usable], [e.vi for e in usable], method="REML")
         het = heterogeneity_readout(res).headline
     return PoolingDecision(
@@ -172,6 +173,8 @@ def vote_count(effects: Sequence[StudyEffect], *, higher_is_better: bool = True)
     b = sum(d is Direction.BENEFIT for _, d in dirs)
     h = sum(d is Direction.HARM for _, d in dirs)
     u = len(dirs) - b - h
+    from scipy import stats  # on first use: slow to import, and pedbone.store imports this
+
     p = float(stats.binomtest(b, b + h, 0.5).pvalue) if b + h else 1.0
     return VoteCount(b, h, u, p, dirs)
 
@@ -257,6 +260,8 @@ def pool_proportions(
         raise SynthesisError("event counts are whole numbers between 0 and the study's total")
     if measure not in ("PLO", "PFT"):
         raise SynthesisError("measure is PLO (logit) or PFT (Freeman–Tukey)")
+    from pedbone.evidence import escalc, rma, transf_ilogit, transf_ipft_hm
+
     es = escalc(measure, xi=xi, ni=ni)
     res = rma(es, method=method)
     pred = res.predict()
