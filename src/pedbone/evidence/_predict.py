@@ -17,7 +17,7 @@ from pedbone.evidence._utils import EvidenceInputError, FloatArray, Transform
 if TYPE_CHECKING:
     from pedbone.evidence._results import RMAResult
 
-__all__ = ["PredictResult", "check_level", "crit_value", "predict_rma"]
+__all__ = ["PredictResult", "check_level", "crit_value", "newmods_matrix", "predict_rma"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,32 @@ class PredictResult:
         return str(self.to_frame())
 
 
+def newmods_matrix(
+    X: FloatArray, p: int, intercept: bool, newmods: Any, add_intercept: bool | None
+) -> FloatArray:
+    """The design rows to predict at: the fitted rows (one row for an intercept-only model), or
+    ``newmods`` (moderator values per row, metafor's ``newmods=``) with the intercept column added
+    when the model has one (or as ``add_intercept`` says)."""
+    if newmods is None:
+        rows: FloatArray = X[:1] if (p == 1 and intercept) else X
+        return rows
+    arr = np.asarray(newmods, dtype=np.float64)
+    n_mods = p - (1 if intercept else 0)
+    if arr.ndim == 0:
+        arr = arr.reshape(1, 1)
+    elif arr.ndim == 1:
+        arr = arr.reshape(-1, 1) if n_mods == 1 else arr.reshape(1, -1)
+    add_int = intercept if add_intercept is None else add_intercept
+    if add_int:
+        arr = np.column_stack([np.ones(arr.shape[0]), arr])
+    if arr.shape[1] != p:
+        raise EvidenceInputError(
+            f"newmods: expected {n_mods} moderator values per row, "
+            f"got {arr.shape[1] - int(add_int)}"
+        )
+    return arr
+
+
 def check_level(level: float) -> float:
     if not 0 < level < 100:
         raise EvidenceInputError(f"level must be in (0, 100) percent, got {level}")
@@ -80,24 +106,7 @@ def predict_rma(
     pi_type: str = "default",
 ) -> PredictResult:
     lv = check_level(res.level if level is None else level)
-    if newmods is None:
-        Xn = res.X[:1] if (res.p == 1 and res.intercept) else res.X
-    else:
-        arr = np.asarray(newmods, dtype=np.float64)
-        n_mods = res.p - (1 if res.intercept else 0)
-        if arr.ndim == 0:
-            arr = arr.reshape(1, 1)
-        elif arr.ndim == 1:
-            arr = arr.reshape(-1, 1) if n_mods == 1 else arr.reshape(1, -1)
-        add_int = res.intercept if intercept is None else intercept
-        if add_int:
-            arr = np.column_stack([np.ones(arr.shape[0]), arr])
-        if arr.shape[1] != res.p:
-            raise EvidenceInputError(
-                f"newmods: expected {n_mods} moderator values per row, "
-                f"got {arr.shape[1] - int(add_int)}"
-            )
-        Xn = arr
+    Xn = newmods_matrix(res.X, res.p, res.intercept, newmods, intercept)
     pred = Xn @ res.beta
     vpred = np.einsum("ij,jk,ik->i", Xn, res.vb, Xn)
     se = np.sqrt(vpred)

@@ -33,6 +33,7 @@ from scipy import linalg, optimize, sparse, stats
 from scipy.sparse import csgraph
 
 from pedbone.evidence._fit import _design
+from pedbone.evidence._predict import newmods_matrix
 from pedbone.evidence._results import EscalcResult, PredictResult
 from pedbone.evidence._utils import (
     ConvergenceError,
@@ -456,24 +457,7 @@ class RMAMVResult:
         lv = self.level if level is None else float(level)
         if not 0 < lv < 100:
             raise EvidenceInputError(f"level must be in (0, 100) percent, got {lv}")
-        if newmods is None:
-            Xn = self.X[:1] if (self.p == 1 and self.intercept) else self.X
-        else:
-            arr = np.asarray(newmods, dtype=np.float64)
-            n_mods = self.p - (1 if self.intercept else 0)
-            if arr.ndim == 0:
-                arr = arr.reshape(1, 1)
-            elif arr.ndim == 1:
-                arr = arr.reshape(-1, 1) if n_mods == 1 else arr.reshape(1, -1)
-            add_int = self.intercept if intercept is None else intercept
-            if add_int:
-                arr = np.column_stack([np.ones(arr.shape[0]), arr])
-            if arr.shape[1] != self.p:
-                raise EvidenceInputError(
-                    f"newmods: expected {n_mods} moderator values per row, "
-                    f"got {arr.shape[1] - int(add_int)}"
-                )
-            Xn = arr
+        Xn = newmods_matrix(self.X, self.p, self.intercept, newmods, intercept)
         pred = Xn @ self.beta
         vpred = np.einsum("ij,jk,ik->i", Xn, self.vb, Xn)
         se = np.sqrt(vpred)
