@@ -30,6 +30,7 @@ from scipy import optimize, special, stats
 from pedbone.evidence._utils import (
     ConvergenceError,
     EvidenceInputError,
+    FirstCoefficient,
     FloatArray,
     as_frame,
     column_or_array,
@@ -40,7 +41,7 @@ __all__ = ["GLMMResult", "rma_glmm"]
 
 
 @dataclass(frozen=True)
-class GLMMResult:
+class GLMMResult(FirstCoefficient):
     """A fitted ``rma_glmm`` model (names as metafor's ``rma.glmm`` object)."""
 
     beta: FloatArray
@@ -62,26 +63,6 @@ class GLMMResult:
     nagq: int
     slab: tuple[str, ...]
     notes: tuple[str, ...] = ()
-
-    @property
-    def estimate(self) -> float:
-        return float(self.beta[0])
-
-    @property
-    def se(self) -> float:
-        return float(self.se_beta[0])
-
-    @property
-    def pval(self) -> float:
-        return float(self.pval_beta[0])
-
-    @property
-    def ci_lb(self) -> float:
-        return float(self.ci_lb_beta[0])
-
-    @property
-    def ci_ub(self) -> float:
-        return float(self.ci_ub_beta[0])
 
     @property
     def tau(self) -> float:

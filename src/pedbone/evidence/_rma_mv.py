@@ -38,6 +38,7 @@ from pedbone.evidence._results import EscalcResult, PredictResult
 from pedbone.evidence._utils import (
     ConvergenceError,
     EvidenceInputError,
+    FirstCoefficient,
     FloatArray,
     as_float_array,
     as_frame,
@@ -354,7 +355,7 @@ def _loglik(
 
 
 @dataclass(frozen=True)
-class RMAMVResult:
+class RMAMVResult(FirstCoefficient):
     """A fitted ``rma_mv`` model (fields named after metafor's ``rma.mv`` object)."""
 
     beta: FloatArray
@@ -399,26 +400,6 @@ class RMAMVResult:
     notes: tuple[str, ...] = ()
     sigma2_fixed: tuple[bool, ...] = ()
     _ranef_keys: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
-
-    @property
-    def estimate(self) -> float:
-        return float(self.beta[0])
-
-    @property
-    def se(self) -> float:
-        return float(self.se_beta[0])
-
-    @property
-    def pval(self) -> float:
-        return float(self.pval_beta[0])
-
-    @property
-    def ci_lb(self) -> float:
-        return float(self.ci_lb_beta[0])
-
-    @property
-    def ci_ub(self) -> float:
-        return float(self.ci_ub_beta[0])
 
     def fitstats(self) -> dict[str, dict[str, float]]:
         """Log-likelihood, deviance, AIC, BIC, AICc under ML and REML (metafor's fitstats)."""

@@ -26,13 +26,13 @@ from scipy import stats
 
 from pedbone.evidence._results import RMAResult
 from pedbone.evidence._rma_mv import RMAMVResult
-from pedbone.evidence._utils import EvidenceInputError, FloatArray
+from pedbone.evidence._utils import EvidenceInputError, FirstCoefficient, FloatArray
 
 __all__ = ["RobustResult", "robust"]
 
 
 @dataclass(frozen=True)
-class RobustResult:
+class RobustResult(FirstCoefficient):
     """Cluster-robust tests of a fitted model (metafor's ``robust.rma`` object)."""
 
     beta: FloatArray
@@ -53,26 +53,6 @@ class RobustResult:
     method: str
     level: float
     fit: RMAResult | RMAMVResult
-
-    @property
-    def estimate(self) -> float:
-        return float(self.beta[0])
-
-    @property
-    def se(self) -> float:
-        return float(self.se_beta[0])
-
-    @property
-    def pval(self) -> float:
-        return float(self.pval_beta[0])
-
-    @property
-    def ci_lb(self) -> float:
-        return float(self.ci_lb_beta[0])
-
-    @property
-    def ci_ub(self) -> float:
-        return float(self.ci_ub_beta[0])
 
     def summary(self, digits: int = 4) -> str:
         d = digits

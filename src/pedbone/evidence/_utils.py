@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 __all__ = [
     "ConvergenceError",
     "EvidenceInputError",
+    "FirstCoefficient",
     "FloatArray",
     "MetaforNames",
     "Transform",
@@ -133,6 +134,37 @@ def control_of(res: Any) -> dict[str, float]:
     """The convergence control of a fitted model (empty when it has none)."""
     control = getattr(res, "control", None)
     return dict(control) if control else {}
+
+
+class FirstCoefficient:
+    """``estimate``, ``se``, ``pval``, ``ci_lb``, ``ci_ub`` of the first coefficient (the pooled
+    effect of an intercept-only model), for results that keep per-coefficient arrays."""
+
+    beta: FloatArray
+    se_beta: FloatArray
+    pval_beta: FloatArray
+    ci_lb_beta: FloatArray
+    ci_ub_beta: FloatArray
+
+    @property
+    def estimate(self) -> float:
+        return float(self.beta[0])
+
+    @property
+    def se(self) -> float:
+        return float(self.se_beta[0])
+
+    @property
+    def pval(self) -> float:
+        return float(self.pval_beta[0])
+
+    @property
+    def ci_lb(self) -> float:
+        return float(self.ci_lb_beta[0])
+
+    @property
+    def ci_ub(self) -> float:
+        return float(self.ci_ub_beta[0])
 
 
 class MetaforNames:
