@@ -24,11 +24,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "ABMD_CONSISTENCY_TOLERANCE",
     "LIMITS",
     "PLAUSIBILITY_SOURCE",
     "Z_ABS_MAX",
     "ImplausibleValueError",
     "Limit",
+    "abmd_inconsistency",
     "check",
     "check_lab",
     "check_optional",
@@ -257,3 +259,28 @@ def check_lab(analyte: str, value: float, unit: str | None) -> float:
     if lim is None or unit is None or _norm_unit(lim.unit) != _norm_unit(unit):
         return float(value)
     return check(lim.quantity, value)
+
+
+#: Largest relative difference accepted between a reported aBMD and BMC / area [SWRULES].
+#: aBMD is by definition BMC (g) divided by the projected area (cm²). Scanners print the three
+#: rounded (aBMD to 3 decimals, BMC and area to 2): even for a small region (area 5 cm²,
+#: BMC 2 g) rounding moves the quotient by well under 1 %. A difference of more than 5 % is not
+#: rounding but a mix-up (BMC and area swapped, values of different sites or regions in one
+#: row, a unit error) and is flagged in the import preview for the user to check.
+ABMD_CONSISTENCY_TOLERANCE: Final = 0.05
+
+
+def abmd_inconsistency(abmd: float | None, bmc: float | None, area: float | None) -> float | None:
+    """The relative difference between ``abmd`` and ``bmc / area`` if it exceeds
+    :data:`ABMD_CONSISTENCY_TOLERANCE` (``None``: consistent, or not all three given).
+
+    >>> abmd_inconsistency(0.698, 31.5, 45.1) is None  # 31.5 / 45.1 = 0.6984
+    True
+    >>> round(abmd_inconsistency(0.698, 45.1, 31.5), 3)  # swapped: |0.698 - 1.432| / 0.698
+    1.051
+    """
+    if abmd is None or bmc is None or area is None or area <= 0 or abmd <= 0:
+        return None
+    expected = bmc / area
+    difference = abs(abmd - expected) / abmd
+    return difference if difference > ABMD_CONSISTENCY_TOLERANCE else None

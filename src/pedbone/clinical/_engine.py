@@ -48,8 +48,9 @@ __all__ = ["ABMD_PLAUSIBLE", "HEIGHT_PLAUSIBLE"]
 #: :mod:`pedbone.plausibility` (software rule PEDBONE_PLAUSIBILITY), not clinical thresholds.
 ABMD_PLAUSIBLE = (plausibility.LIMITS["abmd_g_cm2"].low, plausibility.LIMITS["abmd_g_cm2"].high)
 HEIGHT_PLAUSIBLE = (plausibility.LIMITS["height_cm"].low, plausibility.LIMITS["height_cm"].high)
-#: Relative tolerance for aBMD against BMC / area (vendors round each value).
-ABMD_CONSISTENCY = 0.05
+#: Relative tolerance for aBMD against BMC / area (vendors round each value): the import's own
+#: (one truth, :data:`pedbone.plausibility.ABMD_CONSISTENCY_TOLERANCE`).
+ABMD_CONSISTENCY = plausibility.ABMD_CONSISTENCY_TOLERANCE
 #: A height is paired with a creatinine for bedside Schwartz if measured within this many days.
 HEIGHT_PAIRING_DAYS = 92
 

@@ -15,6 +15,7 @@ from typing import Any, Final
 from sqlalchemy import Date, event, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
+from pedbone.plausibility import ABMD_CONSISTENCY_TOLERANCE, abmd_inconsistency
 from pedbone.store._engine import StoreSession
 from pedbone.store._errors import ValidationError
 
@@ -24,14 +25,6 @@ __all__ = [
     "parse_decimal",
 ]
 
-# TODO(plausibility): move to pedbone.plausibility
-#: Largest relative difference accepted between a reported aBMD and BMC / area [SWRULES].
-#: aBMD is by definition BMC (g) divided by the projected area (cm²). Scanners print the three
-#: rounded (aBMD to 3 decimals, BMC and area to 2): even for a small region (area 5 cm²,
-#: BMC 2 g) rounding moves the quotient by well under 1 %. A difference of more than 5 % is not
-#: rounding but a mix-up (BMC and area swapped, values of different sites or regions in one
-#: row, a unit error) and is flagged in the import preview for the user to check.
-ABMD_CONSISTENCY_TOLERANCE: Final = 0.05
 
 #: A plain decimal number: ASCII digits, one decimal point or comma, optional sign and
 #: exponent. No digit-group separators (Python's float() reads "1_00" as 100), no other
@@ -57,22 +50,6 @@ def parse_decimal(text: str, *, comma: bool = True) -> float:
     if not math.isfinite(value):
         raise ValueError(f"not a finite number: {text!r}")
     return value
-
-
-def abmd_inconsistency(abmd: float | None, bmc: float | None, area: float | None) -> float | None:
-    """The relative difference between ``abmd`` and ``bmc / area`` if it exceeds
-    :data:`ABMD_CONSISTENCY_TOLERANCE` (``None``: consistent, or not all three given).
-
-    >>> abmd_inconsistency(0.698, 31.5, 45.1) is None  # 31.5 / 45.1 = 0.6984
-    True
-    >>> round(abmd_inconsistency(0.698, 45.1, 31.5), 3)  # swapped: |0.698 - 1.432| / 0.698
-    1.051
-    """
-    if abmd is None or bmc is None or area is None or area <= 0 or abmd <= 0:
-        return None
-    expected = bmc / area
-    difference = abs(abmd - expected) / abmd
-    return difference if difference > ABMD_CONSISTENCY_TOLERANCE else None
 
 
 def _birth_date(session: Session, obj: Any) -> dt.date | None:
